@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmmem/region.h - one contiguous range of guest-physical memory and the host
+ * mapping behind it (the provider side).
+ *
+ * A region is created by whoever builds guest memory (a VMM) and then placed
+ * into one or more memory sets (vmmem/memory.h). Consumers never need this
+ * header: they read and write by guest-physical address.
+ *
+ * Regions are reference counted. vmmem_region_destroy() drops the caller's
+ * reference; a memory set that contains the region holds its own, so the
+ * mapping stays valid until the last set using it is destroyed too.
+ *
+ * Backends:
+ *   anonymous  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, owned;
+ *   memfd      a new memfd sealed against shrinking, MAP_SHARED, owned; its fd
+ *              can be passed to another process (vhost-user, a snapshotter);
+ *   file       an fd at an offset, MAP_SHARED; the region keeps its own dup;
+ *   borrowed   a caller's existing mapping; never unmapped by libvmmem.
+ */
+#ifndef VMMEM_REGION_H
+#define VMMEM_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmmem/addr.h>
+
+struct vmmem_region;
+
+/* Region options, or-ed together into the flags argument of the creators. */
+enum {
+	/* Map read-only; every write through libvmmem fails with -EACCES. */
+	VMMEM_REGION_READONLY = 1u << 0,
+	/*
+	 * Back with huge pages (MAP_HUGETLB, or MFD_HUGETLB for memfd). The
+	 * length must be a multiple of 2 MiB. Fails with the kernel's error
+	 * (usually -ENOMEM) when no huge pages are reserved.
+	 */
+	VMMEM_REGION_HUGETLB = 1u << 1,
+	/* Ask for transparent huge pages (MADV_HUGEPAGE); a refusal is an
+	 * error (-ENOTSUP when the kernel lacks THP). */
+	VMMEM_REGION_THP = 1u << 2,
+	/* Leave guest memory out of core dumps (MADV_DONTDUMP). */
+	VMMEM_REGION_DONTDUMP = 1u << 3,
+	/* Put an inaccessible page before and after the mapping, so that a
+	 * stray host pointer running off either end faults at once. */
+	VMMEM_REGION_GUARD = 1u << 4,
+	/* Keep a dirty bitmap: one bit per 4 KiB page (vmmem/dirty.h). */
+	VMMEM_REGION_DIRTY_LOG = 1u << 5,
+};
+
+/* Every flag a creator accepts; other bits are rejected with -EINVAL. */
+#define VMMEM_REGION_FLAGS_ALL 0x3fu
+
+/* What backs a region (vmmem_region_kind()). */
+enum vmmem_region_kind {
+	VMMEM_REGION_ANON = 1,
+	VMMEM_REGION_MEMFD = 2,
+	VMMEM_REGION_FILE = 3,
+	VMMEM_REGION_BORROWED = 4,
+};
+
+/**
+ * vmmem_region_create_anon() - map anonymous memory for a region.
+ * @gpa: first guest-physical address of the region.
+ * @len: length in bytes; any non-zero value (the host mapping is rounded up
+ *       to whole pages, the region is not).
+ * @flags: VMMEM_REGION_* options.
+ * @out: receives the new region (one reference, the caller's).
+ *
+ * The mapping is MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE: no swap is
+ * reserved and pages are allocated on first touch. It is unmapped when the
+ * last reference is dropped.
+ *
+ * Return: 0 on success.
+ * Errors: -EINVAL for zero len, unknown flags, or HUGETLB with a len that is
+ * not a multiple of 2 MiB; -EOVERFLOW when [gpa, gpa + len) runs past the
+ * 64-bit space or len does not fit the host's address space; -ENOMEM and
+ * other negative errno values from mmap(2) and madvise(2); -ENOTSUP when THP
+ * advice is refused.
+ */
+int vmmem_region_create_anon(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			     struct vmmem_region **out);
+
+/**
+ * vmmem_region_create_memfd() - create a region backed by a new memfd.
+ * @gpa: first guest-physical address of the region.
+ * @len: length in bytes; non-zero.
+ * @flags: VMMEM_REGION_* options.
+ * @name: the memfd's name (shown in /proc/PID/maps); NULL for "vmmem".
+ * @out: receives the new region.
+ *
+ * The memfd is sized to len, sealed against shrinking (F_SEAL_SHRINK) so that
+ * no holder of the fd can truncate it under a running guest (which would turn
+ * guest accesses into SIGBUS), and mapped MAP_SHARED. The region owns the fd;
+ * vmmem_region_fd() returns it for passing to other processes.
+ *
+ * Return: 0 on success.
+ * Errors: as vmmem_region_create_anon(), plus the negative errno of
+ * memfd_create(2), ftruncate(2) and fcntl(2).
+ */
+int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			      const char *name, struct vmmem_region **out);
+
+/**
+ * vmmem_region_create_file() - map a file descriptor at an offset.
+ * @gpa: first guest-physical address of the region.
+ * @len: length in bytes; non-zero.
+ * @flags: VMMEM_REGION_* options (HUGETLB is not accepted: use an fd on
+ *         hugetlbfs instead).
+ * @fd: an open file descriptor; the caller keeps it and may close it at once,
+ *      the region keeps its own duplicate (close-on-exec).
+ * @foff: offset into the file; a multiple of the host page size.
+ * @out: receives the new region.
+ *
+ * The mapping is MAP_SHARED, so writes reach the file. The file is not
+ * checked beforehand (block devices, sparse files and special fds are
+ * allowed); mapping past the end of a regular file succeeds, and touching
+ * those pages faults in the host, so size the file first.
+ *
+ * Return: 0 on success.
+ * Errors: -EINVAL for zero len, unknown flags, HUGETLB, a negative fd or an
+ * unaligned foff; -EOVERFLOW when foff + len or gpa + len wraps; -EBADF when
+ * fd is not open; -EACCES when the fd's mode does not allow the protection;
+ * other negative errno values from mmap(2).
+ */
+int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			     int fd, uint64_t foff, struct vmmem_region **out);
+
+/**
+ * vmmem_region_create_borrowed() - adopt an existing host mapping.
+ * @gpa: first guest-physical address of the region.
+ * @len: length in bytes; non-zero.
+ * @flags: only VMMEM_REGION_READONLY and VMMEM_REGION_DIRTY_LOG are accepted
+ *         (the memory is not ours to advise or to surround with guards).
+ * @hva: the host address of the memory; page-aligned.
+ * @out: receives the new region.
+ *
+ * Caller guarantees: [hva, hva + len) is mapped readable (and writable unless
+ * READONLY) and stays mapped until the last reference to the region is
+ * dropped. libvmmem never unmaps it.
+ *
+ * Return: 0 on success.
+ * Errors: -EINVAL for zero len, a NULL or unaligned hva, or flags other than
+ * the two above; -EOVERFLOW when gpa + len or hva + len wraps; -ENOMEM.
+ */
+int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
+				 unsigned flags, void *hva,
+				 struct vmmem_region **out);
+
+/**
+ * vmmem_region_ref() - take another reference to a region.
+ * @region: the region; may be NULL.
+ *
+ * Return: @region.
+ */
+struct vmmem_region *vmmem_region_ref(struct vmmem_region *region);
+
+/**
+ * vmmem_region_destroy() - drop a reference to a region.
+ * @region: the region; NULL is a no-op.
+ *
+ * When the last reference goes, an owned mapping is unmapped and an owned fd
+ * closed; a borrowed mapping is left alone.
+ */
+void vmmem_region_destroy(struct vmmem_region *region);
+
+/** vmmem_region_gpa() - first guest-physical address of the region. */
+vmmem_gpa_t vmmem_region_gpa(const struct vmmem_region *region);
+
+/** vmmem_region_len() - length of the region in bytes (never zero). */
+uint64_t vmmem_region_len(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_last() - last guest-physical byte of the region
+ * (gpa + len - 1; never wraps).
+ */
+vmmem_gpa_t vmmem_region_last(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_hva() - host address of the region's first byte.
+ *
+ * The pointer is borrowed: valid while a reference to the region is held.
+ * Writes through it are not dirty-tracked; call vmmem_mark_dirty() (or
+ * vmmem_region_mark_dirty()) after writing.
+ */
+void *vmmem_region_hva(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_fd() - the fd behind the region.
+ *
+ * Return: the region's own fd (memfd and file regions; borrowed, do not
+ * close it), or -1 for anonymous and borrowed regions.
+ */
+int vmmem_region_fd(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_file_offset() - offset of the region's first byte in its fd
+ * (0 for memfd, 0 for regions without an fd).
+ */
+uint64_t vmmem_region_file_offset(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_flags() - the options in effect: the flags the region was
+ * created with (all of which were applied, or creation would have failed).
+ */
+unsigned vmmem_region_flags(const struct vmmem_region *region);
+
+/** vmmem_region_kind() - what backs the region. */
+enum vmmem_region_kind vmmem_region_kind(const struct vmmem_region *region);
+
+/**
+ * vmmem_region_is_owned() - whether libvmmem unmaps the memory.
+ *
+ * Return: 1 for anonymous, memfd and file regions, 0 for borrowed ones.
+ */
+int vmmem_region_is_owned(const struct vmmem_region *region);
+
+#endif /* VMMEM_REGION_H */

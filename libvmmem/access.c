@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * access.c - range reads and writes, all-or-nothing and partial, and the
+ * slow paths of the scalar accessors.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <vmmem/memory.h>
+#include <vmmem/scalar.h>
+
+#include "internal.h"
+
+enum op { OP_READ, OP_WRITE, OP_FILL };
+
+/* Move one piece: guest <-> buffer, or fill. */
+static void move(enum op op, uint8_t *hva, uint8_t *buf, int byte,
+		 uint64_t len)
+{
+	switch (op) {
+	case OP_READ:
+		memcpy(buf, hva, len);
+		break;
+	case OP_WRITE:
+		memcpy(hva, buf, len);
+		break;
+	case OP_FILL:
+		memset(hva, byte, len);
+		break;
+	}
+}
+
+/* Pieces recorded by one validating walk; longer ranges walk again. */
+#define MAX_PIECES 8
+
+/* Move one validated piece and mark it dirty if it was written. */
+static void move_piece(enum op op, const struct vmmem__slot *s, uint64_t off,
+		       uint8_t *buf, int byte, uint64_t n)
+{
+	move(op, s->hva + off, buf, byte, n);
+	if (op != OP_READ)
+		vmmem__mark_piece(s, off, n);
+}
+
+/*
+ * Copy [gpa, gpa + len) region by region, up to the first piece that fails
+ * (a hole, a read-only region for writes, a region without a mapping);
+ * *done says how far we got. buf advances only for reads and writes.
+ */
+static int transfer_partial(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
+			    int byte, uint64_t len, enum op op, size_t *done)
+{
+	const struct vmmem__slot *s;
+	uint64_t off, moved = 0;
+	vmmem_gpa_t last;
+	int rc;
+
+	*done = 0;
+	if (len == 0)
+		return 0;
+	if (vmmem_gpa_last(gpa, len, &last)) {
+		/* Move what lies below 2^64, then report the wrap. */
+		rc = transfer_partial(mem, gpa, buf, byte, -gpa, op, done);
+		return rc ? rc : -EOVERFLOW;
+	}
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	for (;;) {
+		uint64_t n = s->len - off < len - moved ? s->len - off :
+							  len - moved;
+
+		if (!vmmem__readable(s))
+			return -ENOTSUP;
+		if (op != OP_READ && !vmmem__writable(s))
+			return -EACCES;
+		move_piece(op, s, off, buf, byte, n);
+		if (op != OP_FILL)
+			buf += n;
+		moved += n;
+		*done = moved;
+		if (moved == len)
+			return 0;
+		s = vmmem__next_adjacent(mem, s);
+		if (!s)
+			return -EFAULT;
+		off = 0;
+	}
+}
+
+/*
+ * All or nothing: one walk validates the whole range and records its
+ * pieces, then the pieces are moved. A range of more than MAX_PIECES
+ * regions, already validated, is moved by the partial loop.
+ */
+static int transfer(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
+		    int byte, uint64_t len, enum op op)
+{
+	struct vmmem__piece p[MAX_PIECES];
+	unsigned n, i;
+	size_t done;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	rc = vmmem__walk(mem, gpa, len, op != OP_READ, p, MAX_PIECES, &n);
+	if (rc)
+		return rc;
+	if (n > MAX_PIECES)
+		return transfer_partial(mem, gpa, buf, byte, len, op, &done);
+	for (i = 0; i < n; i++) {
+		move_piece(op, p[i].slot, p[i].off, buf, byte, p[i].len);
+		if (op != OP_FILL)
+			buf += p[i].len;
+	}
+	return 0;
+}
+
+int vmmem__read_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
+		     size_t len)
+{
+	return transfer(mem, gpa, buf, 0, len, OP_READ);
+}
+
+int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
+		      size_t len)
+{
+	const struct vmmem__slot *s = vmmem__hint(mem);
+	uint64_t off = gpa - s->gpa;
+
+	/* Inside the hinted region, but dirty-tracked: one memcpy, then
+	 * mark. */
+	if (off < s->len && s->len - off >= len && len && s->dlim) {
+		memcpy(s->hva + off, buf, len);
+		vmmem__mark_piece(s, off, len);
+		return 0;
+	}
+	return transfer(mem, gpa, (uint8_t *)buf, 0, len, OP_WRITE);
+}
+
+int vmmem_fill(struct vmmem *mem, vmmem_gpa_t gpa, int byte, size_t len)
+{
+	return transfer(mem, gpa, NULL, byte, len, OP_FILL);
+}
+
+int vmmem_read_partial(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
+		       size_t len, size_t *done)
+{
+	size_t ignored;
+
+	return transfer_partial(mem, gpa, buf, 0, len, OP_READ,
+				done ? done : &ignored);
+}
+
+int vmmem_write_partial(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
+			size_t len, size_t *done)
+{
+	size_t ignored;
+
+	return transfer_partial(mem, gpa, (uint8_t *)buf, 0, len, OP_WRITE,
+				done ? done : &ignored);
+}
+
+int vmmem_get_ptr(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
+		  void **hva)
+{
+	const struct vmmem__slot *s;
+	vmmem_gpa_t last;
+	uint64_t off;
+	int rc;
+
+	if (!hva || len == 0)
+		return -EINVAL;
+	if (vmmem_gpa_last(gpa, len, &last))
+		return -EOVERFLOW;
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	if (s->len - off < len) {
+		/* Backed but split between regions, or running into a hole. */
+		rc = vmmem__check(mem, gpa, len, false);
+		return rc == -EFAULT || rc == -EOVERFLOW ? rc : -EXDEV;
+	}
+	if (!s->hva)
+		return -ENOTSUP;
+	*hva = s->hva + off;
+	return 0;
+}
+
+/* Whether n bytes at off are one aligned access within the first len. */
+static bool single(uint64_t off, uint64_t len, unsigned n)
+{
+	return off < len && len - off >= n && !(off & (n - 1));
+}
+
+/*
+ * A scalar that the inline path could not handle: misaligned, in another
+ * region than the hint, crossing regions, or not backed at all. Aligned
+ * values inside one region are still single accesses, so they never tear.
+ */
+int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
+		      unsigned n)
+{
+	const struct vmmem__slot *s;
+	vmmem_gpa_t last;
+	uint64_t off;
+	uint8_t *p;
+
+	if (vmmem_gpa_last(gpa, n, &last))
+		return -EOVERFLOW;
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	if (!vmmem__readable(s) || !single(off, s->len, n))
+		return transfer(mem, gpa, val, 0, n, OP_READ);
+	p = s->hva + off;
+	switch (n) {
+	case 1:
+		*(uint8_t *)val = __atomic_load_n(p, __ATOMIC_RELAXED);
+		break;
+	case 2:
+		*(uint16_t *)val = __atomic_load_n((uint16_t *)(void *)p,
+						   __ATOMIC_RELAXED);
+		break;
+	case 4:
+		*(uint32_t *)val = __atomic_load_n((uint32_t *)(void *)p,
+						   __ATOMIC_RELAXED);
+		break;
+	default:
+		*(uint64_t *)val = __atomic_load_n((uint64_t *)(void *)p,
+						   __ATOMIC_RELAXED);
+		break;
+	}
+	return 0;
+}
+
+int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
+		       unsigned n)
+{
+	const struct vmmem__slot *s;
+	uint8_t bytes[8];
+	vmmem_gpa_t last;
+	uint64_t off;
+	uint8_t *p;
+
+	if (vmmem_gpa_last(gpa, n, &last))
+		return -EOVERFLOW;
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	if (!vmmem__writable(s) || !single(off, s->len, n)) {
+		/* The value's own bytes, in host order, whatever n is. */
+		uint8_t v8 = val;
+		uint16_t v16 = val;
+		uint32_t v32 = val;
+
+		memcpy(bytes, n == 1 ? (void *)&v8 : n == 2 ? (void *)&v16 :
+					n == 4 ? (void *)&v32 : (void *)&val, n);
+		return transfer(mem, gpa, bytes, 0, n, OP_WRITE);
+	}
+	p = s->hva + off;
+	switch (n) {
+	case 1:
+		__atomic_store_n(p, (uint8_t)val, __ATOMIC_RELAXED);
+		break;
+	case 2:
+		__atomic_store_n((uint16_t *)(void *)p, (uint16_t)val,
+				 __ATOMIC_RELAXED);
+		break;
+	case 4:
+		__atomic_store_n((uint32_t *)(void *)p, (uint32_t)val,
+				 __ATOMIC_RELAXED);
+		break;
+	default:
+		__atomic_store_n((uint64_t *)(void *)p, val, __ATOMIC_RELAXED);
+		break;
+	}
+	if (s->dirty)
+		vmmem__mark_small(s, off);
+	return 0;
+}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atomic.c - atomic operations on guest values: the slow paths of load and
+ * store, and the read-modify-write operations.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <vmmem/atomic.h>
+
+#include "internal.h"
+
+static bool order_ok(int order)
+{
+	return order >= __ATOMIC_RELAXED && order <= __ATOMIC_SEQ_CST;
+}
+
+/*
+ * Resolve a value for an atomic operation: the checks are done in the order
+ * the errors are documented, the cheapest argument checks first.
+ */
+static int resolve(struct vmmem *mem, vmmem_gpa_t gpa, unsigned n, bool write,
+		   const struct vmmem__slot **slot, uint8_t **ptr)
+{
+	const struct vmmem__slot *s;
+	vmmem_gpa_t last;
+	uint64_t off;
+	uint8_t *p;
+
+	if (vmmem_gpa_last(gpa, n, &last))
+		return -EOVERFLOW;
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	if (s->len - off < n) {
+		int rc = vmmem__check(mem, gpa, n, false);
+
+		return rc == -EFAULT ? rc : -EXDEV;
+	}
+	if (!s->hva)
+		return -ENOTSUP;
+	p = s->hva + off;
+	if ((uintptr_t)p & (n - 1))
+		return -EINVAL;
+	if (write && !vmmem__writable(s))
+		return -EACCES;
+	*slot = s;
+	*ptr = p;
+	return 0;
+}
+
+int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
+			    unsigned n, int order)
+{
+	const struct vmmem__slot *s;
+	uint8_t *p;
+	int rc;
+
+	if (!vmmem__load_order_ok(order))
+		return -EINVAL;
+	rc = resolve(mem, gpa, n, false, &s, &p);
+	if (rc)
+		return rc;
+	/* order is a valid load order here; the builtins treat a value that
+	 * is not a compile-time constant as seq_cst, which is never weaker. */
+	switch (n) {
+	case 1:
+		*(uint8_t *)val = __atomic_load_n(p, order);
+		break;
+	case 2:
+		*(uint16_t *)val = __atomic_load_n((uint16_t *)(void *)p, order);
+		break;
+	case 4:
+		*(uint32_t *)val = __atomic_load_n((uint32_t *)(void *)p, order);
+		break;
+	default:
+		*(uint64_t *)val = __atomic_load_n((uint64_t *)(void *)p, order);
+		break;
+	}
+	return 0;
+}
+
+int vmmem__atomic_store_slow(struct vmmem *mem, vmmem_gpa_t gpa,
+			     uint64_t val, unsigned n, int order)
+{
+	const struct vmmem__slot *s;
+	uint8_t *p;
+	int rc;
+
+	if (!vmmem__store_order_ok(order))
+		return -EINVAL;
+	rc = resolve(mem, gpa, n, true, &s, &p);
+	if (rc)
+		return rc;
+	switch (n) {
+	case 1:
+		__atomic_store_n(p, (uint8_t)val, order);
+		break;
+	case 2:
+		__atomic_store_n((uint16_t *)(void *)p, (uint16_t)val, order);
+		break;
+	case 4:
+		__atomic_store_n((uint32_t *)(void *)p, (uint32_t)val, order);
+		break;
+	default:
+		__atomic_store_n((uint64_t *)(void *)p, val, order);
+		break;
+	}
+	if (s->dirty)
+		vmmem__mark_small(s, (uint64_t)(p - s->hva));
+	return 0;
+}
+
+/*
+ * C11 rules for compare-exchange orders: the failure order is a load order
+ * (not release or acq_rel) and no stronger than the success order.
+ */
+static bool cmpxchg_orders_ok(int success, int failure)
+{
+	static const int max_failure[] = {
+		[__ATOMIC_RELAXED] = __ATOMIC_RELAXED,
+		[__ATOMIC_CONSUME] = __ATOMIC_CONSUME,
+		[__ATOMIC_ACQUIRE] = __ATOMIC_ACQUIRE,
+		[__ATOMIC_RELEASE] = __ATOMIC_RELAXED,
+		[__ATOMIC_ACQ_REL] = __ATOMIC_ACQUIRE,
+		[__ATOMIC_SEQ_CST] = __ATOMIC_SEQ_CST,
+	};
+
+	if (!order_ok(success) || !vmmem__load_order_ok(failure))
+		return false;
+	return failure <= max_failure[success];
+}
+
+#define VMMEM__RMW(bits)                                                       \
+	int vmmem_atomic_cmpxchg_u##bits(struct vmmem *mem, vmmem_gpa_t gpa,   \
+					 uint##bits##_t *expected,             \
+					 uint##bits##_t desired, int success,  \
+					 int failure)                          \
+	{                                                                      \
+		const struct vmmem__slot *s;                                   \
+		uint8_t *p;                                                    \
+		bool ok;                                                       \
+		int rc;                                                        \
+                                                                               \
+		if (!expected || !cmpxchg_orders_ok(success, failure))         \
+			return -EINVAL;                                        \
+		rc = resolve(mem, gpa, bits / 8, true, &s, &p);                \
+		if (rc)                                                        \
+			return rc;                                             \
+		ok = __atomic_compare_exchange_n((uint##bits##_t *)(void *)p,  \
+						 expected, desired, false,     \
+						 success, failure);            \
+		if (s->dirty)                                                  \
+			vmmem__mark_small(s, (uint64_t)(p - s->hva));          \
+		return ok;                                                     \
+	}                                                                      \
+	VMMEM__FETCH(bits, add)                                                \
+	VMMEM__FETCH(bits, or)                                                 \
+	VMMEM__FETCH(bits, and)
+
+#define VMMEM__FETCH(bits, op)                                                 \
+	int vmmem_atomic_fetch_##op##_u##bits(struct vmmem *mem,               \
+					      vmmem_gpa_t gpa,                 \
+					      uint##bits##_t val,              \
+					      uint##bits##_t *old, int order)  \
+	{                                                                      \
+		const struct vmmem__slot *s;                                   \
+		uint##bits##_t prev;                                           \
+		uint8_t *p;                                                    \
+		int rc;                                                        \
+                                                                               \
+		if (!order_ok(order))                                          \
+			return -EINVAL;                                        \
+		rc = resolve(mem, gpa, bits / 8, true, &s, &p);                \
+		if (rc)                                                        \
+			return rc;                                             \
+		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)p, val,   \
+					   order);                             \
+		if (s->dirty)                                                  \
+			vmmem__mark_small(s, (uint64_t)(p - s->hva));          \
+		if (old)                                                       \
+			*old = prev;                                           \
+		return 0;                                                      \
+	}
+
+VMMEM__RMW(8)
+VMMEM__RMW(16)
+VMMEM__RMW(32)
+VMMEM__RMW(64)

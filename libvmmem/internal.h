@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - libvmmem's private structures and helpers. Not installed and
+ * not included from outside libvmmem/.
+ */
+#ifndef VMMEM_INTERNAL_H
+#define VMMEM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vmmem/addr.h>
+#include <vmmem/region.h>
+#include <vmmem/view.h>
+
+/* Everything declared from here on stays out of the shared library's
+ * dynamic symbol table. */
+#pragma GCC visibility push(hidden)
+
+#define VMMEM_PAGE_SHIFT VMMEM__DIRTY_SHIFT
+#define VMMEM_PAGE_SIZE (1ull << VMMEM_PAGE_SHIFT)
+#define VMMEM_HUGE_SIZE (2ull << 20)
+
+/* The most regions one set may hold; keeps every index in 32 bits. */
+#define VMMEM_MAX_REGIONS (1u << 24)
+
+struct vmmem_region {
+	uint32_t refs;			/* atomic */
+	enum vmmem_region_kind kind;
+	unsigned flags;
+	vmmem_gpa_t gpa;
+	uint64_t len;
+	uint8_t *hva;			/* host address of gpa */
+	void *map;			/* what we munmap (NULL: borrowed) */
+	size_t map_len;
+	int fd;				/* our own fd, or -1 */
+	uint64_t foff;
+	uint64_t dirty_pages;		/* bits in dirty[]; 0: not tracked */
+	uint64_t *dirty;		/* points just past this struct */
+};
+
+/* Both bounds in one cache line: a lookup touches one bucket entry. */
+struct vmmem__bucket {
+	uint32_t lo;
+	uint32_t hi;
+};
+
+struct vmmem {
+	struct vmmem__view view;	/* first: read by the inline paths */
+	uint32_t refs;			/* atomic */
+	uint32_t n;			/* number of regions */
+	/*
+	 * Bucket index over [base, base + (nbuckets << shift)): bucket b holds
+	 * the index range [lo, hi] of the regions that can contain an
+	 * address of the bucket, so a lookup is a shift and a search over
+	 * one or two regions for any layout that is not wildly uneven.
+	 */
+	vmmem_gpa_t base;
+	vmmem_gpa_t top;		/* last byte of the last region */
+	unsigned shift;
+	uint32_t nbuckets;
+	struct vmmem__bucket *buckets;
+	/* n slots, cache-line aligned, in the same allocation. */
+	struct vmmem__slot *slots;
+	struct vmmem__slot sentinel;	/* the only slot of an empty set */
+};
+
+/*
+ * vmmem_region_create_anon(), mapped at `at` (MAP_FIXED, inside a
+ * reservation the caller owns and hands over) when at is not NULL. GUARD is
+ * not allowed with at.
+ */
+int vmmem__region_create_anon_at(vmmem_gpa_t gpa, uint64_t len,
+				  unsigned flags, void *at,
+				  struct vmmem_region **out);
+
+/* Whether a slot's memory may be read or written through its hva. */
+static inline bool vmmem__readable(const struct vmmem__slot *s)
+{
+	return s->hva != NULL;
+}
+
+static inline bool vmmem__writable(const struct vmmem__slot *s)
+{
+	return s->hva && !(s->region->flags & VMMEM_REGION_READONLY);
+}
+
+/* A contiguous piece of an access: one region's part of a range. */
+struct vmmem__piece {
+	const struct vmmem__slot *slot;
+	uint64_t off;			/* offset in the region */
+	uint64_t len;
+};
+
+/*
+ * Walk [gpa, gpa + len) (len > 0) for an access that may cross regions and
+ * check it: every byte backed, every region mapped, and writable when
+ * `write`. Records the first `max` pieces in pieces[] (may be NULL) and
+ * their total number in *n (may be NULL). Returns 0, or -EOVERFLOW,
+ * -EFAULT (a hole anywhere wins over the other errors), -EACCES, -ENOTSUP.
+ */
+int vmmem__walk(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len, bool write,
+		struct vmmem__piece *pieces, unsigned max, unsigned *n);
+
+/*
+ * Find the slot that contains gpa: the hint first, then the bucket index.
+ * Returns NULL when no region contains it. Updates the hint on a miss.
+ */
+const struct vmmem__slot *vmmem__lookup(struct vmmem *mem, vmmem_gpa_t gpa);
+
+/* The slot after s in address order, if it starts right where s ends. */
+const struct vmmem__slot *vmmem__next_adjacent(const struct vmmem *mem,
+					       const struct vmmem__slot *s);
+
+/* vmmem__walk() without recording the pieces. */
+static inline int vmmem__check(struct vmmem *mem, vmmem_gpa_t gpa,
+			       uint64_t len, bool write)
+{
+	return vmmem__walk(mem, gpa, len, write, NULL, 0, NULL);
+}
+
+/* Mark region offsets [off, off + len) dirty (len > 0, in range). */
+void vmmem__dirty_mark(uint64_t *bitmap, uint64_t off, uint64_t len);
+
+/* Mark a piece of an access dirty if its region is tracked. */
+static inline void vmmem__mark_piece(const struct vmmem__slot *s, uint64_t off,
+				     uint64_t len)
+{
+	if (s->dirty && len)
+		vmmem__dirty_mark(s->dirty, off, len);
+}
+
+/* Make sure the process-wide barrier that dirty harvesting relies on is
+ * available; 0 or -ENOTSUP. */
+int vmmem__dirty_init(void);
+
+/*
+ * Called after a set's reference count dropped to 1: wakes threads in
+ * vmmem_space_wait_released(), if there are any (space.c).
+ */
+void vmmem__notify_released(void);
+
+/* The same error code as a system call's errno, negated; never 0. */
+static inline int vmmem__neg_errno(int err)
+{
+	return err > 0 ? -err : -EIO;
+}
+
+#pragma GCC visibility pop
+
+#endif /* VMMEM_INTERNAL_H */

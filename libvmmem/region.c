@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c - creating and destroying regions: the anonymous, memfd, file and
+ * borrowed backends and their options.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vmmem/dirty.h>
+#include <vmmem/region.h>
+
+#include "internal.h"
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004u
+#endif
+
+/* Bits a borrowed region accepts: the rest change how we map. */
+#define BORROWED_FLAGS (VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG)
+
+static size_t host_page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (size_t)ps : (size_t)VMMEM_PAGE_SIZE;
+}
+
+/*
+ * Checks shared by every creator, before anything is allocated: the range
+ * must be non-empty and must not wrap, and the flags must be known.
+ */
+static int check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+		      struct vmmem_region **out)
+{
+	vmmem_gpa_t last;
+	int rc;
+
+	if (!out || (flags & ~VMMEM_REGION_FLAGS_ALL))
+		return -EINVAL;
+	rc = vmmem_gpa_last(gpa, len, &last);
+	if (rc)
+		return rc;
+	if ((flags & VMMEM_REGION_HUGETLB) && (len % VMMEM_HUGE_SIZE))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Allocate a region and, when asked, its dirty bitmap in the same block.
+ * ceil(len / 4096) bits, rounded up to whole 64-bit words.
+ */
+static int region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			enum vmmem_region_kind kind,
+			struct vmmem_region **out)
+{
+	struct vmmem_region *r;
+	uint64_t pages = 0, words = 0;
+	int rc;
+
+	if (flags & VMMEM_REGION_DIRTY_LOG) {
+		rc = vmmem__dirty_init();
+		if (rc)
+			return rc;
+		pages = (len >> VMMEM_PAGE_SHIFT) +
+			((len & (VMMEM_PAGE_SIZE - 1)) != 0);
+		words = (pages + 63) / 64;
+		if (words > (SIZE_MAX - sizeof(*r)) / sizeof(uint64_t))
+			return -ENOMEM;
+	}
+	r = calloc(1, sizeof(*r) + words * sizeof(uint64_t));
+	if (!r)
+		return -ENOMEM;
+	r->refs = 1;
+	r->kind = kind;
+	r->flags = flags;
+	r->gpa = gpa;
+	r->len = len;
+	r->fd = -1;
+	r->dirty_pages = pages;
+	r->dirty = pages ? (uint64_t *)(r + 1) : NULL;
+	*out = r;
+	return 0;
+}
+
+/* Apply the madvise options to a fresh mapping. */
+static int advise(void *hva, size_t len, unsigned flags)
+{
+	if ((flags & VMMEM_REGION_DONTDUMP) &&
+	    madvise(hva, len, MADV_DONTDUMP) != 0)
+		return vmmem__neg_errno(errno);
+	if (flags & VMMEM_REGION_THP) {
+		if (madvise(hva, len, MADV_HUGEPAGE) != 0) {
+			/* EINVAL here means a kernel built without THP. */
+			int err = errno;
+
+			return err == EINVAL ? -ENOTSUP : vmmem__neg_errno(err);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Map len bytes for r: directly, or, with VMMEM_REGION_GUARD, inside a
+ * PROT_NONE reservation with one inaccessible guard unit (a page, or a huge
+ * page for hugetlb mappings, whose addresses must be huge-page aligned) on
+ * either side. The whole reservation is what destroy unmaps.
+ */
+static int region_map(struct vmmem_region *r, int mflags, int fd,
+		      uint64_t foff, void *at)
+{
+	unsigned flags = r->flags;
+	size_t page = host_page_size();
+	size_t align = (flags & VMMEM_REGION_HUGETLB) ? VMMEM_HUGE_SIZE : page;
+	int prot = (flags & VMMEM_REGION_READONLY) ? PROT_READ :
+						     PROT_READ | PROT_WRITE;
+	size_t map_len, res_len;
+	uint8_t *res, *hva;
+	int rc;
+
+	if (r->len > SIZE_MAX - align)
+		return -EOVERFLOW;
+	map_len = (r->len + align - 1) & ~(align - 1);
+	/* Huge pages come from a fixed pool: without a reservation at mmap
+	 * time an empty pool shows up later as SIGBUS on first touch, so make
+	 * the kernel reserve them now and fail here instead. */
+	if (flags & VMMEM_REGION_HUGETLB)
+		mflags &= ~MAP_NORESERVE;
+
+	if (at) {
+		/* Inside a reservation the caller made for it. */
+		hva = mmap(at, map_len, prot, mflags | MAP_FIXED, fd,
+			   (off_t)foff);
+		if (hva == MAP_FAILED)
+			return vmmem__neg_errno(errno);
+		res = hva;
+		res_len = map_len;
+	} else if (!(flags & VMMEM_REGION_GUARD)) {
+		hva = mmap(NULL, map_len, prot, mflags, fd, (off_t)foff);
+		if (hva == MAP_FAILED)
+			return vmmem__neg_errno(errno);
+		res = hva;
+		res_len = map_len;
+	} else {
+		uintptr_t start;
+
+		if (map_len > SIZE_MAX - 3 * align)
+			return -EOVERFLOW;
+		res_len = map_len + 3 * align;
+		res = mmap(NULL, res_len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (res == MAP_FAILED)
+			return vmmem__neg_errno(errno);
+		start = ((uintptr_t)res + align + align - 1) & ~(align - 1);
+		hva = mmap((void *)start, map_len, prot, mflags | MAP_FIXED,
+			   fd, (off_t)foff);
+		if (hva == MAP_FAILED) {
+			rc = vmmem__neg_errno(errno);
+			munmap(res, res_len);
+			return rc;
+		}
+	}
+	rc = advise(hva, map_len, flags);
+	if (rc) {
+		munmap(res, res_len);
+		return rc;
+	}
+	r->hva = hva;
+	r->map = res;
+	r->map_len = res_len;
+	return 0;
+}
+
+static void region_free(struct vmmem_region *r)
+{
+	if (r->map)
+		munmap(r->map, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+int vmmem__region_create_anon_at(vmmem_gpa_t gpa, uint64_t len,
+				  unsigned flags, void *at,
+				  struct vmmem_region **out)
+{
+	int mflags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	struct vmmem_region *r;
+	int rc;
+
+	rc = check_args(gpa, len, flags, out);
+	if (rc)
+		return rc;
+	if (flags & VMMEM_REGION_HUGETLB)
+		mflags |= MAP_HUGETLB;
+	rc = region_alloc(gpa, len, flags, VMMEM_REGION_ANON, &r);
+	if (rc)
+		return rc;
+	rc = region_map(r, mflags, -1, 0, at);
+	if (rc)
+		goto err_free;
+	*out = r;
+	return 0;
+
+err_free:
+	free(r);
+	return rc;
+}
+
+int vmmem_region_create_anon(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			     struct vmmem_region **out)
+{
+	return vmmem__region_create_anon_at(gpa, len, flags, NULL, out);
+}
+
+int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			      const char *name, struct vmmem_region **out)
+{
+	unsigned mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+	struct vmmem_region *r;
+	uint64_t size;
+	int rc;
+
+	rc = check_args(gpa, len, flags, out);
+	if (rc)
+		return rc;
+	if (flags & VMMEM_REGION_HUGETLB)
+		mfd_flags |= MFD_HUGETLB;
+	size = (flags & VMMEM_REGION_HUGETLB) ?
+		       len :
+		       (len + VMMEM_PAGE_SIZE - 1) & ~(VMMEM_PAGE_SIZE - 1);
+	if (size < len || size > (uint64_t)INT64_MAX)
+		return -EOVERFLOW;
+	rc = region_alloc(gpa, len, flags, VMMEM_REGION_MEMFD, &r);
+	if (rc)
+		return rc;
+	r->fd = memfd_create(name ? name : "vmmem", mfd_flags);
+	if (r->fd < 0) {
+		rc = vmmem__neg_errno(errno);
+		goto err_free;
+	}
+	if (ftruncate(r->fd, (off_t)size) != 0) {
+		rc = vmmem__neg_errno(errno);
+		goto err_close;
+	}
+	/* Nobody may shrink the file under a running guest: touching a page
+	 * past the end of a mapped file raises SIGBUS in whoever touches it. */
+	if (fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+		rc = vmmem__neg_errno(errno);
+		goto err_close;
+	}
+	rc = region_map(r, MAP_SHARED | MAP_NORESERVE, r->fd, 0, NULL);
+	if (rc)
+		goto err_close;
+	*out = r;
+	return 0;
+
+err_close:
+	close(r->fd);
+err_free:
+	free(r);
+	return rc;
+}
+
+int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			     int fd, uint64_t foff, struct vmmem_region **out)
+{
+	struct vmmem_region *r;
+	uint64_t end;
+	int rc;
+
+	rc = check_args(gpa, len, flags, out);
+	if (rc)
+		return rc;
+	if ((flags & VMMEM_REGION_HUGETLB) || fd < 0 ||
+	    (foff & (host_page_size() - 1)))
+		return -EINVAL;
+	if (__builtin_add_overflow(foff, len, &end) || end > (uint64_t)INT64_MAX)
+		return -EOVERFLOW;
+	rc = region_alloc(gpa, len, flags, VMMEM_REGION_FILE, &r);
+	if (rc)
+		return rc;
+	/* Our own duplicate: the caller may close theirs at once. */
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (r->fd < 0) {
+		rc = vmmem__neg_errno(errno);
+		goto err_free;
+	}
+	r->foff = foff;
+	rc = region_map(r, MAP_SHARED | MAP_NORESERVE, r->fd, foff, NULL);
+	if (rc)
+		goto err_close;
+	*out = r;
+	return 0;
+
+err_close:
+	close(r->fd);
+err_free:
+	free(r);
+	return rc;
+}
+
+int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
+				 unsigned flags, void *hva,
+				 struct vmmem_region **out)
+{
+	struct vmmem_region *r;
+	uintptr_t end;
+	int rc;
+
+	rc = check_args(gpa, len, flags, out);
+	if (rc)
+		return rc;
+	if ((flags & ~BORROWED_FLAGS) || !hva ||
+	    ((uintptr_t)hva & (host_page_size() - 1)))
+		return -EINVAL;
+	if (len > UINTPTR_MAX ||
+	    __builtin_add_overflow((uintptr_t)hva, (uintptr_t)(len - 1), &end))
+		return -EOVERFLOW;
+	rc = region_alloc(gpa, len, flags, VMMEM_REGION_BORROWED, &r);
+	if (rc)
+		return rc;
+	r->hva = hva;
+	*out = r;
+	return 0;
+}
+
+struct vmmem_region *vmmem_region_ref(struct vmmem_region *region)
+{
+	if (region)
+		__atomic_fetch_add(&region->refs, 1, __ATOMIC_RELAXED);
+	return region;
+}
+
+void vmmem_region_destroy(struct vmmem_region *region)
+{
+	if (!region)
+		return;
+	/* The release orders our last accesses before the free; the acquire
+	 * on the final drop orders the free after everyone else's. */
+	if (__atomic_sub_fetch(&region->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		region_free(region);
+}
+
+vmmem_gpa_t vmmem_region_gpa(const struct vmmem_region *region)
+{
+	return region->gpa;
+}
+
+uint64_t vmmem_region_len(const struct vmmem_region *region)
+{
+	return region->len;
+}
+
+vmmem_gpa_t vmmem_region_last(const struct vmmem_region *region)
+{
+	return region->gpa + (region->len - 1);
+}
+
+void *vmmem_region_hva(const struct vmmem_region *region)
+{
+	return region->hva;
+}
+
+int vmmem_region_fd(const struct vmmem_region *region)
+{
+	return region->fd;
+}
+
+uint64_t vmmem_region_file_offset(const struct vmmem_region *region)
+{
+	return region->foff;
+}
+
+unsigned vmmem_region_flags(const struct vmmem_region *region)
+{
+	return region->flags;
+}
+
+enum vmmem_region_kind vmmem_region_kind(const struct vmmem_region *region)
+{
+	return region->kind;
+}
+
+int vmmem_region_is_owned(const struct vmmem_region *region)
+{
+	return region->kind != VMMEM_REGION_BORROWED;
+}

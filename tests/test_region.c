@@ -1,0 +1,1443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for vmmem/region.h: the four creators (anonymous, memfd, file at an
+ * offset, borrowed), the options, the getters and the reference count.
+ * Failures of the system calls and allocations behind a creator are scripted
+ * with sysmock; every failure must give the right errno and leave no mapping,
+ * no fd and no heap block behind.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vmmem/dirty.h>
+#include <vmmem/memory.h>
+#include <vmmem/region.h>
+
+#include "sysmock.h"
+
+#define MIB (1024ull * 1024)
+
+/* A creator under test, for the allocation-failure loop. */
+typedef int (*create_fn)(void *arg, struct vmmem_region **out);
+
+/* A scratch file of FILE_SIZE bytes, for file regions. */
+#define FILE_SIZE (4 * 4096)
+
+struct file_fixture {
+	int fd;
+};
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Number of open fds of the process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char maps_buf[1 << 20];
+
+/*
+ * Copy the permissions ("rw-p") of the mapping that holds addr into perms,
+ * or "" when addr is not mapped. Reads /proc/self/maps with plain read(2)
+ * into a static buffer, so that looking does not itself map anything.
+ */
+static void maps_perms(uintptr_t addr, char perms[5])
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	size_t used = 0;
+	ssize_t n;
+	char *line;
+
+	assert_true(fd >= 0);
+	while ((n = read(fd, maps_buf + used, sizeof(maps_buf) - 1 - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	assert_true(used < sizeof(maps_buf) - 1);
+	maps_buf[used] = '\0';
+	perms[0] = '\0';
+	for (line = maps_buf; line && *line;) {
+		unsigned long lo, hi;
+		char p[5];
+		char *nl = strchr(line, '\n');
+
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 &&
+		    addr >= lo && addr < hi) {
+			memcpy(perms, p, 5);
+			return;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+/* HugePages_Free from /proc/meminfo (0 when the line is missing). */
+static long hugepages_free(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Fail the skip-th allocation of kind fn made by a creator, for skip = 0,
+ * 1, ... until creation gets past every allocation. Each failure must give
+ * -ENOMEM and leave no fd open; an owned mapping that was made must have
+ * been unmapped, and a borrowed one never is. (Leaked heap blocks show in
+ * the ASan build.)
+ */
+static void check_alloc_failures(enum sysmock_fn fn, create_fn create,
+				 void *arg, int owned)
+{
+	struct vmmem_region *r;
+	int skip, rc, fds;
+
+	for (skip = 0; skip < 64; skip++) {
+		fds = count_fds();
+		sysmock_reset();
+		sysmock_fail(fn, skip, ENOMEM);
+		r = NULL;
+		rc = create(arg, &r);
+		if (rc == 0) {
+			int consumed = sysmock_done();
+
+			vmmem_region_destroy(r);
+			sysmock_reset();
+			if (!consumed)
+				return;
+			continue;
+		}
+		assert_int_equal(rc, -ENOMEM);
+		assert_true(sysmock_done());
+		assert_int_equal(count_fds(), fds);
+		if (!owned)
+			assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+		else if (sysmock_calls(SYSMOCK_MMAP) > 0)
+			assert_true(sysmock_calls(SYSMOCK_MUNMAP) > 0);
+	}
+	fail_msg("creation still fails after %d allocations", skip);
+}
+
+static int file_setup(void **state)
+{
+	struct file_fixture *f = calloc(1, sizeof(*f));
+	char path[] = "/tmp/vmmem-test-region-XXXXXX";
+
+	if (!f)
+		return -1;
+	f->fd = mkstemp(path);
+	if (f->fd < 0) {
+		free(f);
+		return -1;
+	}
+	unlink(path);
+	if (ftruncate(f->fd, FILE_SIZE) != 0) {
+		close(f->fd);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int file_teardown(void **state)
+{
+	struct file_fixture *f = *state;
+
+	close(f->fd);
+	free(f);
+	return 0;
+}
+
+/* Reopen the fixture's file read-only. */
+static int reopen_rdonly(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* ---- anonymous ---------------------------------------------------- */
+
+static void test_region_anon_maps_private_anonymous_noreserve(void **state)
+{
+	const int want = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_anon(0x1000, 0x4000, 0, &r), 0);
+	assert_int_equal(sysmock_last()->mmap_flags & want, want);
+	assert_int_equal(sysmock_last()->mmap_flags & MAP_SHARED, 0);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_anon_memory_is_zeroed_and_writable(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 0x3000, 0, &r), 0);
+	p = vmmem_region_hva(r);
+	assert_non_null(p);
+	for (i = 0; i < 0x3000; i++)
+		assert_int_equal(p[i], 0);
+	memset(p, 0x5a, 0x3000);
+	assert_int_equal(p[0x2fff], 0x5a);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_anon_accepts_odd_length(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0x2000, 5, 0, &r), 0);
+	assert_true(vmmem_region_len(r) == 5);
+	assert_true(vmmem_region_last(r) == 0x2004);
+	p = vmmem_region_hva(r);
+	memcpy(p, "abcde", 5);
+	assert_memory_equal(p, "abcde", 5);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_anon_rejects_zero_length(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0x1000, 0, 0, &r), -EINVAL);
+}
+
+static void test_region_anon_rejects_unknown_flags(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 1u << 6, &r),
+			 -EINVAL);
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 1u << 31, &r),
+			 -EINVAL);
+	assert_int_equal(vmmem_region_create_anon(
+				 0, 0x1000, VMMEM_REGION_FLAGS_ALL + 1, &r),
+			 -EINVAL);
+}
+
+static void test_region_anon_rejects_range_wrapping_past_top(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(
+		vmmem_region_create_anon(UINT64_MAX - 0xfff, 0x2000, 0, &r),
+		-EOVERFLOW);
+	assert_int_equal(vmmem_region_create_anon(UINT64_MAX, 2, 0, &r),
+			 -EOVERFLOW);
+}
+
+static void test_region_anon_accepts_region_ending_on_last_byte(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0ull - 4096, 4096, 0, &r), 0);
+	assert_true(vmmem_region_gpa(r) == 0ull - 4096);
+	assert_true(vmmem_region_len(r) == 4096);
+	assert_true(vmmem_region_last(r) == UINT64_MAX);
+	p = vmmem_region_hva(r);
+	p[4095] = 0x77;
+	assert_int_equal(p[4095], 0x77);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_anon_returns_mmap_errno(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MMAP, 0, EPERM);
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 0, &r), -EPERM);
+	assert_true(sysmock_done());
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MMAP, 0, ENOMEM);
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 0, &r), -ENOMEM);
+	assert_true(sysmock_done());
+	assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+}
+
+static int create_anon_tracked(void *arg, struct vmmem_region **out)
+{
+	(void)arg;
+	return vmmem_region_create_anon(0x10000, 0x5000, VMMEM_REGION_DIRTY_LOG,
+					out);
+}
+
+static void test_region_anon_survives_every_calloc_failure(void **state)
+{
+	(void)state;
+	check_alloc_failures(SYSMOCK_CALLOC, create_anon_tracked, NULL, 1);
+}
+
+static void test_region_anon_survives_every_malloc_failure(void **state)
+{
+	(void)state;
+	check_alloc_failures(SYSMOCK_MALLOC, create_anon_tracked, NULL, 1);
+}
+
+/* ---- memfd -------------------------------------------------------- */
+
+static void test_region_memfd_has_an_fd_at_offset_zero(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x2000, 0, "guest", &r),
+			 0);
+	assert_true(vmmem_region_fd(r) >= 0);
+	assert_true(vmmem_region_file_offset(r) == 0);
+	assert_int_equal(vmmem_region_kind(r), VMMEM_REGION_MEMFD);
+	assert_int_equal(vmmem_region_is_owned(r), 1);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_memfd_is_sealed_against_shrinking(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fd, seals;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x2000, 0, NULL, &r), 0);
+	fd = vmmem_region_fd(r);
+	seals = fcntl(fd, F_GET_SEALS);
+	assert_true(seals >= 0);
+	assert_true(seals & F_SEAL_SHRINK);
+	errno = 0;
+	assert_int_equal(ftruncate(fd, 0x1000), -1);
+	assert_int_equal(errno, EPERM);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_memfd_is_sized_to_length(void **state)
+{
+	struct vmmem_region *r = NULL;
+	off_t end;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x3000, 0, NULL, &r), 0);
+	end = lseek(vmmem_region_fd(r), 0, SEEK_END);
+	assert_int_equal(end, 0x3000);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_memfd_is_mapped_shared(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *mine;
+	unsigned char *hva;
+
+	(void)state;
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_memfd(0, 0x2000, 0, NULL, &r), 0);
+	assert_true(sysmock_last()->mmap_flags & MAP_SHARED);
+	mine = mmap(NULL, 0x2000, PROT_READ, MAP_SHARED, vmmem_region_fd(r), 0);
+	assert_true(mine != MAP_FAILED);
+	hva = vmmem_region_hva(r);
+	memcpy(hva + 0x1ffc, "wxyz", 4);
+	hva[0] = 0x42;
+	assert_memory_equal(mine + 0x1ffc, "wxyz", 4);
+	assert_int_equal(mine[0], 0x42);
+	munmap(mine, 0x2000);
+	vmmem_region_destroy(r);
+}
+
+/* The name of the memfd behind fd, as /proc shows it. */
+static void memfd_link(int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, size - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+}
+
+static void test_region_memfd_is_named_after_name(void **state)
+{
+	struct vmmem_region *r = NULL;
+	char link[256];
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, "ram0", &r),
+			 0);
+	memfd_link(vmmem_region_fd(r), link, sizeof(link));
+	assert_non_null(strstr(link, "memfd:ram0"));
+	vmmem_region_destroy(r);
+}
+
+static void test_region_memfd_without_name_is_named_vmmem(void **state)
+{
+	struct vmmem_region *r = NULL;
+	char link[256];
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r), 0);
+	memfd_link(vmmem_region_fd(r), link, sizeof(link));
+	assert_non_null(strstr(link, "memfd:vmmem"));
+	vmmem_region_destroy(r);
+}
+
+static void test_region_memfd_returns_memfd_create_errno(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MEMFD_CREATE, 0, EMFILE);
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r),
+			 -EMFILE);
+	assert_true(sysmock_done());
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_region_memfd_closes_fd_when_ftruncate_fails(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_FTRUNCATE, 0, EFBIG);
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r),
+			 -EFBIG);
+	assert_true(sysmock_done());
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_region_memfd_closes_fd_when_sealing_fails(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_FCNTL, 0, EBUSY);
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r),
+			 -EBUSY);
+	assert_true(sysmock_done());
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_region_memfd_closes_fd_when_mmap_fails(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MMAP, 0, ENOMEM);
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r),
+			 -ENOMEM);
+	assert_true(sysmock_done());
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_region_memfd_destroy_closes_its_fd(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 0x1000, 0, NULL, &r), 0);
+	assert_int_equal(count_fds(), fds + 1);
+	vmmem_region_destroy(r);
+	assert_int_equal(count_fds(), fds);
+}
+
+static int create_memfd(void *arg, struct vmmem_region **out)
+{
+	(void)arg;
+	return vmmem_region_create_memfd(0, 0x3000, VMMEM_REGION_DIRTY_LOG,
+					 "alloc", out);
+}
+
+static void test_region_memfd_survives_every_calloc_failure(void **state)
+{
+	(void)state;
+	check_alloc_failures(SYSMOCK_CALLOC, create_memfd, NULL, 1);
+}
+
+static void test_region_memfd_survives_every_malloc_failure(void **state)
+{
+	(void)state;
+	check_alloc_failures(SYSMOCK_MALLOC, create_memfd, NULL, 1);
+}
+
+/* ---- file --------------------------------------------------------- */
+
+static void test_region_file_writes_reach_file_at_offset(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	unsigned char *hva;
+	char buf[8];
+
+	sysmock_reset();
+	assert_int_equal(
+		vmmem_region_create_file(0x10000, 0x2000, 0, f->fd, 8192, &r),
+		0);
+	assert_true(sysmock_last()->mmap_flags & MAP_SHARED);
+	hva = vmmem_region_hva(r);
+	memcpy(hva, "hello", 5);
+	memcpy(hva + 0x1ffb, "world", 5);
+	assert_int_equal(pread(f->fd, buf, 5, 8192), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(pread(f->fd, buf, 5, 8192 + 0x1ffb), 5);
+	assert_memory_equal(buf, "world", 5);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_reads_file_contents_at_offset(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(pwrite(f->fd, "page3", 5, 0x3000), 5);
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x1000, 0, f->fd, 0x3000, &r), 0);
+	assert_memory_equal(vmmem_region_hva(r), "page3", 5);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_reports_kind_and_offset(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(
+		vmmem_region_create_file(0x10000, 0x1000, 0, f->fd, 8192, &r),
+		0);
+	assert_int_equal(vmmem_region_kind(r), VMMEM_REGION_FILE);
+	assert_true(vmmem_region_file_offset(r) == 8192);
+	assert_int_equal(vmmem_region_is_owned(r), 1);
+	assert_true(vmmem_region_gpa(r) == 0x10000);
+	assert_true(vmmem_region_len(r) == 0x1000);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_keeps_its_own_dup(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fd = dup(f->fd), rfd;
+	char buf[4];
+
+	assert_true(fd >= 0);
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, fd, 0, &r), 0);
+	rfd = vmmem_region_fd(r);
+	assert_true(rfd >= 0);
+	assert_int_not_equal(rfd, fd);
+	close(fd);
+	memcpy(vmmem_region_hva(r), "dup!", 4);
+	assert_int_equal(pread(rfd, buf, 4, 0), 4);
+	assert_memory_equal(buf, "dup!", 4);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_dup_is_close_on_exec(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fdflags;
+
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, f->fd, 0, &r),
+			 0);
+	fdflags = fcntl(vmmem_region_fd(r), F_GETFD);
+	assert_true(fdflags >= 0);
+	assert_true(fdflags & FD_CLOEXEC);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_destroy_closes_its_dup(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, f->fd, 0, &r),
+			 0);
+	assert_int_equal(count_fds(), fds + 1);
+	vmmem_region_destroy(r);
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_region_file_maps_past_end_of_file(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x4000, 0, f->fd, FILE_SIZE, &r),
+		0);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_rejects_unaligned_offset(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, f->fd, 100, &r),
+			 -EINVAL);
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x1000, 0, f->fd, 2048, &r),
+		-EINVAL);
+}
+
+static void test_region_file_rejects_negative_fd(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, -1, 0, &r),
+			 -EINVAL);
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, -100, 0, &r),
+			 -EINVAL);
+}
+
+static void test_region_file_rejects_closed_fd(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fd = dup(f->fd);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, fd, 0, &r),
+			 -EBADF);
+}
+
+static void test_region_file_rejects_writable_map_of_rdonly_fd(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fd = reopen_rdonly(f->fd);
+	int fds;
+
+	assert_true(fd >= 0);
+	fds = count_fds();
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, fd, 0, &r),
+			 -EACCES);
+	assert_int_equal(count_fds(), fds);
+	close(fd);
+}
+
+static void test_region_file_maps_rdonly_fd_when_readonly(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fd = reopen_rdonly(f->fd);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(f->fd, "ro", 2, 0), 2);
+	assert_int_equal(vmmem_region_create_file(
+				 0, 0x1000, VMMEM_REGION_READONLY, fd, 0, &r),
+			 0);
+	close(fd);
+	assert_memory_equal(vmmem_region_hva(r), "ro", 2);
+	assert_int_equal(vmmem_region_flags(r), VMMEM_REGION_READONLY);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_rejects_file_range_wrapping(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x2000, 0, f->fd, 0ull - 4096, &r),
+		-EOVERFLOW);
+}
+
+static void test_region_file_rejects_guest_range_wrapping(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(
+		vmmem_region_create_file(0ull - 4096, 0x2000, 0, f->fd, 0, &r),
+		-EOVERFLOW);
+}
+
+static void test_region_file_rejects_hugetlb(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(vmmem_region_create_file(0, 2 * MIB,
+						  VMMEM_REGION_HUGETLB, f->fd,
+						  0, &r),
+			 -EINVAL);
+}
+
+static void test_region_file_rejects_zero_length(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(vmmem_region_create_file(0, 0, 0, f->fd, 0, &r),
+			 -EINVAL);
+}
+
+static void test_region_file_rejects_unknown_flags(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x1000, 1u << 6, f->fd, 0, &r),
+		-EINVAL);
+}
+
+static void test_region_file_closes_its_dup_when_mmap_fails(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MMAP, 0, ENODEV);
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, f->fd, 0, &r),
+			 -ENODEV);
+	assert_true(sysmock_done());
+	assert_int_equal(count_fds(), fds);
+}
+
+static int create_file(void *arg, struct vmmem_region **out)
+{
+	const struct file_fixture *f = arg;
+
+	return vmmem_region_create_file(0, 0x2000, VMMEM_REGION_DIRTY_LOG,
+					f->fd, 4096, out);
+}
+
+static void test_region_file_survives_every_calloc_failure(void **state)
+{
+	check_alloc_failures(SYSMOCK_CALLOC, create_file, *state, 1);
+}
+
+static void test_region_file_survives_every_malloc_failure(void **state)
+{
+	check_alloc_failures(SYSMOCK_MALLOC, create_file, *state, 1);
+}
+
+/* ---- borrowed ----------------------------------------------------- */
+
+static void *map_pages(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(p != MAP_FAILED);
+	return p;
+}
+
+static void test_region_borrowed_uses_callers_memory(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p = map_pages(0x2000);
+
+	(void)state;
+	p[0x1234] = 0x99;
+	assert_int_equal(
+		vmmem_region_create_borrowed(0x40000, 0x2000, 0, p, &r), 0);
+	assert_ptr_equal(vmmem_region_hva(r), p);
+	assert_int_equal(((unsigned char *)vmmem_region_hva(r))[0x1234], 0x99);
+	assert_int_equal(vmmem_region_kind(r), VMMEM_REGION_BORROWED);
+	assert_int_equal(vmmem_region_fd(r), -1);
+	assert_true(vmmem_region_file_offset(r) == 0);
+	assert_true(vmmem_region_gpa(r) == 0x40000);
+	assert_true(vmmem_region_len(r) == 0x2000);
+	vmmem_region_destroy(r);
+	munmap(p, 0x2000);
+}
+
+static void test_region_borrowed_is_not_owned(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x1000);
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 0x1000, 0, p, &r), 0);
+	assert_int_equal(vmmem_region_is_owned(r), 0);
+	vmmem_region_destroy(r);
+	munmap(p, 0x1000);
+}
+
+static void test_region_borrowed_stays_mapped_after_destroy(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p = map_pages(0x2000);
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 0x2000, 0, p, &r), 0);
+	memset(vmmem_region_hva(r), 0x3c, 0x2000);
+	sysmock_reset();
+	vmmem_region_destroy(r);
+	assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+	assert_int_equal(p[0], 0x3c);
+	assert_int_equal(p[0x1fff], 0x3c);
+	munmap(p, 0x2000);
+}
+
+static void test_region_owned_destroy_unmaps(void **state)
+{
+	struct vmmem_region *r = NULL;
+	uintptr_t hva;
+	char perms[5];
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 0x3000, 0, &r), 0);
+	hva = (uintptr_t)vmmem_region_hva(r);
+	sysmock_reset();
+	vmmem_region_destroy(r);
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+	maps_perms(hva, perms);
+	assert_string_equal(perms, "");
+}
+
+static void test_region_borrowed_accepts_unaligned_length(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x1000);
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 10, 0, p, &r), 0);
+	assert_true(vmmem_region_len(r) == 10);
+	vmmem_region_destroy(r);
+	munmap(p, 0x1000);
+}
+
+static void test_region_borrowed_rejects_unaligned_pointer(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *p = map_pages(0x2000);
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 0x1000, 0, p + 1, &r),
+			 -EINVAL);
+	assert_int_equal(
+		vmmem_region_create_borrowed(0, 0x1000, 0, p + 2048, &r),
+		-EINVAL);
+	munmap(p, 0x2000);
+}
+
+static void test_region_borrowed_rejects_null_pointer(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 0x1000, 0, NULL, &r),
+			 -EINVAL);
+}
+
+static void test_region_borrowed_rejects_zero_length(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x1000);
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_borrowed(0, 0, 0, p, &r), -EINVAL);
+	munmap(p, 0x1000);
+}
+
+static void test_region_borrowed_rejects_options_it_cannot_apply(void **state)
+{
+	static const unsigned bad[] = {
+		VMMEM_REGION_HUGETLB,
+		VMMEM_REGION_THP,
+		VMMEM_REGION_DONTDUMP,
+		VMMEM_REGION_GUARD,
+		1u << 6,
+		VMMEM_REGION_READONLY | VMMEM_REGION_GUARD,
+	};
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x1000);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+			vmmem_region_create_borrowed(0, 0x1000, bad[i], p, &r),
+			-EINVAL);
+	munmap(p, 0x1000);
+}
+
+static void test_region_borrowed_accepts_readonly_and_dirty_log(void **state)
+{
+	const unsigned flags = VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG;
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x3000);
+
+	(void)state;
+	assert_int_equal(mprotect(p, 0x3000, PROT_READ), 0);
+	assert_int_equal(vmmem_region_create_borrowed(0, 0x3000, flags, p, &r),
+			 0);
+	assert_int_equal(vmmem_region_flags(r), flags);
+	assert_true(vmmem_region_dirty_pages(r) == 3);
+	vmmem_region_destroy(r);
+	munmap(p, 0x3000);
+}
+
+static void test_region_borrowed_rejects_guest_range_wrapping(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x2000);
+
+	(void)state;
+	assert_int_equal(
+		vmmem_region_create_borrowed(0ull - 4096, 0x2000, 0, p, &r),
+		-EOVERFLOW);
+	munmap(p, 0x2000);
+}
+
+static void test_region_borrowed_rejects_host_range_wrapping(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *top = (void *)(UINTPTR_MAX & ~(uintptr_t)(page_size() - 1));
+
+	(void)state;
+	assert_int_equal(
+		vmmem_region_create_borrowed(0, 2 * page_size(), 0, top, &r),
+		-EOVERFLOW);
+}
+
+static int create_borrowed(void *arg, struct vmmem_region **out)
+{
+	return vmmem_region_create_borrowed(0, 0x2000, VMMEM_REGION_DIRTY_LOG,
+					    arg, out);
+}
+
+static void test_region_borrowed_survives_every_calloc_failure(void **state)
+{
+	void *p = map_pages(0x2000);
+
+	(void)state;
+	check_alloc_failures(SYSMOCK_CALLOC, create_borrowed, p, 0);
+	munmap(p, 0x2000);
+}
+
+static void test_region_borrowed_survives_every_malloc_failure(void **state)
+{
+	void *p = map_pages(0x2000);
+
+	(void)state;
+	check_alloc_failures(SYSMOCK_MALLOC, create_borrowed, p, 0);
+	munmap(p, 0x2000);
+}
+
+/* ---- options ------------------------------------------------------ */
+
+static void test_region_readonly_rejects_writes(void **state)
+{
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	unsigned char buf[4] = { 1, 2, 3, 4 };
+	unsigned char zero[4] = { 0 };
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0x1000, 0x1000,
+						  VMMEM_REGION_READONLY, &r),
+			 0);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	assert_int_equal(vmmem_write(mem, 0x1000, buf, sizeof(buf)), -EACCES);
+	assert_int_equal(vmmem_read(mem, 0x1000, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, zero, sizeof(buf));
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_readonly_maps_without_write(void **state)
+{
+	struct vmmem_region *r = NULL;
+	char perms[5];
+
+	(void)state;
+	assert_int_equal(
+		vmmem_region_create_anon(0, 0x2000, VMMEM_REGION_READONLY, &r),
+		0);
+	maps_perms((uintptr_t)vmmem_region_hva(r), perms);
+	assert_string_equal(perms, "r--p");
+	vmmem_region_destroy(r);
+}
+
+static void test_region_guard_surrounds_mapping_with_no_access(void **state)
+{
+	struct vmmem_region *r = NULL;
+	uintptr_t hva, pg = page_size();
+	char perms[5];
+
+	(void)state;
+	/* 5000 bytes round up to two pages; the guard follows those. */
+	assert_int_equal(
+		vmmem_region_create_anon(0, 5000, VMMEM_REGION_GUARD, &r), 0);
+	hva = (uintptr_t)vmmem_region_hva(r);
+	maps_perms(hva - pg, perms);
+	assert_string_equal(perms, "---p");
+	maps_perms(hva, perms);
+	assert_string_equal(perms, "rw-p");
+	maps_perms(hva + pg, perms);
+	assert_string_equal(perms, "rw-p");
+	maps_perms(hva + 2 * pg, perms);
+	assert_string_equal(perms, "---p");
+	vmmem_region_destroy(r);
+}
+
+static void test_region_guard_pages_are_unmapped_on_destroy(void **state)
+{
+	struct vmmem_region *r = NULL;
+	uintptr_t hva, pg = page_size();
+	char perms[5];
+
+	(void)state;
+	assert_int_equal(
+		vmmem_region_create_anon(0, 4096, VMMEM_REGION_GUARD, &r), 0);
+	hva = (uintptr_t)vmmem_region_hva(r);
+	vmmem_region_destroy(r);
+	maps_perms(hva - pg, perms);
+	assert_string_equal(perms, "");
+	maps_perms(hva, perms);
+	assert_string_equal(perms, "");
+	maps_perms(hva + pg, perms);
+	assert_string_equal(perms, "");
+}
+
+static void test_region_guard_works_for_memfd(void **state)
+{
+	struct vmmem_region *r = NULL;
+	uintptr_t hva, pg = page_size();
+	char perms[5];
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_memfd(0, 4096, VMMEM_REGION_GUARD,
+						   NULL, &r),
+			 0);
+	hva = (uintptr_t)vmmem_region_hva(r);
+	maps_perms(hva - pg, perms);
+	assert_string_equal(perms, "---p");
+	maps_perms(hva, perms);
+	assert_string_equal(perms, "rw-s");
+	maps_perms(hva + pg, perms);
+	assert_string_equal(perms, "---p");
+	vmmem_region_destroy(r);
+}
+
+static void test_region_dontdump_advises_dontdump(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	assert_int_equal(
+		vmmem_region_create_anon(0, 0x2000, VMMEM_REGION_DONTDUMP, &r),
+		0);
+	assert_true(sysmock_calls(SYSMOCK_MADVISE) >= 1);
+	assert_int_equal(sysmock_last()->madvise_advice, MADV_DONTDUMP);
+	assert_int_equal(vmmem_region_flags(r), VMMEM_REGION_DONTDUMP);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_dontdump_returns_madvise_errno(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MADVISE, 0, EAGAIN);
+	assert_int_equal(
+		vmmem_region_create_anon(0, 0x2000, VMMEM_REGION_DONTDUMP, &r),
+		-EAGAIN);
+	assert_true(sysmock_done());
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+}
+
+static void test_region_thp_advises_hugepage(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+		skip();
+	sysmock_reset();
+	assert_int_equal(
+		vmmem_region_create_anon(0, 4 * MIB, VMMEM_REGION_THP, &r), 0);
+	assert_int_equal(sysmock_last()->madvise_advice, MADV_HUGEPAGE);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_thp_refused_is_not_supported(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MADVISE, 0, EINVAL);
+	assert_int_equal(
+		vmmem_region_create_anon(0, 4 * MIB, VMMEM_REGION_THP, &r),
+		-ENOTSUP);
+	assert_true(sysmock_done());
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+}
+
+static void test_region_hugetlb_rejects_length_not_2mib_multiple(void **s)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)s;
+	assert_int_equal(
+		vmmem_region_create_anon(0, 4096, VMMEM_REGION_HUGETLB, &r),
+		-EINVAL);
+	assert_int_equal(
+		vmmem_region_create_anon(0, 3 * MIB, VMMEM_REGION_HUGETLB, &r),
+		-EINVAL);
+	assert_int_equal(vmmem_region_create_memfd(0, MIB, VMMEM_REGION_HUGETLB,
+						   NULL, &r),
+			 -EINVAL);
+}
+
+static void test_region_hugetlb_anon_follows_reserved_pages(void **state)
+{
+	struct vmmem_region *r = NULL;
+	long free_pages = hugepages_free();
+	int fds = count_fds();
+	int rc;
+
+	(void)state;
+	sysmock_reset();
+	rc = vmmem_region_create_anon(0, 2 * MIB, VMMEM_REGION_HUGETLB, &r);
+	assert_true(sysmock_last()->mmap_flags & MAP_HUGETLB);
+	if (free_pages == 0) {
+		assert_true(rc < 0);
+		assert_int_equal(count_fds(), fds);
+		if (sysmock_calls(SYSMOCK_MMAP) > 1)
+			assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	memset(vmmem_region_hva(r), 1, 2 * MIB);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_hugetlb_memfd_follows_reserved_pages(void **state)
+{
+	struct vmmem_region *r = NULL;
+	long free_pages = hugepages_free();
+	int fds = count_fds();
+	int rc;
+
+	(void)state;
+	sysmock_reset();
+	rc = vmmem_region_create_memfd(0, 2 * MIB, VMMEM_REGION_HUGETLB, NULL,
+				       &r);
+	if (sysmock_calls(SYSMOCK_MEMFD_CREATE) > 0)
+		assert_true(sysmock_last()->memfd_flags & MFD_HUGETLB);
+	if (free_pages == 0) {
+		assert_true(rc < 0);
+		assert_int_equal(count_fds(), fds);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_true(sysmock_last()->memfd_flags & MFD_HUGETLB);
+	memset(vmmem_region_hva(r), 1, 2 * MIB);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_dirty_log_keeps_one_bit_per_page(void **state)
+{
+	static const uint64_t lens[] = { 1,    4095,	 4096,
+					 4097, 5 * 4096, 64 * 4096 + 1 };
+	struct vmmem_region *r = NULL;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		rc = vmmem_region_create_anon(0, lens[i],
+					      VMMEM_REGION_DIRTY_LOG, &r);
+		assert_int_equal(rc, 0);
+		assert_true(vmmem_region_dirty_pages(r) ==
+			    (lens[i] + 4095) / 4096);
+		vmmem_region_destroy(r);
+	}
+}
+
+static void test_region_without_dirty_log_has_no_bitmap(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 0x4000, 0, &r), 0);
+	assert_true(vmmem_region_dirty_pages(r) == 0);
+	vmmem_region_destroy(r);
+}
+
+/* ---- getters and references --------------------------------------- */
+
+static void test_region_anon_getters_report_creation_arguments(void **state)
+{
+	const unsigned flags = VMMEM_REGION_DONTDUMP | VMMEM_REGION_DIRTY_LOG |
+			       VMMEM_REGION_GUARD;
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0x123456, 0x1801, flags, &r),
+			 0);
+	assert_true(vmmem_region_gpa(r) == 0x123456);
+	assert_true(vmmem_region_len(r) == 0x1801);
+	assert_true(vmmem_region_last(r) == 0x123456 + 0x1800);
+	assert_non_null(vmmem_region_hva(r));
+	assert_true((uintptr_t)vmmem_region_hva(r) % page_size() == 0);
+	assert_int_equal(vmmem_region_fd(r), -1);
+	assert_true(vmmem_region_file_offset(r) == 0);
+	assert_int_equal(vmmem_region_flags(r), flags);
+	assert_int_equal(vmmem_region_kind(r), VMMEM_REGION_ANON);
+	assert_int_equal(vmmem_region_is_owned(r), 1);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_ref_keeps_region_until_last_destroy(void **state)
+{
+	struct vmmem_region *r = NULL;
+	unsigned char *hva;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 0, &r), 0);
+	assert_ptr_equal(vmmem_region_ref(r), r);
+	hva = vmmem_region_hva(r);
+	sysmock_reset();
+	vmmem_region_destroy(r);
+	assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+	hva[0] = 0x11;
+	assert_int_equal(hva[0], 0x11);
+	assert_true(vmmem_region_len(r) == 0x1000);
+	vmmem_region_destroy(r);
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+}
+
+static void test_region_ref_of_null_is_null(void **state)
+{
+	(void)state;
+	assert_null(vmmem_region_ref(NULL));
+}
+
+static void test_region_destroy_of_null_does_nothing(void **state)
+{
+	(void)state;
+	sysmock_reset();
+	vmmem_region_destroy(NULL);
+	assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+}
+
+static void test_region_set_keeps_region_after_caller_destroys(void **s)
+{
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	unsigned char buf[3];
+
+	(void)s;
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 0, &r), 0);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	sysmock_reset();
+	vmmem_region_destroy(r);
+	assert_int_equal(sysmock_calls(SYSMOCK_MUNMAP), 0);
+	assert_int_equal(vmmem_write(mem, 0xffd, "abc", 3), 0);
+	assert_int_equal(vmmem_read(mem, 0xffd, buf, 3), 0);
+	assert_memory_equal(buf, "abc", 3);
+	vmmem_destroy(mem);
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_region_anon_maps_private_anonymous_noreserve),
+		cmocka_unit_test(
+			test_region_anon_memory_is_zeroed_and_writable),
+		cmocka_unit_test(test_region_anon_accepts_odd_length),
+		cmocka_unit_test(test_region_anon_rejects_zero_length),
+		cmocka_unit_test(test_region_anon_rejects_unknown_flags),
+		cmocka_unit_test(
+			test_region_anon_rejects_range_wrapping_past_top),
+		cmocka_unit_test(
+			test_region_anon_accepts_region_ending_on_last_byte),
+		cmocka_unit_test(test_region_anon_returns_mmap_errno),
+		cmocka_unit_test(
+			test_region_anon_survives_every_calloc_failure),
+		cmocka_unit_test(
+			test_region_anon_survives_every_malloc_failure),
+		cmocka_unit_test(test_region_memfd_has_an_fd_at_offset_zero),
+		cmocka_unit_test(test_region_memfd_is_sealed_against_shrinking),
+		cmocka_unit_test(test_region_memfd_is_sized_to_length),
+		cmocka_unit_test(test_region_memfd_is_mapped_shared),
+		cmocka_unit_test(test_region_memfd_is_named_after_name),
+		cmocka_unit_test(test_region_memfd_without_name_is_named_vmmem),
+		cmocka_unit_test(test_region_memfd_returns_memfd_create_errno),
+		cmocka_unit_test(
+			test_region_memfd_closes_fd_when_ftruncate_fails),
+		cmocka_unit_test(
+			test_region_memfd_closes_fd_when_sealing_fails),
+		cmocka_unit_test(test_region_memfd_closes_fd_when_mmap_fails),
+		cmocka_unit_test(test_region_memfd_destroy_closes_its_fd),
+		cmocka_unit_test(
+			test_region_memfd_survives_every_calloc_failure),
+		cmocka_unit_test(
+			test_region_memfd_survives_every_malloc_failure),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_writes_reach_file_at_offset,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_reads_file_contents_at_offset,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_reports_kind_and_offset, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_keeps_its_own_dup, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_dup_is_close_on_exec, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_destroy_closes_its_dup, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_maps_past_end_of_file, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_unaligned_offset, file_setup,
+			file_teardown),
+		cmocka_unit_test(test_region_file_rejects_negative_fd),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_closed_fd, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_writable_map_of_rdonly_fd,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_maps_rdonly_fd_when_readonly,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_file_range_wrapping,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_guest_range_wrapping,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_hugetlb, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_zero_length, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_unknown_flags, file_setup,
+			file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_closes_its_dup_when_mmap_fails,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_survives_every_calloc_failure,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_survives_every_malloc_failure,
+			file_setup, file_teardown),
+		cmocka_unit_test(test_region_borrowed_uses_callers_memory),
+		cmocka_unit_test(test_region_borrowed_is_not_owned),
+		cmocka_unit_test(
+			test_region_borrowed_stays_mapped_after_destroy),
+		cmocka_unit_test(test_region_owned_destroy_unmaps),
+		cmocka_unit_test(test_region_borrowed_accepts_unaligned_length),
+		cmocka_unit_test(
+			test_region_borrowed_rejects_unaligned_pointer),
+		cmocka_unit_test(test_region_borrowed_rejects_null_pointer),
+		cmocka_unit_test(test_region_borrowed_rejects_zero_length),
+		cmocka_unit_test(
+			test_region_borrowed_rejects_options_it_cannot_apply),
+		cmocka_unit_test(
+			test_region_borrowed_accepts_readonly_and_dirty_log),
+		cmocka_unit_test(
+			test_region_borrowed_rejects_guest_range_wrapping),
+		cmocka_unit_test(
+			test_region_borrowed_rejects_host_range_wrapping),
+		cmocka_unit_test(
+			test_region_borrowed_survives_every_calloc_failure),
+		cmocka_unit_test(
+			test_region_borrowed_survives_every_malloc_failure),
+		cmocka_unit_test(test_region_readonly_rejects_writes),
+		cmocka_unit_test(test_region_readonly_maps_without_write),
+		cmocka_unit_test(
+			test_region_guard_surrounds_mapping_with_no_access),
+		cmocka_unit_test(
+			test_region_guard_pages_are_unmapped_on_destroy),
+		cmocka_unit_test(test_region_guard_works_for_memfd),
+		cmocka_unit_test(test_region_dontdump_advises_dontdump),
+		cmocka_unit_test(test_region_dontdump_returns_madvise_errno),
+		cmocka_unit_test(test_region_thp_advises_hugepage),
+		cmocka_unit_test(test_region_thp_refused_is_not_supported),
+		cmocka_unit_test(
+			test_region_hugetlb_rejects_length_not_2mib_multiple),
+		cmocka_unit_test(
+			test_region_hugetlb_anon_follows_reserved_pages),
+		cmocka_unit_test(
+			test_region_hugetlb_memfd_follows_reserved_pages),
+		cmocka_unit_test(test_region_dirty_log_keeps_one_bit_per_page),
+		cmocka_unit_test(test_region_without_dirty_log_has_no_bitmap),
+		cmocka_unit_test(
+			test_region_anon_getters_report_creation_arguments),
+		cmocka_unit_test(
+			test_region_ref_keeps_region_until_last_destroy),
+		cmocka_unit_test(test_region_ref_of_null_is_null),
+		cmocka_unit_test(test_region_destroy_of_null_does_nothing),
+		cmocka_unit_test(
+			test_region_set_keeps_region_after_caller_destroys),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
