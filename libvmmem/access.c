@@ -14,8 +14,7 @@
 enum op { OP_READ, OP_WRITE, OP_FILL };
 
 /* Move one piece: guest <-> buffer, or fill. */
-static void move(enum op op, uint8_t *hva, uint8_t *buf, int byte,
-		 uint64_t len)
+static void move(enum op op, uint8_t *hva, uint8_t *buf, int byte, uint64_t len)
 {
 	switch (op) {
 	case OP_READ:
@@ -68,8 +67,8 @@ static int transfer_partial(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
 		return -EFAULT;
 	off = gpa - s->gpa;
 	for (;;) {
-		uint64_t n = s->len - off < len - moved ? s->len - off :
-							  len - moved;
+		uint64_t n =
+			s->len - off < len - moved ? s->len - off : len - moved;
 
 		if (!vmmem__readable(s))
 			return -ENOTSUP;
@@ -94,8 +93,8 @@ static int transfer_partial(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
  * pieces, then the pieces are moved. A range of more than MAX_PIECES
  * regions, already validated, is moved by the partial loop.
  */
-static int transfer(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
-		    int byte, uint64_t len, enum op op)
+static int transfer(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf, int byte,
+		    uint64_t len, enum op op)
 {
 	struct vmmem__piece p[MAX_PIECES];
 	unsigned n, i;
@@ -117,14 +116,14 @@ static int transfer(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
 	return 0;
 }
 
-int vmmem__read_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
-		     size_t len)
+static __attribute__((noinline)) int
+read_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, void *buf, size_t len)
 {
 	return transfer(mem, gpa, buf, 0, len, OP_READ);
 }
 
-int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
-		      size_t len)
+static __attribute__((noinline)) int
+write_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf, size_t len)
 {
 	const struct vmmem__slot *s = vmmem__hint(mem);
 	uint64_t off = gpa - s->gpa;
@@ -162,8 +161,7 @@ int vmmem_write_partial(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
 				done ? done : &ignored);
 }
 
-int vmmem_get_ptr(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
-		  void **hva)
+int vmmem_get_ptr(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len, void **hva)
 {
 	const struct vmmem__slot *s;
 	vmmem_gpa_t last;
@@ -200,8 +198,8 @@ static bool single(uint64_t off, uint64_t len, unsigned n)
  * region than the hint, crossing regions, or not backed at all. Aligned
  * values inside one region are still single accesses, so they never tear.
  */
-int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
-		      unsigned n)
+static __attribute__((noinline)) int
+read_small_body(struct vmmem *mem, vmmem_gpa_t gpa, void *val, unsigned n)
 {
 	const struct vmmem__slot *s;
 	vmmem_gpa_t last;
@@ -210,7 +208,7 @@ int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
 
 	if (vmmem_gpa_last(gpa, n, &last))
 		return -EOVERFLOW;
-	s = vmmem__lookup(mem, gpa);
+	s = vmmem__find(mem, gpa);
 	if (!s)
 		return -EFAULT;
 	off = gpa - s->gpa;
@@ -237,8 +235,8 @@ int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
 	return 0;
 }
 
-int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
-		       unsigned n)
+static __attribute__((noinline)) int
+write_small_body(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val, unsigned n)
 {
 	const struct vmmem__slot *s;
 	uint8_t bytes[8];
@@ -248,7 +246,7 @@ int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
 
 	if (vmmem_gpa_last(gpa, n, &last))
 		return -EOVERFLOW;
-	s = vmmem__lookup(mem, gpa);
+	s = vmmem__find(mem, gpa);
 	if (!s)
 		return -EFAULT;
 	off = gpa - s->gpa;
@@ -258,8 +256,12 @@ int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
 		uint16_t v16 = val;
 		uint32_t v32 = val;
 
-		memcpy(bytes, n == 1 ? (void *)&v8 : n == 2 ? (void *)&v16 :
-					n == 4 ? (void *)&v32 : (void *)&val, n);
+		memcpy(bytes,
+		       n == 1	? (void *)&v8
+		       : n == 2 ? (void *)&v16
+		       : n == 4 ? (void *)&v32
+				: (void *)&val,
+		       n);
 		return transfer(mem, gpa, bytes, 0, n, OP_WRITE);
 	}
 	p = s->hva + off;
@@ -282,4 +284,30 @@ int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
 	if (s->dirty)
 		vmmem__mark_small(s, off);
 	return 0;
+}
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__read_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *buf, size_t len)
+{
+	return read_slow_body(mem, gpa, buf, len);
+}
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
+		      size_t len)
+{
+	return write_slow_body(mem, gpa, buf, len);
+}
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val, unsigned n)
+{
+	return read_small_body(mem, gpa, val, n);
+}
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
+		       unsigned n)
+{
+	return write_small_body(mem, gpa, val, n);
 }

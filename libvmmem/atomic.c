@@ -50,8 +50,9 @@ static int resolve(struct vmmem *mem, vmmem_gpa_t gpa, unsigned n, bool write,
 	return 0;
 }
 
-int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
-			    unsigned n, int order)
+static __attribute__((noinline)) int
+atomic_load_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, void *val, unsigned n,
+		      int order)
 {
 	const struct vmmem__slot *s;
 	uint8_t *p;
@@ -69,20 +70,24 @@ int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
 		*(uint8_t *)val = __atomic_load_n(p, order);
 		break;
 	case 2:
-		*(uint16_t *)val = __atomic_load_n((uint16_t *)(void *)p, order);
+		*(uint16_t *)val =
+			__atomic_load_n((uint16_t *)(void *)p, order);
 		break;
 	case 4:
-		*(uint32_t *)val = __atomic_load_n((uint32_t *)(void *)p, order);
+		*(uint32_t *)val =
+			__atomic_load_n((uint32_t *)(void *)p, order);
 		break;
 	default:
-		*(uint64_t *)val = __atomic_load_n((uint64_t *)(void *)p, order);
+		*(uint64_t *)val =
+			__atomic_load_n((uint64_t *)(void *)p, order);
 		break;
 	}
 	return 0;
 }
 
-int vmmem__atomic_store_slow(struct vmmem *mem, vmmem_gpa_t gpa,
-			     uint64_t val, unsigned n, int order)
+static __attribute__((noinline)) int
+atomic_store_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
+		       unsigned n, int order)
 {
 	const struct vmmem__slot *s;
 	uint8_t *p;
@@ -133,10 +138,9 @@ static bool cmpxchg_orders_ok(int success, int failure)
 }
 
 #define VMMEM__RMW(bits)                                                       \
-	int vmmem_atomic_cmpxchg_u##bits(struct vmmem *mem, vmmem_gpa_t gpa,   \
-					 uint##bits##_t *expected,             \
-					 uint##bits##_t desired, int success,  \
-					 int failure)                          \
+	int vmmem_atomic_cmpxchg_u##bits(                                      \
+		struct vmmem *mem, vmmem_gpa_t gpa, uint##bits##_t *expected,  \
+		uint##bits##_t desired, int success, int failure)              \
 	{                                                                      \
 		const struct vmmem__slot *s;                                   \
 		uint8_t *p;                                                    \
@@ -160,10 +164,9 @@ static bool cmpxchg_orders_ok(int success, int failure)
 	VMMEM__FETCH(bits, and)
 
 #define VMMEM__FETCH(bits, op)                                                 \
-	int vmmem_atomic_fetch_##op##_u##bits(struct vmmem *mem,               \
-					      vmmem_gpa_t gpa,                 \
-					      uint##bits##_t val,              \
-					      uint##bits##_t *old, int order)  \
+	int vmmem_atomic_fetch_##op##_u##bits(                                 \
+		struct vmmem *mem, vmmem_gpa_t gpa, uint##bits##_t val,        \
+		uint##bits##_t *old, int order)                                \
 	{                                                                      \
 		const struct vmmem__slot *s;                                   \
 		uint##bits##_t prev;                                           \
@@ -188,3 +191,17 @@ VMMEM__RMW(8)
 VMMEM__RMW(16)
 VMMEM__RMW(32)
 VMMEM__RMW(64)
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
+			    unsigned n, int order)
+{
+	return atomic_load_slow_body(mem, gpa, val, n, order);
+}
+
+/* The cold entry point (see VMMEM__SLOW in view.h). */
+int vmmem__atomic_store_slow(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
+			     unsigned n, int order)
+{
+	return atomic_store_slow_body(mem, gpa, val, n, order);
+}

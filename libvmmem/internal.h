@@ -104,10 +104,55 @@ int vmmem__walk(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len, bool write,
 		struct vmmem__piece *pieces, unsigned max, unsigned *n);
 
 /*
- * Find the slot that contains gpa: the hint first, then the bucket index.
- * Returns NULL when no region contains it. Updates the hint on a miss.
+ * Find the slot that contains gpa through the bucket index, without
+ * looking at the hint (the inline paths already did). Returns NULL when no
+ * region contains it; otherwise makes the slot the hint. Inline, because it
+ * is the whole cost of a random access.
  */
-const struct vmmem__slot *vmmem__lookup(struct vmmem *mem, vmmem_gpa_t gpa);
+static inline const struct vmmem__slot *vmmem__find(struct vmmem *mem,
+						    vmmem_gpa_t gpa)
+{
+	const struct vmmem__slot *s;
+	const struct vmmem__bucket *bk;
+	uint32_t n;
+
+	if (mem->n == 0 || gpa - mem->base > mem->top - mem->base)
+		return NULL;
+	bk = &mem->buckets[(gpa - mem->base) >> mem->shift];
+	/*
+	 * The last region in [lo, hi] that starts at or before gpa. Without
+	 * branches on the comparison (it compiles to a conditional move): a
+	 * bucket often straddles two regions, and random addresses would
+	 * mispredict a branch half of the time.
+	 */
+	s = &mem->slots[bk->lo];
+	n = bk->hi - bk->lo + 1;
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		s = s[half].gpa <= gpa ? s + half : s;
+		n -= half;
+	}
+	if (gpa - s->gpa >= s->len)
+		return NULL;
+	/* The hint is shared by every thread using this set: only write it
+	 * when it changes, so that threads working in one region do not keep
+	 * bouncing its cache line. */
+	if (s != __atomic_load_n(&mem->view.hint, __ATOMIC_RELAXED))
+		__atomic_store_n(&mem->view.hint, s, __ATOMIC_RELAXED);
+	return s;
+}
+
+/* Find the slot that contains gpa: the hint first, then the index. */
+static inline const struct vmmem__slot *vmmem__lookup(struct vmmem *mem,
+						      vmmem_gpa_t gpa)
+{
+	const struct vmmem__slot *hint = vmmem__hint(mem);
+
+	if (gpa - hint->gpa < hint->len)
+		return hint;
+	return vmmem__find(mem, gpa);
+}
 
 /* The slot after s in address order, if it starts right where s ends. */
 const struct vmmem__slot *vmmem__next_adjacent(const struct vmmem *mem,

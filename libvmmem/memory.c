@@ -402,39 +402,6 @@ struct vmmem_region *vmmem_region_at(const struct vmmem *mem, size_t i)
 	return i < mem->n ? mem->slots[i].region : NULL;
 }
 
-const struct vmmem__slot *vmmem__lookup(struct vmmem *mem, vmmem_gpa_t gpa)
-{
-	const struct vmmem__slot *hint = vmmem__hint(mem), *s;
-	const struct vmmem__bucket *bk;
-	uint32_t lo, hi;
-
-	if (gpa - hint->gpa < hint->len)
-		return hint;
-	if (mem->n == 0 || gpa < mem->base || gpa > mem->top)
-		return NULL;
-	bk = &mem->buckets[(gpa - mem->base) >> mem->shift];
-	lo = bk->lo;
-	hi = bk->hi;
-	/* The last region in [lo, hi] that starts at or before gpa. */
-	while (lo < hi) {
-		uint32_t mid = hi - (hi - lo) / 2;
-
-		if (mem->slots[mid].gpa <= gpa)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	s = &mem->slots[lo];
-	if (gpa - s->gpa >= s->len)
-		return NULL;
-	/* The hint is shared by every thread using this set: only write it
-	 * when it changes, so that threads working in one region do not keep
-	 * bouncing its cache line. */
-	if (s != hint)
-		__atomic_store_n(&mem->view.hint, s, __ATOMIC_RELAXED);
-	return s;
-}
-
 const struct vmmem__slot *vmmem__next_adjacent(const struct vmmem *mem,
 					       const struct vmmem__slot *s)
 {

@@ -30,11 +30,10 @@
 struct vmmem;
 
 /* private: out-of-line parts. */
-int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
-			    unsigned n, int order) __attribute__((cold));
-int vmmem__atomic_store_slow(struct vmmem *mem, vmmem_gpa_t gpa,
-			     uint64_t val, unsigned n,
-			     int order) __attribute__((cold));
+VMMEM__SLOW int vmmem__atomic_load_slow(struct vmmem *mem, vmmem_gpa_t gpa,
+					void *val, unsigned n, int order);
+VMMEM__SLOW int vmmem__atomic_store_slow(struct vmmem *mem, vmmem_gpa_t gpa,
+					 uint64_t val, unsigned n, int order);
 
 static inline int vmmem__load_order_ok(int order)
 {

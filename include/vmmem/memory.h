@@ -288,10 +288,10 @@ int vmmem_get_ptr(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 		  void **hva);
 
 /* private: the out-of-line parts of vmmem_read() and vmmem_write(). */
-int vmmem__read_slow(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
-		     size_t len) __attribute__((cold));
-int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
-		      size_t len) __attribute__((cold));
+VMMEM__SLOW int vmmem__read_slow(struct vmmem *mem, vmmem_gpa_t gpa,
+				 void *buf, size_t len);
+VMMEM__SLOW int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa,
+				  const void *buf, size_t len);
 
 /*
  * The common case, a range inside the region of the previous access, is

@@ -30,10 +30,10 @@
 struct vmmem;
 
 /* private: out-of-line parts of the accessors below. */
-int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa, void *val,
-		      unsigned n) __attribute__((cold));
-int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
-		       unsigned n) __attribute__((cold));
+VMMEM__SLOW int vmmem__read_small(struct vmmem *mem, vmmem_gpa_t gpa,
+				  void *val, unsigned n);
+VMMEM__SLOW int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa,
+				   uint64_t val, unsigned n);
 
 #define VMMEM__SCALAR(bits)                                                    \
 	static inline int vmmem_read_u##bits(struct vmmem *mem,               \

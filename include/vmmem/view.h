@@ -56,6 +56,13 @@ struct vmmem__view {
 
 #define VMMEM__DIRTY_SHIFT 12
 
+/*
+ * The out-of-line halves of the inline accessors are declared cold so that
+ * compilers lay out the callers' fast paths as straight-line code; the
+ * library itself optimises their bodies as ordinary hot code.
+ */
+#define VMMEM__SLOW __attribute__((cold))
+
 static inline const struct vmmem__slot *vmmem__hint(struct vmmem *mem)
 {
 	const struct vmmem__view *v = (const struct vmmem__view *)(void *)mem;
