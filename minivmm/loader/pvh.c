@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader/pvh.c - ELF64 + PVH note loader. The image is untrusted input: every
+ * offset and size from it is checked against the file and against guest
+ * memory before use.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vmmem/memory.h>
+
+#include "../util.h"
+#include "pvh.h"
+
+/* Xen's ELF note carrying the 32-bit PVH entry point. */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+/* More program headers than any sane image has. */
+#define MAX_PHDRS 64
+/* Refuse images larger than this before reading them. */
+#define MAX_IMAGE (1ull << 30)
+
+/* [off, off + len) inside a buffer of size bytes? */
+static bool in_file(uint64_t off, uint64_t len, size_t size)
+{
+	uint64_t end;
+
+	return !__builtin_add_overflow(off, len, &end) && end <= size;
+}
+
+/* Search a PT_NOTE segment for the PVH entry note. */
+static int find_entry(const uint8_t *notes, uint64_t len, uint32_t *entry)
+{
+	uint64_t off = 0;
+
+	while (len - off >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr nh;
+		uint64_t name_off, desc_off, next;
+
+		memcpy(&nh, notes + off, sizeof(nh));
+		name_off = off + sizeof(nh);
+		desc_off = name_off + (((uint64_t)nh.n_namesz + 3) & ~3ull);
+		next = desc_off + (((uint64_t)nh.n_descsz + 3) & ~3ull);
+		if (next > len)
+			return -EINVAL;
+		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
+		    !memcmp(notes + name_off, "Xen", 4) &&
+		    (nh.n_descsz == 4 || nh.n_descsz == 8)) {
+			memcpy(entry, notes + desc_off, 4);
+			return 0;
+		}
+		off = next;
+	}
+	return -ENOENT;
+}
+
+int pvh_load_buffer(struct vmmem *mem, const void *image, size_t size,
+		    const char *name, uint64_t floor, struct pvh_image *out)
+{
+	const uint8_t *file = image;
+	Elf64_Phdr ph[MAX_PHDRS];
+	bool have_entry = false, entry_loaded = false;
+	uint64_t lowest = UINT64_MAX, highest = 0;
+	uint32_t entry = 0;
+	Elf64_Ehdr eh;
+	unsigned i, j;
+	int rc;
+
+	if (size < sizeof(eh) || memcmp(file, ELFMAG, SELFMAG)) {
+		pr_err("%s: not an ELF file", name);
+		return -ENOEXEC;
+	}
+	memcpy(&eh, file, sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB) {
+		pr_err("%s: not a 64-bit little-endian ELF file", name);
+		return -ENOEXEC;
+	}
+	if (eh.e_machine != EM_X86_64) {
+		pr_err("%s: ELF machine %u is not x86-64", name, eh.e_machine);
+		return -ENOEXEC;
+	}
+	if (eh.e_type != ET_EXEC) {
+		pr_err("%s: not an executable (ELF type %u)", name, eh.e_type);
+		return -ENOEXEC;
+	}
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum > MAX_PHDRS ||
+	    !in_file(eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr),
+		     size)) {
+		pr_err("%s: malformed program header table", name);
+		return -ENOEXEC;
+	}
+	memcpy(ph, file + eh.e_phoff, eh.e_phnum * sizeof(Elf64_Phdr));
+
+	/* Check everything before writing anything. */
+	for (i = 0; i < eh.e_phnum; i++) {
+		vmmem_gpa_t last;
+
+		if (ph[i].p_type == PT_NOTE && !have_entry) {
+			if (!in_file(ph[i].p_offset, ph[i].p_filesz, size)) {
+				pr_err("%s: note segment outside the file",
+				       name);
+				return -ENOEXEC;
+			}
+			have_entry = find_entry(file + ph[i].p_offset,
+						ph[i].p_filesz, &entry) == 0;
+			continue;
+		}
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
+		if (!in_file(ph[i].p_offset, ph[i].p_filesz, size) ||
+		    ph[i].p_filesz > ph[i].p_memsz) {
+			pr_err("%s: segment %u: file data out of bounds", name,
+			       i);
+			return -ENOEXEC;
+		}
+		if (vmmem_gpa_last(ph[i].p_paddr, ph[i].p_memsz, &last) ||
+		    vmmem_check_range(mem, ph[i].p_paddr, ph[i].p_memsz)) {
+			pr_err("%s: segment %u [%#llx, %#llx) lies outside "
+			       "guest memory (try a larger --memory)",
+			       name, i, (unsigned long long)ph[i].p_paddr,
+			       (unsigned long long)(ph[i].p_paddr +
+						    ph[i].p_memsz));
+			return -E2BIG;
+		}
+		if (ph[i].p_paddr < floor) {
+			pr_err("%s: segment %u at %#llx overlaps the VMM's "
+			       "boot structures below %#llx", name, i,
+			       (unsigned long long)ph[i].p_paddr,
+			       (unsigned long long)floor);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			/* Compare last bytes: an end at 2^64 would wrap. */
+			if (ph[j].p_type == PT_LOAD && ph[j].p_memsz &&
+			    ph[i].p_paddr <= ph[j].p_paddr + (ph[j].p_memsz - 1) &&
+			    ph[j].p_paddr <= last) {
+				pr_err("%s: segments %u and %u overlap", name,
+				       j, i);
+				return -EINVAL;
+			}
+		}
+		if (ph[i].p_paddr < lowest)
+			lowest = ph[i].p_paddr;
+		if (last > highest)
+			highest = last;
+	}
+	if (!have_entry) {
+		pr_err("%s: no PVH entry point (ELF note Xen/%d); minivmm "
+		       "boots PVH images", name, XEN_ELFNOTE_PHYS32_ENTRY);
+		return -ENOEXEC;
+	}
+	for (i = 0; i < eh.e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD && entry >= ph[i].p_paddr &&
+		    entry - ph[i].p_paddr < ph[i].p_memsz)
+			entry_loaded = true;
+	if (!entry_loaded) {
+		pr_err("%s: PVH entry %#x is not inside a loaded segment",
+		       name, entry);
+		return -ENOEXEC;
+	}
+
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
+		rc = vmmem_write(mem, ph[i].p_paddr, file + ph[i].p_offset,
+				 ph[i].p_filesz);
+		if (!rc)
+			rc = vmmem_fill(mem, ph[i].p_paddr + ph[i].p_filesz, 0,
+					ph[i].p_memsz - ph[i].p_filesz);
+		if (rc) {
+			pr_err("%s: loading segment %u: %s", name, i,
+			       strerror(-rc));
+			return rc;
+		}
+	}
+	*out = (struct pvh_image){ entry, lowest, highest };
+	return 0;
+}
+
+int pvh_load(struct vmmem *mem, const char *path, uint64_t floor,
+	     struct pvh_image *out)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		pr_err("%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		pr_err("%s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", path);
+		rc = -EINVAL;
+		goto out_close;
+	}
+	if ((uint64_t)st.st_size > MAX_IMAGE) {
+		pr_err("%s: image too large (%lld bytes)", path,
+		       (long long)st.st_size);
+		rc = -E2BIG;
+		goto out_close;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		pr_err("%s: out of memory", path);
+		goto out_close;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			pr_err("%s: read error: %s", path,
+			       n < 0 ? strerror(errno) : "file shrank");
+			goto out_free;
+		}
+		got += (size_t)n;
+	}
+	rc = pvh_load_buffer(mem, buf, got, path, floor, out);
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return rc;
+}

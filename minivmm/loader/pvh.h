@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader/pvh.h - loading an ELF64 image with a PVH entry note (our guest,
+ * or a Linux vmlinux) into guest memory, through libvmmem only.
+ */
+#ifndef MINIVMM_LOADER_PVH_H
+#define MINIVMM_LOADER_PVH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vmmem;
+
+struct pvh_image {
+	uint32_t entry;		/* 32-bit PVH entry point */
+	uint64_t lowest;	/* lowest loaded guest-physical byte */
+	uint64_t highest;	/* highest loaded byte */
+};
+
+/*
+ * Load the PT_LOAD segments of the ELF file at path into mem and find its
+ * PVH entry (the Xen note XEN_ELFNOTE_PHYS32_ENTRY). Segments must lie in
+ * guest RAM at or above `floor` (the VMM's own structures live below it).
+ * On failure prints one line saying what is wrong with the image and
+ * returns a negative errno; guest memory may then hold part of the image.
+ */
+int pvh_load(struct vmmem *mem, const char *path, uint64_t floor,
+	     struct pvh_image *out);
+
+/* The same, from an image already in memory (for tests and fuzzing). */
+int pvh_load_buffer(struct vmmem *mem, const void *image, size_t size,
+		    const char *name, uint64_t floor, struct pvh_image *out);
+
+#endif /* MINIVMM_LOADER_PVH_H */

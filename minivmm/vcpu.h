@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vcpu.h - one virtual CPU: its creation, its boot state, and the loop that
+ * runs it and dispatches its exits to the port-I/O and MMIO buses.
+ */
+#ifndef MINIVMM_VCPU_H
+#define MINIVMM_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bus;
+struct kvm_run;
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int fd;
+	unsigned id;
+	struct kvm_run *run;	/* shared with KVM */
+};
+
+/* Why vcpu_run() returned. */
+enum vcpu_stop {
+	VCPU_CONTINUE = 0,	/* (vcpu_handle_exit only) keep running */
+	VCPU_STOPPED,		/* *stop was set: a device or the VMM ended it */
+	VCPU_HALTED,		/* HLT with nothing to wake it */
+	VCPU_SHUTDOWN,		/* triple fault or reset request */
+	VCPU_FAILED,		/* KVM could not run the guest; state printed */
+};
+
+int vcpu_create(struct vm *vm, unsigned id, struct vcpu *out);
+void vcpu_destroy(struct vcpu *v);
+
+/*
+ * The PVH entry state: 32-bit protected mode, paging off, flat segments,
+ * interrupts off, EIP = entry, EBX = start_info (the hvm_start_info GPA).
+ */
+int vcpu_setup_pvh(struct vcpu *v, uint32_t entry, uint32_t start_info);
+
+/*
+ * Handle the exit described by run: port I/O and MMIO go to the buses
+ * (unclaimed reads return all ones, unclaimed writes are ignored).
+ * Return: VCPU_CONTINUE or the reason to stop. A seam for tests: it needs
+ * no vCPU, only a struct kvm_run.
+ */
+enum vcpu_stop vcpu_handle_exit(struct bus *pio, struct bus *mmio,
+				struct kvm_run *run);
+
+/*
+ * Run until *stop is set (checked after every exit; vcpu_kick() makes a
+ * running KVM_RUN return) or the guest halts, shuts down or fails.
+ */
+enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
+			const bool *stop);
+
+/*
+ * Make KVM_RUN return soon, from another thread: marks the run structure
+ * and signals the vCPU thread with sig (whose handler must do nothing and
+ * be installed without SA_RESTART).
+ */
+void vcpu_kick(struct vcpu *v, unsigned long thread, int sig);
+
+/* Print the registers to stderr (errors, --verbose, watchdog). */
+void vcpu_dump(struct vcpu *v);
+
+#endif /* MINIVMM_VCPU_H */

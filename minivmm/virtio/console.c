@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * console.c - virtio-console, port 0: the transmit queue goes to out_fd
+ * without a copy, host input fills the buffers the guest posted on the
+ * receive queue.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vmmem/io.h>
+#include <vmmem/memory.h>
+
+#include "../util.h"
+#include "console.h"
+#include "mmio.h"
+#include "queue.h"
+
+#define RXQ 0
+#define TXQ 1
+
+/* Configuration space: le16 cols; le16 rows; le32 max_nr_ports;
+ * le32 emerg_wr. */
+#define CFG_COLS 0
+#define CFG_ROWS 2
+#define CFG_MAX_NR_PORTS 4
+#define CFG_EMERG_WR 8
+#define CFG_LEN 12
+
+/* A posted receive chain; its buffers are rx_buf[first .. first + n). */
+struct rx_chain {
+	uint16_t head;
+	uint16_t n;
+	unsigned first;
+};
+
+struct vcon {
+	struct vmmem *mem; /* our reference */
+	int out_fd;
+	struct vmmio *t;
+	uint16_t cols, rows;
+	uint64_t features;	 /* negotiated; 0 until activation */
+	struct virtq *rxq, *txq; /* live queues, NULL when absent */
+
+	/* Output. */
+	bool blocked;	 /* waiting for out_fd */
+	bool out_broken; /* out_fd failed for good: discard */
+	bool tx_held;	 /* tx_chain is being sent */
+	uint16_t tx_buf; /* its buffer being sent ... */
+	uint32_t tx_off; /* ... and the bytes of it already out */
+	bool tx_pushed;	 /* a chain was returned this round */
+	uint64_t bytes_out;
+	uint64_t bytes_dropped;
+	void (*blocked_fn)(void *opaque);
+	void *blocked_opaque;
+
+	/* Emergency bytes waiting for out_fd: a ring, oldest at emerg_head. */
+	unsigned emerg_head, emerg_len;
+	bool emerg_overflow; /* reported this overflow already */
+	unsigned char emerg[VCON_EMERG_BUF];
+
+	/*
+	 * Posted receive chains, oldest first, and their buffers. Both are
+	 * rings used in order: chains are returned in the order they were
+	 * posted, so their buffers are freed in order too. The queue refuses
+	 * a descriptor the device already holds, so the chains held never
+	 * have more than VIRTQ_MAX_SIZE buffers in all.
+	 */
+	unsigned rx_first, rx_count;
+	unsigned rx_buf_first, rx_buf_count;
+	struct rx_chain rx[VIRTQ_MAX_SIZE];
+	struct virtq_buf rx_buf[VIRTQ_MAX_SIZE];
+
+	struct virtq_chain tx_chain; /* the chain being sent */
+	struct virtq_chain scratch;  /* a receive chain being taken */
+};
+
+static bool live(const struct vcon *c)
+{
+	return c->t && vmmio_active(c->t);
+}
+
+static bool discarding(const struct vcon *c)
+{
+	return c->out_fd < 0 || c->out_broken;
+}
+
+static void fail(struct vcon *c, unsigned q, const char *why)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "queue %u: %s", q, why ? why : "invalid");
+	if (c->t)
+		vmmio_fail(c->t, msg);
+}
+
+static void output_broken(struct vcon *c, int err)
+{
+	c->out_broken = true;
+	c->emerg_len = 0;
+	pr_err("console: output: %s; discarding further output",
+	       strerror(-err));
+}
+
+/*
+ * Send the rest of the held chain. Return: true when out_fd is full
+ * (the chain stays held, with how far it got), false when the chain was
+ * sent and returned to the guest, or the device failed.
+ */
+static bool tx_continue(struct vcon *c)
+{
+	struct virtq_chain *ch = &c->tx_chain;
+	int rc;
+
+	for (; c->tx_buf < ch->n; c->tx_buf++, c->tx_off = 0) {
+		const struct virtq_buf *b = &ch->buf[c->tx_buf];
+		size_t left = b->len - c->tx_off, done = 0;
+
+		if (left == 0 || discarding(c))
+			continue;
+		/* The buffer was checked to lie in guest memory, so
+		 * gpa + tx_off (tx_off < len) does not wrap. */
+		rc = vmmem_write_to_fd(c->mem, b->gpa + c->tx_off, left,
+				       c->out_fd, -1, &done);
+		c->tx_off += done;
+		c->bytes_out += done;
+		if (rc == -EAGAIN || (rc == 0 && done < left))
+			return true;
+		if (rc)
+			output_broken(c, rc);
+	}
+	c->tx_held = false;
+	rc = virtq_push(c->txq, ch->head, 0);
+	if (rc) {
+		fail(c, TXQ, "cannot write the used ring");
+		return false;
+	}
+	c->tx_pushed = true;
+	return false;
+}
+
+/* Write out buffered emergency bytes. Return: true when out_fd is full. */
+static bool emerg_flush(struct vcon *c)
+{
+	while (c->emerg_len && !discarding(c)) {
+		unsigned run = VCON_EMERG_BUF - c->emerg_head;
+		ssize_t n;
+
+		if (run > c->emerg_len)
+			run = c->emerg_len;
+		n = write(c->out_fd, c->emerg + c->emerg_head, run);
+		if (n < 0) {
+			int err = -errno;
+
+			if (err == -EINTR)
+				continue;
+			if (err == -EAGAIN)
+				return true;
+			output_broken(c, err);
+			break;
+		}
+		if (n == 0) {
+			output_broken(c, -EIO);
+			break;
+		}
+		c->emerg_head = (c->emerg_head + n) % VCON_EMERG_BUF;
+		c->emerg_len -= n;
+		c->bytes_out += n;
+	}
+	if (discarding(c))
+		c->emerg_len = 0;
+	if (c->emerg_len == 0) {
+		c->emerg_head = 0;
+		c->emerg_overflow = false;
+	}
+	return false;
+}
+
+/* Take a new transmit chain. Return: 1, 0 when none, -1 on failure. */
+static int tx_take(struct vcon *c)
+{
+	struct virtq_chain *ch = &c->tx_chain;
+	unsigned k;
+	int rc;
+
+	rc = virtq_pop(c->txq, ch);
+	if (rc < 0) {
+		fail(c, TXQ, virtq_error(c->txq));
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	for (k = 0; k < ch->n; k++) {
+		if (ch->buf[k].write) {
+			fail(c, TXQ,
+			     "device-writable buffer on the transmit queue");
+			return -1;
+		}
+	}
+	c->tx_held = true;
+	c->tx_buf = 0;
+	c->tx_off = 0;
+	return 1;
+}
+
+/*
+ * Move output along, in order: the held chain, the emergency bytes, new
+ * chains. Return (and remember in c->blocked): whether output now waits
+ * for out_fd.
+ */
+static bool run_output(struct vcon *c)
+{
+	bool blocked = false, rechecked = false;
+	unsigned budget;
+
+	c->tx_pushed = false;
+	if (c->tx_held && c->txq && live(c))
+		blocked = tx_continue(c);
+	if (!blocked)
+		blocked = emerg_flush(c);
+	if (blocked || !c->txq || !live(c))
+		goto out;
+	budget = c->txq->size;
+	/* While we drain the queue, the guest need not kick us: each kick is
+	 * a VM exit on its side and a wake-up on ours. Re-enabled (and the
+	 * queue checked once more) when it is empty. */
+	virtq_enable_notify(c->txq, false);
+	for (;;) {
+		int rc = tx_take(c);
+
+		if (rc < 0)
+			break;
+		if (rc == 0) {
+			/* Ask to be notified, then look once more: a chain
+			 * added before the request took effect would
+			 * otherwise wait for a notification that never
+			 * comes. */
+			if (rechecked || virtq_enable_notify(c->txq, true))
+				break;
+			rechecked = true;
+			continue;
+		}
+		rechecked = false;
+		/*
+		 * Fairness (console.h): after a queue's worth of chains, put
+		 * the next one back and report blocked, so the event loop
+		 * runs and calls again once out_fd is writable.
+		 */
+		if (budget == 0 && !discarding(c)) {
+			virtq_unpop(c->txq);
+			c->tx_held = false;
+			blocked = true;
+			break;
+		}
+		if (budget)
+			budget--;
+		blocked = tx_continue(c);
+		if (blocked || !live(c))
+			break;
+	}
+out:
+	if (c->tx_pushed && live(c))
+		vmmio_signal_used(c->t, TXQ);
+	c->tx_pushed = false;
+	c->blocked = blocked;
+	return blocked;
+}
+
+/* run_output() from anywhere but vcon_output(): tell the loop. */
+static void kick_output(struct vcon *c)
+{
+	if (c->blocked)
+		return;
+	if (run_output(c) && c->blocked_fn)
+		c->blocked_fn(c->blocked_opaque);
+}
+
+/* Take every posted receive chain off the queue and keep it. */
+static void rx_take(struct vcon *c)
+{
+	struct virtq_chain *ch = &c->scratch;
+	bool rechecked = false;
+	unsigned k;
+	int rc;
+
+	if (!c->rxq || !live(c))
+		return;
+	/* Bounded: the queue hands out at most its size in descriptors
+	 * until some are returned, and this loop returns none. */
+	for (;;) {
+		rc = virtq_pop(c->rxq, ch);
+		if (rc < 0) {
+			fail(c, RXQ, virtq_error(c->rxq));
+			return;
+		}
+		if (rc == 0) {
+			if (rechecked || virtq_enable_notify(c->rxq, true))
+				return;
+			rechecked = true;
+			continue;
+		}
+		rechecked = false;
+		for (k = 0; k < ch->n; k++) {
+			if (!ch->buf[k].write) {
+				fail(c, RXQ,
+				     "device-readable buffer on the receive "
+				     "queue");
+				return;
+			}
+		}
+		if (c->rx_count == VIRTQ_MAX_SIZE ||
+		    ch->n > VIRTQ_MAX_SIZE - c->rx_buf_count) {
+			fail(c, RXQ, "too many receive buffers");
+			return;
+		}
+		c->rx[(c->rx_first + c->rx_count) % VIRTQ_MAX_SIZE] =
+			(struct rx_chain){
+				.head = ch->head,
+				.n = ch->n,
+				.first = (c->rx_buf_first + c->rx_buf_count) %
+					 VIRTQ_MAX_SIZE,
+			};
+		for (k = 0; k < ch->n; k++)
+			c->rx_buf[(c->rx_buf_first + c->rx_buf_count + k) %
+				  VIRTQ_MAX_SIZE] = ch->buf[k];
+		c->rx_count++;
+		c->rx_buf_count += ch->n;
+	}
+}
+
+static void rx_clear(struct vcon *c)
+{
+	c->rx_first = 0;
+	c->rx_count = 0;
+	c->rx_buf_first = 0;
+	c->rx_buf_count = 0;
+}
+
+size_t vcon_input(struct vcon *c, const void *buf, size_t len)
+{
+	const unsigned char *src = buf;
+	size_t accepted = 0;
+	bool pushed = false;
+
+	if (!c || !buf || len == 0 || !c->rxq || !live(c))
+		return 0;
+	if (c->rx_count == 0)
+		rx_take(c);
+	while (accepted < len && c->rx_count && live(c)) {
+		const struct rx_chain *ch = &c->rx[c->rx_first];
+		size_t done = accepted;
+		unsigned k;
+		int rc;
+
+		for (k = 0; k < ch->n && done < len; k++) {
+			const struct virtq_buf *b =
+				&c->rx_buf[(ch->first + k) % VIRTQ_MAX_SIZE];
+			size_t n = len - done < b->len ? len - done : b->len;
+
+			if (n == 0)
+				continue;
+			rc = vmmem_write(c->mem, b->gpa, src + done, n);
+			if (rc) {
+				/* Backed (checked at pop) but read-only. */
+				fail(c, RXQ, "receive buffer not writable");
+				goto out;
+			}
+			done += n;
+		}
+		/* done - accepted <= the chain's writable total, a u32. */
+		rc = virtq_push(c->rxq, ch->head, (uint32_t)(done - accepted));
+		if (rc) {
+			fail(c, RXQ, "cannot write the used ring");
+			goto out;
+		}
+		pushed = true;
+		accepted = done;
+		c->rx_buf_first = (c->rx_buf_first + ch->n) % VIRTQ_MAX_SIZE;
+		c->rx_buf_count -= ch->n;
+		c->rx_first = (c->rx_first + 1) % VIRTQ_MAX_SIZE;
+		c->rx_count--;
+	}
+out:
+	if (pushed && live(c))
+		vmmio_signal_used(c->t, RXQ);
+	return accepted;
+}
+
+bool vcon_input_ready(struct vcon *c)
+{
+	if (!c || !c->rxq || !live(c))
+		return false;
+	if (c->rx_count == 0)
+		rx_take(c);
+	return c->rx_count > 0 && live(c);
+}
+
+bool vcon_tx_waiting(struct vcon *c)
+{
+	return c->txq && live(c) && !c->blocked && virtq_has_avail(c->txq);
+}
+
+bool vcon_output(struct vcon *c)
+{
+	if (!c)
+		return false;
+	return run_output(c);
+}
+
+bool vcon_output_blocked(const struct vcon *c)
+{
+	return c && c->blocked;
+}
+
+void vcon_set_blocked_cb(struct vcon *c, void (*fn)(void *opaque), void *opaque)
+{
+	c->blocked_fn = fn;
+	c->blocked_opaque = opaque;
+}
+
+void vcon_resize(struct vcon *c, uint16_t cols, uint16_t rows)
+{
+	c->cols = cols;
+	c->rows = rows;
+	if (c->t && (c->features & 1ull << VIRTIO_CONSOLE_F_SIZE))
+		vmmio_config_changed(c->t);
+}
+
+uint64_t vcon_bytes_out(const struct vcon *c)
+{
+	return c->bytes_out;
+}
+
+uint64_t vcon_bytes_dropped(const struct vcon *c)
+{
+	return c->bytes_dropped;
+}
+
+static void emerg_write(struct vcon *c, unsigned char byte)
+{
+	if (discarding(c))
+		return;
+	if (c->emerg_len == VCON_EMERG_BUF) {
+		c->bytes_dropped++;
+		if (!c->emerg_overflow)
+			pr_err("console: emergency output buffer full; "
+			       "dropping bytes until the output drains");
+		c->emerg_overflow = true;
+		return;
+	}
+	c->emerg[(c->emerg_head + c->emerg_len) % VCON_EMERG_BUF] = byte;
+	c->emerg_len++;
+	/* When output is blocked the byte waits its turn; otherwise it goes
+	 * now, with whatever the transmit queue holds after it. */
+	kick_output(c);
+}
+
+static uint64_t con_features(void *dev)
+{
+	(void)dev;
+	return 1ull << VIRTIO_CONSOLE_F_SIZE |
+	       1ull << VIRTIO_CONSOLE_F_EMERG_WRITE;
+}
+
+static void con_config_read(void *dev, uint64_t off, void *data, unsigned len)
+{
+	struct vcon *c = dev;
+	unsigned char cfg[CFG_LEN] = { 0 };
+	uint16_t v16;
+
+	if (off >= CFG_LEN)
+		return;
+	v16 = htole16(c->cols);
+	memcpy(cfg + CFG_COLS, &v16, 2);
+	v16 = htole16(c->rows);
+	memcpy(cfg + CFG_ROWS, &v16, 2);
+	/* max_nr_ports (no MULTIPORT) and emerg_wr (write-only) read 0. */
+	if (len > CFG_LEN - off)
+		len = CFG_LEN - off;
+	memcpy(data, cfg + off, len);
+}
+
+static void con_config_write(void *dev, uint64_t off, const void *data,
+			     unsigned len)
+{
+	struct vcon *c = dev;
+
+	/* Only emerg_wr is writable; its low byte is the character, which
+	 * is the first byte of a little-endian write of any width. */
+	if (off == CFG_EMERG_WR && len >= 1)
+		emerg_write(c, *(const unsigned char *)data);
+}
+
+static int con_activate(void *dev, uint64_t features, struct virtq *queues)
+{
+	struct vcon *c = dev;
+
+	c->features = features;
+	c->rxq = queues[RXQ].ready ? &queues[RXQ] : NULL;
+	c->txq = queues[TXQ].ready ? &queues[TXQ] : NULL;
+	/* The driver may have posted buffers before DRIVER_OK, when its
+	 * notifications were not passed on. */
+	rx_take(c);
+	kick_output(c);
+	return 0;
+}
+
+static void con_reset(void *dev)
+{
+	struct vcon *c = dev;
+
+	c->features = 0;
+	c->rxq = NULL;
+	c->txq = NULL;
+	c->tx_held = false;
+	c->tx_buf = 0;
+	c->tx_off = 0;
+	rx_clear(c);
+	/* Buffered emergency bytes stay (console.h); only they can still
+	 * be waiting for out_fd. */
+	c->blocked = c->emerg_len > 0;
+}
+
+static void con_notify(void *dev, unsigned q)
+{
+	struct vcon *c = dev;
+
+	if (q == RXQ)
+		rx_take(c);
+	else if (q == TXQ)
+		kick_output(c);
+}
+
+const struct virtio_dev_ops vcon_ops = {
+	.device_id = VIRTIO_ID_CONSOLE,
+	.num_queues = 2,
+	.queue_max = VIRTQ_MAX_SIZE,
+	.features = con_features,
+	.config_read = con_config_read,
+	.config_write = con_config_write,
+	.activate = con_activate,
+	.reset = con_reset,
+	.notify = con_notify,
+};
+
+int vcon_create(struct vmmem *mem, int out_fd, uint16_t cols, uint16_t rows,
+		struct vcon **out)
+{
+	struct vcon *c;
+
+	if (!mem || !out || out_fd < -1)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->mem = vmmem_ref(mem);
+	c->out_fd = out_fd;
+	c->cols = cols;
+	c->rows = rows;
+	*out = c;
+	return 0;
+}
+
+void vcon_destroy(struct vcon *c)
+{
+	if (!c)
+		return;
+	vmmem_destroy(c->mem);
+	free(c);
+}
+
+void vcon_attach(struct vcon *c, struct vmmio *t)
+{
+	c->t = t;
+}

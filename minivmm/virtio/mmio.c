@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmio.c - the virtio-mmio version 2 transport: registers, the status state
+ * machine, feature negotiation, queue setup and its checks, interrupts.
+ *
+ * Everything the guest can reach goes through the register window, and
+ * every access takes the transport's lock, so a vCPU thread and the event
+ * loop never see the device half-changed.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmmem/memory.h>
+
+#include "../util.h"
+#include "mmio.h"
+#include "queue.h"
+
+/* Register offsets of the version 2 map. */
+#define REG_MAGIC 0x000
+#define REG_VERSION 0x004
+#define REG_DEVICE_ID 0x008
+#define REG_VENDOR_ID 0x00c
+#define REG_DEVICE_FEATURES 0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL 0x030
+#define REG_QUEUE_SIZE_MAX 0x034
+#define REG_QUEUE_SIZE 0x038
+#define REG_QUEUE_READY 0x044
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK 0x064
+#define REG_STATUS 0x070
+#define REG_QUEUE_DESC_LOW 0x080
+#define REG_QUEUE_DESC_HIGH 0x084
+#define REG_QUEUE_DRIVER_LOW 0x090
+#define REG_QUEUE_DRIVER_HIGH 0x094
+#define REG_QUEUE_DEVICE_LOW 0x0a0
+#define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_SHM_LEN_LOW 0x0b0
+#define REG_SHM_LEN_HIGH 0x0b4
+#define REG_SHM_BASE_LOW 0x0b8
+#define REG_SHM_BASE_HIGH 0x0bc
+#define REG_CONFIG_GENERATION 0x0fc
+#define REG_CONFIG 0x100
+
+#define VMMIO_VERSION 2
+
+/* InterruptStatus bits. */
+#define INT_USED 1u
+#define INT_CONFIG 2u
+
+/* Device-specific feature bits; the transport decides bits 24 and up. */
+#define DEVICE_FEATURE_MASK ((1ull << 24) - 1)
+
+/* Status values of the forward path. */
+#define ST_ACK VIRTIO_STATUS_ACKNOWLEDGE
+#define ST_DRIVER (ST_ACK | VIRTIO_STATUS_DRIVER)
+#define ST_FEATURES_OK (ST_DRIVER | VIRTIO_STATUS_FEATURES_OK)
+#define ST_DRIVER_OK (ST_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK)
+
+/* More queues than any device of ours needs; bounds the allocation. */
+#define VMMIO_MAX_QUEUES 64
+
+struct vmmio {
+	pthread_mutex_t lock;
+	char name[32];
+	const struct virtio_dev_ops *ops;
+	void *dev;
+	struct vmmem *mem; /* our reference */
+	struct vmmio_irq irq;
+
+	uint32_t status;
+	uint32_t isr; /* InterruptStatus */
+	uint32_t config_gen;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint64_t driver_features;
+	uint32_t queue_sel;
+	struct virtq *queues; /* ops->num_queues of them */
+};
+
+static uint64_t offered_features(const struct vmmio *t)
+{
+	uint64_t f = t->ops->features ? t->ops->features(t->dev) : 0;
+
+	return (f & DEVICE_FEATURE_MASK) | 1ull << VIRTIO_F_VERSION_1 |
+	       1ull << VIRTIO_F_EVENT_IDX;
+}
+
+static void raise_irq(struct vmmio *t)
+{
+	if (t->irq.raise)
+		t->irq.raise(t->irq.opaque);
+}
+
+/* The selected queue, or NULL when QueueSel names no queue. */
+static struct virtq *selected_queue(struct vmmio *t)
+{
+	if (t->queue_sel >= t->ops->num_queues)
+		return NULL;
+	return &t->queues[t->queue_sel];
+}
+
+static bool failed(const struct vmmio *t)
+{
+	return t->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED);
+}
+
+int vmmio_create(const char *name, const struct virtio_dev_ops *ops, void *dev,
+		 struct vmmem *mem, const struct vmmio_irq *irq,
+		 struct vmmio **out)
+{
+	struct vmmio *t;
+	int ret = -EINVAL;
+
+	if (!name || !ops || !mem || !out)
+		return -EINVAL;
+	if (ops->num_queues == 0 || ops->num_queues > VMMIO_MAX_QUEUES ||
+	    ops->queue_max == 0 || ops->queue_max > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->queues = calloc(ops->num_queues, sizeof(*t->queues));
+	if (!t->queues) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = -pthread_mutex_init(&t->lock, NULL);
+	if (ret)
+		goto err_free_queues;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->ops = ops;
+	t->dev = dev;
+	t->mem = vmmem_ref(mem);
+	if (irq)
+		t->irq = *irq;
+	*out = t;
+	return 0;
+
+err_free_queues:
+	free(t->queues);
+err_free:
+	free(t);
+	return ret;
+}
+
+void vmmio_destroy(struct vmmio *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	vmmem_destroy(t->mem);
+	free(t->queues);
+	free(t);
+}
+
+void vmmio_lock(struct vmmio *t)
+{
+	pthread_mutex_lock(&t->lock);
+}
+
+void vmmio_unlock(struct vmmio *t)
+{
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool vmmio_active(const struct vmmio *t)
+{
+	return (t->status & VIRTIO_STATUS_DRIVER_OK) && !failed(t);
+}
+
+void vmmio_fail(struct vmmio *t, const char *why)
+{
+	/* Once per failure: the first report is the one that matters, and
+	 * a guest must not be able to flood the log. */
+	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	t->status |= VIRTIO_STATUS_NEEDS_RESET;
+	t->isr |= INT_CONFIG;
+	pr_err("%s: %s", t->name, why);
+	raise_irq(t);
+}
+
+void vmmio_signal_used(struct vmmio *t, unsigned q)
+{
+	if (q >= t->ops->num_queues || !vmmio_active(t))
+		return;
+	if (!virtq_should_signal(&t->queues[q]))
+		return;
+	t->isr |= INT_USED;
+	raise_irq(t);
+}
+
+void vmmio_config_changed(struct vmmio *t)
+{
+	t->config_gen++;
+	/* Before DRIVER_OK the driver reads the configuration when it gets
+	 * there; the new generation is enough. */
+	if (!(t->status & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	t->isr |= INT_CONFIG;
+	raise_irq(t);
+}
+
+static void queue_fail(struct vmmio *t, unsigned q, const char *why)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "queue %u: %s", q, why ? why : "invalid");
+	vmmio_fail(t, msg);
+}
+
+/* Deliver a notification of queue q to the device, lock held. */
+static void notify_locked(struct vmmio *t, uint32_t q)
+{
+	/* A stopped device, or a queue that is not live, hears nothing. */
+	if (!vmmio_active(t) || q >= t->ops->num_queues || !t->queues[q].ready)
+		return;
+	if (t->ops->notify)
+		t->ops->notify(t->dev, q);
+}
+
+void vmmio_notify(struct vmmio *t, unsigned q)
+{
+	vmmio_lock(t);
+	notify_locked(t, q);
+	vmmio_unlock(t);
+}
+
+static void device_reset(struct vmmio *t)
+{
+	unsigned i;
+
+	if (t->ops->reset)
+		t->ops->reset(t->dev);
+	for (i = 0; i < t->ops->num_queues; i++)
+		virtq_reset(&t->queues[i]);
+	t->status = 0;
+	t->isr = 0;
+	t->device_features_sel = 0;
+	t->driver_features_sel = 0;
+	t->driver_features = 0;
+	t->queue_sel = 0;
+	/* config_gen keeps counting: a driver comparing generations across
+	 * the reset must still see a change. */
+}
+
+static void features_ok(struct vmmio *t)
+{
+	uint64_t unknown = t->driver_features & ~offered_features(t);
+
+	/* Refusing means leaving the bit clear: the driver reads Status
+	 * back and gives up. */
+	if (unknown) {
+		pr_debug("%s: driver accepted unoffered features %#llx",
+			 t->name, (unsigned long long)unknown);
+		return;
+	}
+	if (!(t->driver_features & 1ull << VIRTIO_F_VERSION_1)) {
+		pr_debug("%s: driver did not accept VERSION_1 (legacy driver)",
+			 t->name);
+		return;
+	}
+	t->status = ST_FEATURES_OK;
+}
+
+static void driver_ok(struct vmmio *t)
+{
+	bool event_idx = t->driver_features & 1ull << VIRTIO_F_EVENT_IDX;
+	unsigned i;
+	int rc;
+
+	t->status = ST_DRIVER_OK;
+	for (i = 0; i < t->ops->num_queues; i++) {
+		struct virtq *q = &t->queues[i];
+
+		if (!q->ready)
+			continue;
+		/* Checked at QueueReady and unchangeable since; checking
+		 * again costs little and keeps the device's promise local. */
+		if (virtq_validate(q, t->mem, t->ops->queue_max)) {
+			queue_fail(t, i, virtq_error(q));
+			return;
+		}
+		virtq_start(q, t->mem, event_idx);
+	}
+	pr_debug("%s: driver ok, features %#llx", t->name,
+		 (unsigned long long)t->driver_features);
+	if (!t->ops->activate)
+		return;
+	rc = t->ops->activate(t->dev, t->driver_features, t->queues);
+	if (rc < 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "activation failed: %s",
+			 strerror(-rc));
+		vmmio_fail(t, msg);
+	}
+}
+
+static void write_status(struct vmmio *t, uint32_t val)
+{
+	/* Drivers write back what they read, NEEDS_RESET included. */
+	uint32_t want = val & ~VIRTIO_STATUS_NEEDS_RESET;
+
+	if (val == 0) {
+		device_reset(t);
+		return;
+	}
+	if (want & VIRTIO_STATUS_FAILED) {
+		/* The driver gave up: stop until it resets. */
+		t->status |= VIRTIO_STATUS_FAILED;
+		return;
+	}
+	if (failed(t) || want == t->status)
+		return;
+	/* Only the next step of the forward path is accepted. */
+	if (t->status == 0 && want == ST_ACK)
+		t->status = ST_ACK;
+	else if (t->status == ST_ACK && want == ST_DRIVER)
+		t->status = ST_DRIVER;
+	else if (t->status == ST_DRIVER && want == ST_FEATURES_OK)
+		features_ok(t);
+	else if (t->status == ST_FEATURES_OK && want == ST_DRIVER_OK)
+		driver_ok(t);
+	else
+		pr_debug("%s: status %#x -> %#x refused", t->name, t->status,
+			 val);
+}
+
+static void write_queue_ready(struct vmmio *t, struct virtq *q, uint32_t val)
+{
+	if (val == 0) {
+		q->ready = false;
+		return;
+	}
+	if (val != 1 || q->ready)
+		return;
+	if (virtq_validate(q, t->mem, t->ops->queue_max)) {
+		queue_fail(t, t->queue_sel, virtq_error(q));
+		return;
+	}
+	q->ready = true;
+}
+
+/* Replace the low or high half of a 64-bit value. */
+static void set_half(uint64_t *v, uint32_t val, bool high)
+{
+	if (high)
+		*v = (*v & 0xffffffffull) | (uint64_t)val << 32;
+	else
+		*v = (*v & ~0xffffffffull) | val;
+}
+
+static void write_queue_reg(struct vmmio *t, uint64_t off, uint32_t val)
+{
+	struct virtq *q = selected_queue(t);
+
+	/*
+	 * The queue is set up after FEATURES_OK and before DRIVER_OK, and
+	 * does not change while ready: virtq_validate() checked exactly the
+	 * values the device will use.
+	 */
+	if (!q || t->status != ST_FEATURES_OK)
+		return;
+	if (off == REG_QUEUE_READY) {
+		write_queue_ready(t, q, val);
+		return;
+	}
+	if (q->ready)
+		return;
+	switch (off) {
+	case REG_QUEUE_SIZE:
+		/* A size that does not fit 16 bits becomes 0, which
+		 * virtq_validate() refuses like any other bad size. */
+		q->size = val > 0xffff ? 0 : (uint16_t)val;
+		break;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+		set_half(&q->desc, val, off == REG_QUEUE_DESC_HIGH);
+		break;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+		set_half(&q->avail, val, off == REG_QUEUE_DRIVER_HIGH);
+		break;
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		set_half(&q->used, val, off == REG_QUEUE_DEVICE_HIGH);
+		break;
+	}
+}
+
+static void write_reg(struct vmmio *t, uint64_t off, uint32_t val)
+{
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL:
+		t->device_features_sel = val;
+		break;
+	case REG_DRIVER_FEATURES_SEL:
+		t->driver_features_sel = val;
+		break;
+	case REG_DRIVER_FEATURES:
+		/* Only while negotiating: afterwards the device already
+		 * acts on the accepted set. */
+		if (t->status != ST_DRIVER || t->driver_features_sel > 1)
+			break;
+		set_half(&t->driver_features, val, t->driver_features_sel == 1);
+		break;
+	case REG_QUEUE_SEL:
+		t->queue_sel = val;
+		break;
+	case REG_QUEUE_SIZE:
+	case REG_QUEUE_READY:
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		write_queue_reg(t, off, val);
+		break;
+	case VMMIO_QUEUE_NOTIFY:
+		notify_locked(t, val);
+		break;
+	case REG_INTERRUPT_ACK:
+		t->isr &= ~val;
+		break;
+	case REG_STATUS:
+		write_status(t, val);
+		break;
+	}
+}
+
+static uint32_t read_reg(struct vmmio *t, uint64_t off)
+{
+	struct virtq *q = selected_queue(t);
+
+	switch (off) {
+	case REG_MAGIC:
+		return VMMIO_MAGIC;
+	case REG_VERSION:
+		return VMMIO_VERSION;
+	case REG_DEVICE_ID:
+		return t->ops->device_id;
+	case REG_VENDOR_ID:
+		return VMMIO_VENDOR_ID;
+	case REG_DEVICE_FEATURES:
+		if (t->device_features_sel > 1)
+			return 0;
+		return (uint32_t)(offered_features(t) >>
+				  (32 * t->device_features_sel));
+	case REG_QUEUE_SIZE_MAX:
+		return q ? t->ops->queue_max : 0;
+	case REG_QUEUE_READY:
+		return q ? q->ready : 0;
+	case REG_INTERRUPT_STATUS:
+		return t->isr;
+	case REG_STATUS:
+		return t->status;
+	case REG_SHM_LEN_LOW:
+	case REG_SHM_LEN_HIGH:
+	case REG_SHM_BASE_LOW:
+	case REG_SHM_BASE_HIGH:
+		/* No shared memory regions: length and base read as -1. */
+		return 0xffffffff;
+	case REG_CONFIG_GENERATION:
+		return t->config_gen;
+	}
+	return 0;
+}
+
+/* Control registers are 32 bits wide and accessed only aligned. */
+static bool control_access_ok(uint64_t off, unsigned len)
+{
+	return len == 4 && off % 4 == 0;
+}
+
+static bool config_access_ok(uint64_t off, unsigned len)
+{
+	return len >= 1 && len <= 8 && off >= REG_CONFIG &&
+	       off < VMMIO_WINDOW && len <= VMMIO_WINDOW - off;
+}
+
+static void window_read(void *opaque, uint64_t off, void *data, unsigned len)
+{
+	struct vmmio *t = opaque;
+	uint32_t v;
+
+	if (!data || len == 0 || len > 8)
+		return;
+	memset(data, 0, len);
+	vmmio_lock(t);
+	if (off >= REG_CONFIG) {
+		if (config_access_ok(off, len) && t->ops->config_read)
+			t->ops->config_read(t->dev, off - REG_CONFIG, data,
+					    len);
+	} else if (control_access_ok(off, len)) {
+		v = htole32(read_reg(t, off));
+		memcpy(data, &v, 4);
+	}
+	vmmio_unlock(t);
+}
+
+static void window_write(void *opaque, uint64_t off, const void *data,
+			 unsigned len)
+{
+	struct vmmio *t = opaque;
+	uint32_t v;
+
+	if (!data || len == 0 || len > 8)
+		return;
+	vmmio_lock(t);
+	if (off >= REG_CONFIG) {
+		/* Passed on in every state: the console's emerg_wr must work
+		 * on an unconfigured device. */
+		if (config_access_ok(off, len) && t->ops->config_write)
+			t->ops->config_write(t->dev, off - REG_CONFIG, data,
+					     len);
+	} else if (control_access_ok(off, len)) {
+		memcpy(&v, data, 4);
+		write_reg(t, off, le32toh(v));
+	}
+	vmmio_unlock(t);
+}
+
+const struct bus_ops vmmio_bus_ops = {
+	.read = window_read,
+	.write = window_write,
+};

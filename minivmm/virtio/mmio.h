@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmio.h - the virtio-mmio version 2 transport: one 4 KiB register window
+ * per device, the status state machine, feature negotiation, queue setup
+ * and its checks, interrupts.
+ *
+ * Registers: the whole version 2 map. Control registers (below 0x100) take
+ * only aligned 32-bit accesses; anything else is ignored and reads 0, as do
+ * unknown offsets and write-only registers. SHMLen and SHMBase read all
+ * ones (no shared memory regions). The configuration space (0x100 and up)
+ * takes accesses of any size and is passed to the device in every state,
+ * also before DRIVER_OK and after a failure (the console's emerg_wr).
+ *
+ * Status: only the forward path 0 -> ACKNOWLEDGE -> DRIVER -> FEATURES_OK
+ * -> DRIVER_OK is accepted, one step at a time; writing 0 resets the
+ * device; writing FAILED stops it until reset. FEATURES_OK is refused
+ * (left clear) when the driver accepted a feature that was not offered or
+ * did not accept VIRTIO_F_VERSION_1. DriverFeatures is writable only in
+ * the DRIVER state; queue registers only after FEATURES_OK and before
+ * DRIVER_OK, and a queue's size and addresses not while it is ready.
+ * QueueReady = 1 runs virtq_validate(), a failure fails the device. At
+ * DRIVER_OK every ready queue is started (with EVENT_IDX if negotiated)
+ * and ops->activate() is called.
+ *
+ * Offered features: the device's bits 0-23 (ops->features()), plus
+ * VIRTIO_F_VERSION_1 and VIRTIO_F_EVENT_IDX. Never INDIRECT_DESC.
+ *
+ * Threading: register accesses come from a vCPU thread, queue work from the
+ * event loop. Every entry point here takes the transport's lock, and every
+ * call into the device's ops happens with it held; code outside the
+ * transport that touches the device (the event loop feeding console input)
+ * takes it with vmmio_lock().
+ */
+#ifndef MINIVMM_VIRTIO_MMIO_H
+#define MINIVMM_VIRTIO_MMIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../bus.h"
+#include "virtio.h"
+
+struct vmmem;
+struct vmmio;
+
+#define VMMIO_WINDOW 0x1000
+#define VMMIO_QUEUE_NOTIFY 0x050
+#define VMMIO_MAGIC 0x74726976
+/* VendorID register: "\0VMM" read as a little-endian number. */
+#define VMMIO_VENDOR_ID 0x4d4d5600
+
+/* How the transport raises its interrupt line (an irqfd write). */
+struct vmmio_irq {
+	void (*raise)(void *opaque);
+	void *opaque;
+};
+
+/*
+ * Create a transport for a device.
+ * @name: for messages ("console"); copied (up to 31 characters).
+ * @ops: the device's table; num_queues in [1, 64], queue_max in
+ *       [1, VIRTQ_MAX_SIZE]. Callbacks other than features may be NULL.
+ * @dev: the device, passed to every callback.
+ * @mem: guest memory; the transport takes its own reference.
+ * @irq: how to raise the interrupt; copied; NULL for none.
+ * @out: receives the transport.
+ * Return: 0, -EINVAL (a NULL argument, or ops out of range), -ENOMEM, or
+ * the error of pthread_mutex_init().
+ */
+int vmmio_create(const char *name, const struct virtio_dev_ops *ops,
+		 void *dev, struct vmmem *mem, const struct vmmio_irq *irq,
+		 struct vmmio **out);
+void vmmio_destroy(struct vmmio *t);
+
+/* Register window accesses; opaque is the struct vmmio. */
+extern const struct bus_ops vmmio_bus_ops;
+
+void vmmio_lock(struct vmmio *t);
+void vmmio_unlock(struct vmmio *t);
+
+/* A queue notification that arrived through an ioeventfd. Takes the lock. */
+void vmmio_notify(struct vmmio *t, unsigned q);
+
+/* For the device, lock held: */
+
+/*
+ * Chains were pushed to queue q: set InterruptStatus bit 0 and raise the
+ * interrupt if the driver wants one (virtq_should_signal()). Nothing while
+ * the device is not active.
+ */
+void vmmio_signal_used(struct vmmio *t, unsigned q);
+
+/*
+ * The guest broke the protocol: set DEVICE_NEEDS_RESET, raise a
+ * configuration interrupt, stop calling the device until the driver resets
+ * it, and report `why` once on stderr ("minivmm: <name>: <why>"; further
+ * calls before the reset are silent). The VMM keeps running.
+ */
+void vmmio_fail(struct vmmio *t, const char *why);
+
+/*
+ * The device changed its configuration: new generation, and (once the
+ * driver set DRIVER_OK) InterruptStatus bit 1 and an interrupt.
+ */
+void vmmio_config_changed(struct vmmio *t);
+
+/* Whether the device is live: DRIVER_OK and not failed. */
+bool vmmio_active(const struct vmmio *t);
+
+#endif /* MINIVMM_VIRTIO_MMIO_H */

@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm.c - assemble a VM and run it.
+ *
+ * Threads: the vCPU thread runs KVM_RUN and handles its exits (device
+ * register accesses, the debug-exit port). The main thread runs an epoll
+ * loop over the queue-notification eventfds, stdin, the console's output
+ * fd when it is full, signals and the timeout. Device state is shared
+ * under the transport's lock; the vCPU thread never waits for host I/O.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <vmmem/dirty.h>
+#include <vmmem/memory.h>
+#include <vmmem/region.h>
+
+#include "bus.h"
+#include "loader/pvh.h"
+#include "term.h"
+#include "util.h"
+#include "vcpu.h"
+#include "virtio/console.h"
+#include "virtio/mmio.h"
+#include "vm.h"
+#include "vmm.h"
+#include "x86/boot.h"
+
+/* QEMU's isa-debug-exit convention: writing V exits with (V << 1) | 1. */
+#define DEBUG_EXIT_PORT 0xf4
+#define KICK_SIGNAL SIGUSR1
+#define NQUEUES 2
+/*
+ * After transmit activity, look at the queue for this long before going to
+ * sleep in epoll: a guest streaming output queues its next chain within
+ * microseconds, and catching it by polling saves a notification on its side
+ * and a wake-up on ours (QEMU's event loop polls the same way).
+ */
+#define TX_POLL_NS 30000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct machine {
+	const struct vmm_opts *opts;
+	struct vmmem *mem;
+	struct vm vm;
+	struct vcpu vcpu;
+	struct bus pio;
+	struct bus mmio;
+	struct vmmio *transport;
+	struct vcon *console;
+	int irq_fd;
+	int notify_fd[NQUEUES];
+	int stop_fd;		/* signalled when the vCPU thread ends */
+	int wake_fd;		/* signalled when console output blocks */
+	int out_fd;		/* console output, non-blocking */
+	bool out_restore;	/* out_fd is stdout with O_NONBLOCK we set */
+	int out_flags;
+	bool stop;		/* atomic: ask the vCPU to stop */
+	int status;		/* exit status once decided; -1 before */
+	enum vcpu_stop why;
+	pthread_t thread;
+};
+
+/* The first reason to stop wins (the guest's exit, a timeout, a signal). */
+static void set_status(struct machine *m, int status)
+{
+	int unset = -1;
+
+	__atomic_compare_exchange_n(&m->status, &unset, status, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static void debug_exit_write(void *opaque, uint64_t off, const void *data,
+			     unsigned len)
+{
+	struct machine *m = opaque;
+	uint8_t v;
+
+	(void)len;
+	if (off != 0)
+		return;
+	memcpy(&v, data, 1);
+	set_status(m, (v << 1) | 1);
+	pr_debug("guest wrote %u to the debug-exit port", v);
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+}
+
+static const struct bus_ops debug_exit_ops = {
+	.write = debug_exit_write,
+};
+
+/*
+ * The console's output blocked, perhaps on the vCPU thread (a QueueNotify
+ * without ioeventfd): wake the loop so it starts waiting for EPOLLOUT.
+ * Called with the transport lock held; only writes an eventfd.
+ */
+static void output_blocked(void *opaque)
+{
+	struct machine *m = opaque;
+	uint64_t one = 1;
+
+	if (write(m->wake_fd, &one, sizeof(one)) < 0)
+		pr_debug("wake: %s", strerror(errno));
+}
+
+static void raise_irq(void *opaque)
+{
+	struct machine *m = opaque;
+	uint64_t one = 1;
+
+	/* An eventfd write of 8 bytes cannot block or be partial short of
+	 * an overflowing counter, which 2^64 interrupts do not reach. */
+	if (write(m->irq_fd, &one, sizeof(one)) < 0)
+		pr_debug("interrupt: %s", strerror(errno));
+}
+
+/* Guest memory: RAM below the MMIO hole and, for large sizes, above 4 GiB. */
+static int build_memory(struct machine *m)
+{
+	const struct vmm_opts *o = m->opts;
+	unsigned flags = o->dirty_log ? VMMEM_REGION_DIRTY_LOG : 0;
+	struct vmmem_region *r[2] = { NULL, NULL };
+	struct vmmem_range ranges[2];
+	uint64_t gpa[2], len[2];
+	unsigned n, i;
+	int rc;
+
+	n = arch_ram_ranges(o->mem_size, gpa, len);
+	for (i = 0; i < n; i++)
+		ranges[i] = (struct vmmem_range){ gpa[i], len[i] };
+	switch (o->backend) {
+	case VMM_BACKEND_ANON:
+		return vmmem_create_anon(ranges, n, flags, &m->mem);
+	case VMM_BACKEND_HUGETLB:
+		return vmmem_create_anon(ranges, n,
+					 flags | VMMEM_REGION_HUGETLB,
+					 &m->mem);
+	case VMM_BACKEND_MEMFD:
+		for (i = 0, rc = 0; i < n && !rc; i++)
+			rc = vmmem_region_create_memfd(gpa[i], len[i], flags,
+						       "minivmm-ram", &r[i]);
+		if (!rc)
+			rc = vmmem_create(r, n, &m->mem);
+		for (i = 0; i < n; i++)
+			vmmem_region_destroy(r[i]);
+		return rc;
+	}
+	return -EINVAL;
+}
+
+/* Console output: stdout, a file, or nowhere; always non-blocking. */
+static int open_output(struct machine *m)
+{
+	const struct vmm_opts *o = m->opts;
+
+	m->out_fd = -1;
+	if (o->console == VMM_CONSOLE_NONE)
+		return 0;
+	if (o->console == VMM_CONSOLE_FILE) {
+		m->out_fd = open(o->console_path,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+					 O_NONBLOCK,
+				 0644);
+		if (m->out_fd < 0) {
+			pr_err("console file %s: %s", o->console_path,
+			       strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	/*
+	 * A fresh open of our stdout gets its own file description, so that
+	 * O_NONBLOCK does not leak to the shell sharing the terminal. Where
+	 * that is impossible (a socket), set the flag and restore it later.
+	 */
+	m->out_fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (m->out_fd >= 0)
+		return 0;
+	m->out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+	if (m->out_fd < 0) {
+		pr_err("standard output: %s", strerror(errno));
+		return -errno;
+	}
+	m->out_flags = fcntl(m->out_fd, F_GETFL);
+	if (m->out_flags >= 0 &&
+	    fcntl(m->out_fd, F_SETFL, m->out_flags | O_NONBLOCK) == 0)
+		m->out_restore = true;
+	return 0;
+}
+
+static int build_devices(struct machine *m)
+{
+	const struct vmmio_irq irq = { raise_irq, m };
+	struct winsize ws = { .ws_col = 80, .ws_row = 25 };
+	unsigned q;
+	int rc;
+
+	bus_init(&m->pio);
+	bus_init(&m->mmio);
+	rc = bus_register(&m->pio, DEBUG_EXIT_PORT, 4, &debug_exit_ops, m);
+	if (rc)
+		return rc;
+	if (m->opts->console == VMM_CONSOLE_STDIO && isatty(STDOUT_FILENO))
+		ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+	rc = vcon_create(m->mem, m->out_fd, ws.ws_col, ws.ws_row,
+			 &m->console);
+	if (rc)
+		return rc;
+	rc = vmmio_create("console", &vcon_ops, m->console, m->mem, &irq,
+			  &m->transport);
+	if (rc)
+		return rc;
+	m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->wake_fd < 0)
+		return -errno;
+	vmmio_lock(m->transport);
+	vcon_attach(m->console, m->transport);
+	vcon_set_blocked_cb(m->console, output_blocked, m);
+	vmmio_unlock(m->transport);
+	rc = bus_register(&m->mmio, VIRTIO_MMIO_BASE, VMMIO_WINDOW,
+			  &vmmio_bus_ops, m->transport);
+	if (rc)
+		return rc;
+
+	/* Interrupts through an irqfd, notifications through ioeventfds.
+	 * Without them the device still works: the guest polls, and
+	 * QueueNotify writes then arrive as MMIO exits. */
+	m->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->irq_fd < 0)
+		return -errno;
+	rc = vm_irqfd(&m->vm, m->irq_fd, VIRTIO_MMIO_GSI);
+	if (rc)
+		pr_debug("irqfd: %s (no interrupts)", strerror(-rc));
+	for (q = 0; q < NQUEUES; q++) {
+		m->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (m->notify_fd[q] < 0)
+			return -errno;
+		rc = vm_ioeventfd(&m->vm, VIRTIO_MMIO_BASE + VMMIO_QUEUE_NOTIFY,
+				  4, q, m->notify_fd[q]);
+		if (rc) {
+			pr_debug("ioeventfd for queue %u: %s", q,
+				 strerror(-rc));
+			close(m->notify_fd[q]);
+			m->notify_fd[q] = -1;
+		}
+	}
+	return 0;
+}
+
+static int setup(struct machine *m)
+{
+	const struct vmm_opts *o = m->opts;
+	struct pvh_image img;
+	char *cmdline;
+	int rc;
+
+	rc = build_memory(m);
+	if (rc) {
+		pr_err("cannot allocate %llu MiB of guest memory: %s",
+		       (unsigned long long)(o->mem_size >> 20),
+		       strerror(-rc));
+		return rc;
+	}
+	rc = pvh_load(m->mem, o->image, BOOT_HIGH_RAM, &img);
+	if (rc)
+		return rc;
+	pr_debug("image: entry %#x, [%#llx, %#llx]", img.entry,
+		 (unsigned long long)img.lowest,
+		 (unsigned long long)img.highest);
+	/* Devices first, then what the user asked for. */
+	if (asprintf(&cmdline, "virtio_mmio.device=4K@%#llx:%d%s%s",
+		     (unsigned long long)VIRTIO_MMIO_BASE, VIRTIO_MMIO_GSI,
+		     o->cmdline ? " " : "", o->cmdline ? o->cmdline : "") < 0)
+		return -ENOMEM;
+	rc = arch_setup_pvh(m->mem, o->mem_size, cmdline);
+	free(cmdline);
+	if (rc == -E2BIG)
+		pr_err("command line too long (at most %u bytes with the "
+		       "device list)", BOOT_CMDLINE_MAX - 1);
+	else if (rc)
+		pr_err("writing boot information: %s", strerror(-rc));
+	if (rc)
+		return rc;
+	rc = vm_create(&m->vm);
+	if (rc)
+		return rc;
+	rc = vm_set_memory(&m->vm, m->mem, o->dirty_log);
+	if (rc)
+		return rc;
+	rc = open_output(m);
+	if (rc)
+		return rc;
+	rc = build_devices(m);
+	if (rc) {
+		pr_err("setting up devices: %s", strerror(-rc));
+		return rc;
+	}
+	rc = vcpu_create(&m->vm, 0, &m->vcpu);
+	if (rc)
+		return rc;
+	return vcpu_setup_pvh(&m->vcpu, img.entry, (uint32_t)BOOT_START_INFO);
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct machine *m = arg;
+	uint64_t one = 1;
+	sigset_t set;
+
+	/* Only this thread takes the kick, so it interrupts KVM_RUN. */
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	m->why = vcpu_run(&m->vcpu, &m->pio, &m->mmio, &m->stop);
+	if (write(m->stop_fd, &one, sizeof(one)) < 0)
+		pr_err("vCPU thread: %s", strerror(errno));
+	return NULL;
+}
+
+/* The event loop's view of stdin. */
+struct input {
+	int fd;			/* -1 when closed or not used */
+	bool tty;		/* escapes apply */
+	bool polled;		/* registered with epoll */
+	bool plain_file;	/* epoll cannot watch it: always readable */
+	struct term_esc esc;
+	uint8_t buf[4096 + 1];
+	size_t len, off;	/* filtered bytes not yet accepted */
+};
+
+/* Offer pending input to the guest. */
+static void feed(struct machine *m, struct input *in)
+{
+	size_t n;
+
+	if (in->off == in->len)
+		return;
+	vmmio_lock(m->transport);
+	n = vcon_input(m->console, in->buf + in->off, in->len - in->off);
+	vmmio_unlock(m->transport);
+	in->off += n;
+	if (in->off == in->len)
+		in->off = in->len = 0;
+}
+
+/* Read stdin when our buffer is empty; returns true on Ctrl-A x. */
+static bool read_input(struct machine *m, struct input *in)
+{
+	uint8_t raw[4096];
+	bool quit = false;
+	ssize_t n;
+
+	if (in->fd < 0 || in->len)
+		return false;
+	n = read(in->fd, raw, sizeof(raw));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	if (n <= 0) {
+		/* End of input (or an error, reported): stop watching it
+		 * for good, so a closed pipe cannot make the loop spin. */
+		if (n < 0)
+			pr_err("standard input: %s", strerror(errno));
+		in->fd = -1;
+		return false;
+	}
+	if (in->tty) {
+		in->len = term_filter(&in->esc, raw, (size_t)n, in->buf, &quit);
+	} else {
+		memcpy(in->buf, raw, (size_t)n);
+		in->len = (size_t)n;
+	}
+	in->off = 0;
+	feed(m, in);
+	return quit;
+}
+
+/*
+ * Watch fd for events (0: stop watching). Return: false when epoll cannot
+ * watch it at all (a regular file, which is always ready).
+ */
+static bool set_interest(int ep, int fd, uint32_t events, bool *registered)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (events && !*registered) {
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+			*registered = true;
+		else if (errno == EPERM)
+			return false;
+	} else if (!events && *registered) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+		*registered = false;
+	}
+	return true;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0
+								    : -errno;
+}
+
+/* Stop the vCPU from the main thread and say why we did. */
+static void request_stop(struct machine *m, int status)
+{
+	set_status(m, status);
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+	vcpu_kick(&m->vcpu, (unsigned long)m->thread, KICK_SIGNAL);
+}
+
+static void handle_signal(struct machine *m, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct winsize ws;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGWINCH) {
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+			vmmio_lock(m->transport);
+			vcon_resize(m->console, ws.ws_col, ws.ws_row);
+			vmmio_unlock(m->transport);
+		}
+		return;
+	}
+	pr_err("stopped by signal %d (%s)", (int)si.ssi_signo,
+	       strsignal((int)si.ssi_signo));
+	request_stop(m, 128 + (int)si.ssi_signo);
+}
+
+/*
+ * One look at the transmit queue while polling: take what the guest queued
+ * (extending the polling window), or end the window (*until = 0) when it
+ * has passed.
+ */
+static void poll_tx(struct machine *m, uint64_t *until)
+{
+	bool waiting;
+
+	vmmio_lock(m->transport);
+	waiting = vcon_tx_waiting(m->console);
+	if (waiting)
+		vcon_output(m->console);
+	vmmio_unlock(m->transport);
+	if (waiting)
+		*until = now_ns() + TX_POLL_NS;
+	else if (now_ns() >= *until)
+		*until = 0;
+}
+
+static int event_loop(struct machine *m, int sfd, int tfd)
+{
+	struct input in = { .fd = -1 };
+	uint64_t poll_until = 0;
+	bool out_polled = false;
+	struct epoll_event evs[8];
+	int ep, i, n, rc = 0;
+	unsigned q;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	if (add_fd(ep, m->stop_fd) || add_fd(ep, sfd) || add_fd(ep, tfd) ||
+	    add_fd(ep, m->wake_fd)) {
+		rc = -errno;
+		goto out;
+	}
+	for (q = 0; q < NQUEUES; q++)
+		if (add_fd(ep, m->notify_fd[q])) {
+			rc = -errno;
+			goto out;
+		}
+	if (m->opts->console == VMM_CONSOLE_STDIO) {
+		struct stat st;
+
+		in.fd = STDIN_FILENO;
+		in.tty = isatty(STDIN_FILENO);
+		in.plain_file = fstat(STDIN_FILENO, &st) == 0 &&
+				(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+	}
+
+	for (;;) {
+		bool want_in, blocked, ready;
+		/* Polling the transmit queue: look at epoll, do not sleep. */
+		int timeout = poll_until ? 0 : -1;
+
+		vmmio_lock(m->transport);
+		blocked = vcon_output_blocked(m->console);
+		ready = vcon_input_ready(m->console);
+		vmmio_unlock(m->transport);
+		/* Read input only when the last read was delivered; stop
+		 * watching stdin otherwise, so it cannot spin the loop. */
+		want_in = in.fd >= 0 && in.len == 0;
+		if (in.plain_file) {
+			if (want_in && ready)
+				timeout = 0;
+		} else if (in.fd >= 0) {
+			set_interest(ep, in.fd, want_in ? EPOLLIN : 0,
+				     &in.polled);
+		} else if (in.polled) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+			in.polled = false;
+		}
+		/* Output that epoll cannot watch (a file) is always
+		 * writable: go on at once instead of waiting. */
+		if (m->out_fd >= 0 &&
+		    !set_interest(ep, m->out_fd, blocked ? EPOLLOUT : 0,
+				  &out_polled) && blocked) {
+			vmmio_lock(m->transport);
+			vcon_output(m->console);
+			vmmio_unlock(m->transport);
+			timeout = 0;
+		}
+
+		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			pr_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n == 0 && in.plain_file && read_input(m, &in))
+			request_stop(m, VMM_EXIT_OK);
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			uint64_t count;
+
+			if (fd == m->stop_fd)
+				goto out;
+			if (fd == sfd) {
+				handle_signal(m, sfd);
+			} else if (fd == m->wake_fd) {
+				/* Re-arm below, at the top of the loop. */
+				if (read(fd, &count, sizeof(count)) < 0)
+					continue;
+			} else if (fd == tfd) {
+				if (read(tfd, &count, sizeof(count)) < 0)
+					continue;
+				pr_err("guest timed out after %u s; stopping "
+				       "it", m->opts->timeout);
+				request_stop(m, VMM_EXIT_TIMEOUT);
+			} else if (fd == in.fd) {
+				if (read_input(m, &in)) {
+					pr_debug("Ctrl-A x: quitting");
+					request_stop(m, VMM_EXIT_OK);
+				}
+			} else if (fd == m->out_fd) {
+				vmmio_lock(m->transport);
+				vcon_output(m->console);
+				vmmio_unlock(m->transport);
+			} else {
+				for (q = 0; q < NQUEUES; q++) {
+					if (fd != m->notify_fd[q])
+						continue;
+					if (read(fd, &count, sizeof(count)) < 0)
+						break;
+					vmmio_notify(m->transport, q);
+					if (q == 1)
+						poll_until = now_ns() +
+							     TX_POLL_NS;
+				}
+			}
+		}
+		/* Receive buffers may have arrived with a notification. */
+		feed(m, &in);
+		if (poll_until)
+			poll_tx(m, &poll_until);
+	}
+out:
+	close(ep);
+	return rc;
+}
+
+/* Write out what the console still holds (the guest has stopped). */
+static void drain_output(struct machine *m)
+{
+	int spins = 0;
+
+	if (m->out_fd < 0)
+		return;
+	for (;;) {
+		bool blocked;
+
+		vmmio_lock(m->transport);
+		blocked = vcon_output(m->console);
+		vmmio_unlock(m->transport);
+		if (!blocked || spins++ > 100000)
+			return;
+		/* Wait for room; a reader that never drains would hold us
+		 * here, like any program writing to a full pipe. */
+		{
+			fd_set w;
+
+			FD_ZERO(&w);
+			FD_SET(m->out_fd, &w);
+			select(m->out_fd + 1, NULL, &w, NULL, NULL);
+		}
+	}
+}
+
+static int make_timer(unsigned seconds)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
+	int fd;
+
+	if (!seconds)
+		return -1;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* --dirty-log: merge KVM's logs into libvmmem's bitmaps and count. */
+static void report_dirty(struct machine *m)
+{
+	uint64_t pages = 0;
+	size_t i, w;
+	int rc = vm_sync_dirty(&m->vm);
+
+	for (i = 0; !rc && i < vmmem_region_count(m->mem); i++) {
+		struct vmmem_region *r = vmmem_region_at(m->mem, i);
+		size_t words = (vmmem_region_dirty_pages(r) + 63) / 64;
+		uint64_t *bits = calloc(words ? words : 1, sizeof(*bits));
+
+		if (!bits ||
+		    vmmem_region_dirty_get_and_reset(r, bits, words) != 0) {
+			free(bits);
+			rc = -ENOMEM;
+			break;
+		}
+		for (w = 0; w < words; w++)
+			pages += (uint64_t)__builtin_popcountll(bits[w]);
+		free(bits);
+	}
+	if (rc)
+		pr_err("dirty log: %s", strerror(-rc));
+	else
+		pr_err("dirty pages: %llu (%llu KiB written by the guest and "
+		       "the VMM)", (unsigned long long)pages,
+		       (unsigned long long)pages * 4);
+}
+
+static int report(struct machine *m)
+{
+	if (m->status >= 0)
+		return m->status;
+	switch (m->why) {
+	case VCPU_HALTED:
+		pr_err("guest halted");
+		return VMM_EXIT_OK;
+	case VCPU_SHUTDOWN:
+		pr_err("guest shut down (triple fault or reset)");
+		return VMM_EXIT_OK;
+	default:
+		return VMM_EXIT_CRASH;
+	}
+}
+
+static void teardown(struct machine *m)
+{
+	unsigned q;
+
+	if (m->vcpu.fd >= 0)
+		vcpu_destroy(&m->vcpu);
+	vmmio_destroy(m->transport);
+	vcon_destroy(m->console);
+	for (q = 0; q < NQUEUES; q++)
+		if (m->notify_fd[q] >= 0)
+			close(m->notify_fd[q]);
+	if (m->irq_fd >= 0)
+		close(m->irq_fd);
+	if (m->wake_fd >= 0)
+		close(m->wake_fd);
+	if (m->out_restore)
+		fcntl(m->out_fd, F_SETFL, m->out_flags);
+	if (m->out_fd >= 0)
+		close(m->out_fd);
+	if (m->vm.kvm_fd >= 0 || m->vm.vm_fd >= 0)
+		vm_destroy(&m->vm);
+	vmmem_destroy(m->mem);
+}
+
+int vmm_run(const struct vmm_opts *opts)
+{
+	struct machine m = {
+		.opts = opts, .irq_fd = -1, .notify_fd = { -1, -1 },
+		.stop_fd = -1, .wake_fd = -1, .out_fd = -1, .status = -1,
+		.vcpu = { .fd = -1 }, .vm = { .kvm_fd = -1, .vm_fd = -1 },
+	};
+	struct sigaction sa = { .sa_handler = kick_handler };
+	sigset_t set;
+	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP, rc;
+
+	/* Signals are read from a signalfd by the loop, in every thread
+	 * blocked; the vCPU thread unblocks only its kick. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (setup(&m))
+		goto out;
+	sigdelset(&set, KICK_SIGNAL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	tfd = make_timer(opts->timeout);
+	m.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (sfd < 0 || m.stop_fd < 0 || (opts->timeout && tfd < 0)) {
+		pr_err("event setup: %s", strerror(errno));
+		goto out;
+	}
+	if (opts->console == VMM_CONSOLE_STDIO)
+		term_raw(STDIN_FILENO);
+	rc = pthread_create(&m.thread, NULL, vcpu_thread, &m);
+	if (rc) {
+		pr_err("cannot start the vCPU thread: %s", strerror(rc));
+		goto out;
+	}
+	event_loop(&m, sfd, tfd);
+	/* The loop ends when the vCPU thread did, or after a stop request;
+	 * stop it in any case, without deciding the status here. */
+	__atomic_store_n(&m.stop, true, __ATOMIC_RELEASE);
+	vcpu_kick(&m.vcpu, (unsigned long)m.thread, KICK_SIGNAL);
+	pthread_join(m.thread, NULL);
+	if (m.status == VMM_EXIT_TIMEOUT)
+		vcpu_dump(&m.vcpu);
+	drain_output(&m);
+	if (opts->dirty_log)
+		report_dirty(&m);
+	status = report(&m);
+	term_restore();
+out:
+	if (sfd >= 0)
+		close(sfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (m.stop_fd >= 0)
+		close(m.stop_fd);
+	teardown(&m);
+	return status;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmm.h - one virtual machine, from options to exit status: guest memory,
+ * the image, the devices, the vCPU thread and the event loop.
+ */
+#ifndef MINIVMM_VMM_H
+#define MINIVMM_VMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_FILE, VMM_CONSOLE_NONE };
+enum vmm_backend { VMM_BACKEND_ANON, VMM_BACKEND_MEMFD, VMM_BACKEND_HUGETLB };
+
+struct vmm_opts {
+	const char *image;
+	uint64_t mem_size;
+	const char *cmdline;		/* appended to the VMM's own */
+	enum vmm_console console;
+	const char *console_path;	/* VMM_CONSOLE_FILE */
+	enum vmm_backend backend;
+	unsigned timeout;		/* seconds, 0 = none */
+	bool dirty_log;
+};
+
+/* Exit statuses besides the guest's own (V << 1) | 1, which are odd. */
+#define VMM_EXIT_OK 0		/* user quit, guest halted or shut down */
+#define VMM_EXIT_SETUP 2	/* bad option or input; nothing ran */
+#define VMM_EXIT_CRASH 4	/* the guest could not be run */
+#define VMM_EXIT_TIMEOUT 124	/* --timeout expired */
+
+/* Run a VM to completion. Return: the process exit status. */
+int vmm_run(const struct vmm_opts *opts);
+
+#endif /* MINIVMM_VMM_H */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* x86/boot.c - memory layout and PVH boot information. */
+#include <errno.h>
+#include <string.h>
+
+#include <vmmem/memory.h>
+
+#include "boot.h"
+
+/* The PVH boot ABI (Xen's arch-x86/hvm/start_info.h, version 1). */
+#define HVM_START_MAGIC 0x336ec578u
+
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+#define E820_RAM 1
+#define E820_RESERVED 2
+
+static struct hvm_memmap_entry entry(uint64_t addr, uint64_t size,
+				     uint32_t type)
+{
+	return (struct hvm_memmap_entry){ .addr = addr, .size = size,
+					  .type = type };
+}
+
+unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2])
+{
+	gpa[0] = 0;
+	len[0] = size < MMIO_HOLE ? size : MMIO_HOLE;
+	if (size <= MMIO_HOLE)
+		return 1;
+	gpa[1] = MMIO_HOLE_END;
+	len[1] = size - MMIO_HOLE;
+	return 2;
+}
+
+int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline)
+{
+	struct hvm_memmap_entry map[4];
+	struct hvm_start_info si;
+	uint64_t gpa[2], len[2];
+	unsigned n = 0, nram, i;
+	size_t clen = strlen(cmdline) + 1;
+	int rc;
+
+	if (clen > BOOT_CMDLINE_MAX)
+		return -E2BIG;
+	nram = arch_ram_ranges(size, gpa, len);
+	/* Low RAM, the legacy area (reserved: no RAM a guest may use),
+	 * RAM from 1 MiB to the hole, RAM above 4 GiB. */
+	map[n++] = entry(0, BOOT_LOW_RAM_END, E820_RAM);
+	map[n++] = entry(BOOT_LOW_RAM_END, BOOT_HIGH_RAM - BOOT_LOW_RAM_END,
+			 E820_RESERVED);
+	map[n++] = entry(BOOT_HIGH_RAM, len[0] - BOOT_HIGH_RAM, E820_RAM);
+	for (i = 1; i < nram; i++)
+		map[n++] = entry(gpa[i], len[i], E820_RAM);
+	si = (struct hvm_start_info){
+		.magic = HVM_START_MAGIC,
+		.version = 1,
+		.cmdline_paddr = BOOT_CMDLINE,
+		.memmap_paddr = BOOT_MEMMAP,
+		.memmap_entries = n,
+	};
+	rc = vmmem_write(mem, BOOT_CMDLINE, cmdline, clen);
+	if (!rc)
+		rc = vmmem_write(mem, BOOT_MEMMAP, map, n * sizeof(map[0]));
+	if (!rc)
+		rc = vmmem_write_obj(mem, BOOT_START_INFO, &si);
+	return rc;
+}

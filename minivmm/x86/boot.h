@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86/boot.h - the guest-physical layout and the x86 boot information the
+ * VMM writes for the guest (the PVH start info, its memory map and the
+ * command line).
+ */
+#ifndef MINIVMM_X86_BOOT_H
+#define MINIVMM_X86_BOOT_H
+
+#include <stdint.h>
+
+struct vmmem;
+
+/* Guest-physical layout (the common microVM layout). */
+#define BOOT_START_INFO 0x6000ull	/* struct hvm_start_info */
+#define BOOT_MEMMAP 0x6040ull		/* its memory map */
+#define BOOT_CMDLINE 0x20000ull		/* NUL-terminated command line */
+#define BOOT_CMDLINE_MAX 0x800u		/* including the NUL */
+#define BOOT_LOW_RAM_END 0x9fc00ull	/* end of RAM below the legacy area */
+#define BOOT_HIGH_RAM 0x100000ull	/* 1 MiB: images load here or above */
+#define MMIO_HOLE 0xc0000000ull		/* [3 GiB, 4 GiB): devices, no RAM */
+#define MMIO_HOLE_END 0x100000000ull
+#define VIRTIO_MMIO_BASE 0xc0001000ull	/* device n at + n * 0x1000 */
+#define VIRTIO_MMIO_GSI 5		/* device n uses GSI 5 + n */
+
+/* The RAM ranges for a memory size: below the hole, and above 4 GiB. */
+unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2]);
+
+/*
+ * Write the PVH boot information: hvm_start_info at BOOT_START_INFO with
+ * the e820-style memory map for `size` bytes of RAM, and the command line.
+ * Return: 0, -E2BIG when the command line does not fit BOOT_CMDLINE_MAX,
+ * or a libvmmem error.
+ */
+int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline);
+
+#endif /* MINIVMM_X86_BOOT_H */

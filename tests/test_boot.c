@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for minivmm/x86/boot.h: the RAM layout around the 3 GiB MMIO hole
+ * and the PVH boot information (hvm_start_info, its memory map, the command
+ * line) written into guest memory.
+ *
+ * The boot structures are read back byte by byte at the offsets of the PVH
+ * ABI (Xen's public/arch-x86/hvm/start_info.h, version 1), not through the
+ * VMM's own struct definitions:
+ *
+ *   hvm_start_info                      hvm_memmap_table_entry (24 bytes)
+ *     0 magic          u32                0 addr      u64
+ *     4 version        u32                8 size      u64
+ *     8 flags          u32               16 type      u32
+ *    12 nr_modules     u32               20 reserved  u32
+ *    16 modlist_paddr  u64
+ *    24 cmdline_paddr  u64
+ *    32 rsdp_paddr     u64
+ *    40 memmap_paddr   u64
+ *    48 memmap_entries u32
+ *    52 reserved       u32
+ *
+ * Guest memory is laid out as minivmm lays it out: the ranges that
+ * arch_ram_ranges() gives for the size, as anonymous regions (reserved
+ * lazily, so 3 GiB and more cost nothing until touched).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmmem/memory.h>
+
+#include "../minivmm/x86/boot.h"
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+#define START_INFO_MAGIC 0x336ec578u
+#define START_INFO_SIZE 56
+#define MEMMAP_ENTRY_SIZE 24
+#define E820_RAM 1
+#define E820_RESERVED 2
+
+#define FILL 0xa5 /* what the boot area holds before the call */
+#define CMDLINE "console=hvc0 root=/dev/vda quiet"
+
+struct fixture {
+	struct vmmem *mem;
+	uint64_t size;
+};
+
+/* Guest memory of `size` bytes, laid out by arch_ram_ranges(), with the
+ * start info, memory map and command line areas filled with FILL. */
+static int setup_size(void **state, uint64_t size)
+{
+	struct vmmem_range ranges[2];
+	uint64_t gpa[2], len[2];
+	struct fixture *f;
+	unsigned n, i;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	n = arch_ram_ranges(size, gpa, len);
+	for (i = 0; i < n; i++)
+		ranges[i] = (struct vmmem_range){ gpa[i], len[i] };
+	f->size = size;
+	if (vmmem_create_anon(ranges, n, 0, &f->mem) ||
+	    vmmem_fill(f->mem, BOOT_START_INFO, FILL, 0x1000) ||
+	    vmmem_fill(f->mem, BOOT_CMDLINE, FILL, 2 * BOOT_CMDLINE_MAX)) {
+		vmmem_destroy(f->mem);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int setup_64m(void **state)
+{
+	return setup_size(state, 64 * MiB);
+}
+
+static int setup_3g(void **state)
+{
+	return setup_size(state, 3 * GiB);
+}
+
+static int setup_4g(void **state)
+{
+	return setup_size(state, 4 * GiB);
+}
+
+/* 64 MiB of RAM claimed, but nothing backed below 2 MiB, where the boot
+ * structures go. */
+static int setup_no_boot_area(void **state)
+{
+	struct vmmem_range ram = { 2 * MiB, 62 * MiB };
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->size = 64 * MiB;
+	if (vmmem_create_anon(&ram, 1, 0, &f->mem)) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vmmem_destroy(f->mem);
+	free(f);
+	return 0;
+}
+
+static uint32_t rd32(struct fixture *f, uint64_t gpa)
+{
+	uint32_t v;
+
+	assert_int_equal(vmmem_read(f->mem, gpa, &v, sizeof(v)), 0);
+	return v;
+}
+
+static uint64_t rd64(struct fixture *f, uint64_t gpa)
+{
+	uint64_t v;
+
+	assert_int_equal(vmmem_read(f->mem, gpa, &v, sizeof(v)), 0);
+	return v;
+}
+
+/* Memory map entry i is [addr, addr + size) of the given type. */
+static void assert_memmap_entry(struct fixture *f, unsigned i, uint64_t addr,
+				uint64_t size, uint32_t type)
+{
+	uint64_t e = BOOT_MEMMAP + (uint64_t)i * MEMMAP_ENTRY_SIZE;
+
+	assert_int_equal(rd64(f, e + 0), addr);
+	assert_int_equal(rd64(f, e + 8), size);
+	assert_int_equal(rd32(f, e + 16), type);
+	assert_int_equal(rd32(f, e + 20), 0);
+}
+
+static void setup_pvh(struct fixture *f)
+{
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE), 0);
+}
+
+/* Every byte of [gpa, gpa + len) still holds FILL. */
+static void assert_filled(struct fixture *f, uint64_t gpa, uint64_t len)
+{
+	uint8_t buf[2 * BOOT_CMDLINE_MAX];
+	uint64_t i;
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(vmmem_read(f->mem, gpa, buf, len), 0);
+	for (i = 0; i < len; i++)
+		if (buf[i] != FILL)
+			fail_msg("byte %#llx is %#x, not the fill %#x",
+				 (unsigned long long)(gpa + i), buf[i], FILL);
+}
+
+/* ---- arch_ram_ranges() ---- */
+
+static void test_boot_ram_below_hole_is_one_range(void **state)
+{
+	uint64_t gpa[2] = { 1, 1 }, len[2] = { 1, 1 };
+
+	(void)state;
+	assert_int_equal(arch_ram_ranges(64 * MiB, gpa, len), 1);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 64 * MiB);
+}
+
+static void test_boot_ram_just_below_hole_is_one_range(void **state)
+{
+	uint64_t gpa[2], len[2];
+
+	(void)state;
+	assert_int_equal(arch_ram_ranges(MMIO_HOLE - 0x1000, gpa, len), 1);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], MMIO_HOLE - 0x1000);
+}
+
+static void test_boot_ram_filling_exactly_up_to_hole_is_one_range(void **state)
+{
+	uint64_t gpa[2], len[2];
+
+	(void)state;
+	assert_int_equal(arch_ram_ranges(3 * GiB, gpa, len), 1);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 3 * GiB);
+}
+
+static void test_boot_ram_one_page_past_hole_continues_at_4g(void **state)
+{
+	uint64_t gpa[2], len[2];
+
+	(void)state;
+	assert_int_equal(arch_ram_ranges(3 * GiB + 0x1000, gpa, len), 2);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 3 * GiB);
+	assert_int_equal(gpa[1], 4 * GiB);
+	assert_int_equal(len[1], 0x1000);
+}
+
+static void test_boot_ram_of_8g_splits_around_hole(void **state)
+{
+	uint64_t gpa[2], len[2];
+
+	(void)state;
+	assert_int_equal(arch_ram_ranges(8 * GiB, gpa, len), 2);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 3 * GiB);
+	assert_int_equal(gpa[1], MMIO_HOLE_END);
+	assert_int_equal(len[1], 5 * GiB);
+}
+
+static void test_boot_hole_is_3g_to_4g(void **state)
+{
+	(void)state;
+	assert_int_equal(MMIO_HOLE, 3 * GiB);
+	assert_int_equal(MMIO_HOLE_END, 4 * GiB);
+}
+
+/* ---- arch_setup_pvh(): the start info ---- */
+
+static void test_boot_start_info_has_magic_and_version_1(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 0), START_INFO_MAGIC);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 4), 1);
+}
+
+static void test_boot_start_info_has_no_flags_modules_or_rsdp(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 8), 0);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 12), 0);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 16), 0);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 32), 0);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 52), 0);
+}
+
+static void test_boot_start_info_points_at_command_line(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 24), BOOT_CMDLINE);
+}
+
+static void test_boot_start_info_points_at_memory_map(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 40), BOOT_MEMMAP);
+}
+
+static void test_boot_start_info_does_not_overlap_memory_map(void **state)
+{
+	(void)state;
+	assert_true(BOOT_START_INFO + START_INFO_SIZE <= BOOT_MEMMAP);
+}
+
+/* ---- arch_setup_pvh(): the memory map ---- */
+
+static void test_boot_memmap_below_hole_has_three_entries(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 48), 3);
+	assert_memmap_entry(f, 0, 0, 0x9fc00, E820_RAM);
+	assert_memmap_entry(f, 1, 0x9fc00, 1 * MiB - 0x9fc00, E820_RESERVED);
+	assert_memmap_entry(f, 2, 1 * MiB, 64 * MiB - 1 * MiB, E820_RAM);
+}
+
+static void test_boot_memmap_at_hole_ends_at_3g(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 48), 3);
+	assert_memmap_entry(f, 0, 0, 0x9fc00, E820_RAM);
+	assert_memmap_entry(f, 1, 0x9fc00, 1 * MiB - 0x9fc00, E820_RESERVED);
+	assert_memmap_entry(f, 2, 1 * MiB, 3 * GiB - 1 * MiB, E820_RAM);
+}
+
+static void test_boot_memmap_above_hole_adds_ram_at_4g(void **state)
+{
+	struct fixture *f = *state;
+
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 48), 4);
+	assert_memmap_entry(f, 0, 0, 0x9fc00, E820_RAM);
+	assert_memmap_entry(f, 1, 0x9fc00, 1 * MiB - 0x9fc00, E820_RESERVED);
+	assert_memmap_entry(f, 2, 1 * MiB, 3 * GiB - 1 * MiB, E820_RAM);
+	assert_memmap_entry(f, 3, 4 * GiB, 1 * GiB, E820_RAM);
+}
+
+static void test_boot_memmap_writes_nothing_past_its_entries(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t end = BOOT_MEMMAP + 3 * MEMMAP_ENTRY_SIZE;
+
+	setup_pvh(f);
+	assert_filled(f, end, BOOT_START_INFO + 0x1000 - end);
+}
+
+/* ---- arch_setup_pvh(): the command line ---- */
+
+static void test_boot_cmdline_is_copied_with_its_nul(void **state)
+{
+	struct fixture *f = *state;
+	char buf[sizeof(CMDLINE)];
+
+	setup_pvh(f);
+	assert_int_equal(vmmem_read(f->mem, BOOT_CMDLINE, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, CMDLINE, sizeof(CMDLINE));
+	assert_filled(f, BOOT_CMDLINE + sizeof(CMDLINE), 0x10);
+}
+
+static void test_boot_empty_cmdline_is_a_single_nul(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, ""), 0);
+	assert_int_equal(rd32(f, BOOT_CMDLINE) & 0xff, 0);
+	assert_filled(f, BOOT_CMDLINE + 1, 0x10);
+}
+
+static void test_boot_cmdline_of_max_minus_one_bytes_fits(void **state)
+{
+	struct fixture *f = *state;
+	char line[BOOT_CMDLINE_MAX], back[BOOT_CMDLINE_MAX];
+
+	memset(line, 'a', BOOT_CMDLINE_MAX - 1);
+	line[BOOT_CMDLINE_MAX - 1] = '\0';
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), 0);
+	assert_int_equal(vmmem_read(f->mem, BOOT_CMDLINE, back, sizeof(back)),
+			 0);
+	assert_memory_equal(back, line, BOOT_CMDLINE_MAX);
+	assert_filled(f, BOOT_CMDLINE + BOOT_CMDLINE_MAX, BOOT_CMDLINE_MAX);
+}
+
+static void test_boot_cmdline_of_max_bytes_is_too_big(void **state)
+{
+	struct fixture *f = *state;
+	char line[BOOT_CMDLINE_MAX + 1];
+
+	memset(line, 'a', BOOT_CMDLINE_MAX);
+	line[BOOT_CMDLINE_MAX] = '\0';
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), -E2BIG);
+}
+
+static void test_boot_too_big_cmdline_writes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char line[BOOT_CMDLINE_MAX + 1];
+
+	memset(line, 'a', BOOT_CMDLINE_MAX);
+	line[BOOT_CMDLINE_MAX] = '\0';
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), -E2BIG);
+	assert_filled(f, BOOT_START_INFO, 0x1000);
+	assert_filled(f, BOOT_CMDLINE, 2 * BOOT_CMDLINE_MAX);
+}
+
+/* ---- arch_setup_pvh(): errors from guest memory ---- */
+
+static void test_boot_memory_not_backing_boot_area_is_efault(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE), -EFAULT);
+}
+
+#define T64M(fn) cmocka_unit_test_setup_teardown(fn, setup_64m, teardown)
+#define T3G(fn) cmocka_unit_test_setup_teardown(fn, setup_3g, teardown)
+#define T4G(fn) cmocka_unit_test_setup_teardown(fn, setup_4g, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		/* arch_ram_ranges() */
+		cmocka_unit_test(test_boot_ram_below_hole_is_one_range),
+		cmocka_unit_test(test_boot_ram_just_below_hole_is_one_range),
+		cmocka_unit_test(
+			test_boot_ram_filling_exactly_up_to_hole_is_one_range),
+		cmocka_unit_test(
+			test_boot_ram_one_page_past_hole_continues_at_4g),
+		cmocka_unit_test(test_boot_ram_of_8g_splits_around_hole),
+		cmocka_unit_test(test_boot_hole_is_3g_to_4g),
+		/* The start info */
+		T64M(test_boot_start_info_has_magic_and_version_1),
+		T64M(test_boot_start_info_has_no_flags_modules_or_rsdp),
+		T64M(test_boot_start_info_points_at_command_line),
+		T64M(test_boot_start_info_points_at_memory_map),
+		cmocka_unit_test(
+			test_boot_start_info_does_not_overlap_memory_map),
+		/* The memory map */
+		T64M(test_boot_memmap_below_hole_has_three_entries),
+		T3G(test_boot_memmap_at_hole_ends_at_3g),
+		T4G(test_boot_memmap_above_hole_adds_ram_at_4g),
+		T64M(test_boot_memmap_writes_nothing_past_its_entries),
+		/* The command line */
+		T64M(test_boot_cmdline_is_copied_with_its_nul),
+		T64M(test_boot_empty_cmdline_is_a_single_nul),
+		T64M(test_boot_cmdline_of_max_minus_one_bytes_fits),
+		T64M(test_boot_cmdline_of_max_bytes_is_too_big),
+		T64M(test_boot_too_big_cmdline_writes_nothing),
+		/* Errors */
+		cmocka_unit_test_setup_teardown(
+			test_boot_memory_not_backing_boot_area_is_efault,
+			setup_no_boot_area, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_vmm - minivmm against QEMU's microvm on the same guest image, in
+ * the same run: time from process start to guest exit (prog=hello), console
+ * throughput (stream=64), and peak resident memory. Runs alternate between
+ * the two VMMs; medians are printed with their ratio.
+ *
+ * usage: bench_vmm [--runs N] [--stream MIB]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../tests/vmrun.h"
+
+static const char *const minivmm = "build/minivmm";
+static const char *const guest = "build/guest/guest.elf";
+static const char *const qemu = "/usr/bin/qemu-system-x86_64";
+
+enum vmm { MINIVMM, QEMU };
+
+/*
+ * Run a guest program. With out_file, the console goes to that file in both
+ * VMMs: QEMU drops console output that a pipe cannot take at once, which
+ * would flatter its throughput, and a file never refuses a write.
+ */
+static int run(enum vmm which, const char *prog, const char *out_file,
+	       struct vmrun *r)
+{
+	char append[64], console[128], chardev[160];
+	const char *mv[] = { minivmm, "--cmdline", append, guest, NULL, NULL };
+	const char *qv[] = {
+		qemu, "-M", "microvm,acpi=off", "-accel", "kvm",
+		"-cpu", "host,-arch-capabilities", "-m", "256M",
+		"-nodefaults", "-no-user-config", "-nographic",
+		"-kernel", guest, "-append", append,
+		"-global", "virtio-mmio.force-legacy=false",
+		"-device", "virtio-serial-device",
+		"-chardev", chardev,
+		"-device", "virtconsole,chardev=c0",
+		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		NULL,
+	};
+	int rc;
+
+	snprintf(append, sizeof(append), "%s", prog);
+	snprintf(chardev, sizeof(chardev), "stdio,id=c0,mux=off,signal=off");
+	if (out_file) {
+		snprintf(console, sizeof(console), "--console=file:%s",
+			 out_file);
+		mv[3] = console;
+		mv[4] = guest;
+		snprintf(chardev, sizeof(chardev), "file,id=c0,path=%s",
+			 out_file);
+	}
+	rc = vmrun(which == MINIVMM ? mv : qv, NULL, 0, 300, r);
+	if (rc || r->timed_out || r->status != 1) {
+		fprintf(stderr, "bench_vmm: %s %s failed (status %d)\n%s",
+			which == MINIVMM ? "minivmm" : "qemu", prog, r->status,
+			r->err ? r->err : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Every byte of the stream arrived: the size is exact, the trailer there. */
+static int check_stream(const char *path, int mib, enum vmm which)
+{
+	struct stat st;
+	char tail[64] = "";
+	FILE *f = fopen(path, "r");
+	long want = (long)mib << 20;
+
+	if (!f || fstat(fileno(f), &st) ||
+	    fseek(f, want, SEEK_SET) || !fgets(tail, sizeof(tail), f) ||
+	    !fgets(tail, sizeof(tail), f) || strncmp(tail, "stream: ", 8) ||
+	    st.st_size != want + 1 + (long)strlen(tail)) {
+		fprintf(stderr, "bench_vmm: %s lost console output (%lld "
+			"bytes, expected %ld and a trailer)\n",
+			which == MINIVMM ? "minivmm" : "qemu",
+			f ? (long long)st.st_size : -1LL, want);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	int runs = 9, mib = 64, i, k;
+	double hello[2][64], stream[2][64], rss[2][64], srss[2][64];
+	double h[2], s[2], mr[2], sr[2], thr[2];
+	char prog[32], out_path[64];
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			runs = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--stream") && i + 1 < argc) {
+			mib = atoi(argv[++i]);
+		} else {
+			printf("usage: bench_vmm [--runs N] [--stream MIB]\n");
+			return strcmp(argv[i], "--help") ? 2 : 0;
+		}
+	}
+	if (runs < 1 || runs > 64 || mib < 1 || mib > 1024) {
+		fprintf(stderr, "bench_vmm: runs must be 1..64, stream 1..1024\n");
+		return 2;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) || access(qemu, X_OK)) {
+		fprintf(stderr, "bench_vmm: skipped: needs /dev/kvm and %s\n",
+			qemu);
+		return 0;
+	}
+	snprintf(prog, sizeof(prog), "stream=%d", mib);
+	snprintf(out_path, sizeof(out_path), "/tmp/bench_vmm.%d", getpid());
+	printf("bench_vmm: %d runs each, alternating minivmm and QEMU "
+	       "(microvm, KVM), same guest image\n", runs);
+	for (i = 0; i < runs; i++) {
+		for (k = 0; k < 2; k++) {
+			struct vmrun r;
+
+			if (run(k, "prog=hello", NULL, &r))
+				return 1;
+			hello[k][i] = r.seconds * 1000;
+			rss[k][i] = r.maxrss_kib / 1024.0;
+			vmrun_free(&r);
+			if (run(k, prog, out_path, &r) ||
+			    check_stream(out_path, mib, k))
+				return 1;
+			stream[k][i] = r.seconds * 1000;
+			srss[k][i] = r.maxrss_kib / 1024.0;
+			vmrun_free(&r);
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		h[k] = median(hello[k], runs);
+		s[k] = median(stream[k], runs);
+		mr[k] = median(rss[k], runs);
+		sr[k] = median(srss[k], runs);
+		/* Console throughput: the stream run minus boot and exit. */
+		thr[k] = s[k] > h[k] ? mib / ((s[k] - h[k]) / 1000) : 0;
+	}
+	printf("\n%-36s %10s %10s %8s\n", "benchmark", "minivmm", "QEMU",
+	       "ratio");
+	printf("%-36s %10.1f %10.1f %8.2f\n", "hello: start to exit (ms)",
+	       h[0], h[1], h[0] / h[1]);
+	printf("%-36s %10.1f %10.1f %8.2f\n", "stream: start to exit (ms)",
+	       s[0], s[1], s[0] / s[1]);
+	printf("%-36s %10.1f %10.1f %8.2f\n", "console throughput (MiB/s)",
+	       thr[0], thr[1], thr[1] > 0 ? thr[0] / thr[1] : 0);
+	printf("%-36s %10.1f %10.1f %8.2f\n", "peak RSS, hello (MiB)", mr[0],
+	       mr[1], mr[0] / mr[1]);
+	printf("%-36s %10.1f %10.1f %8.2f\n", "peak RSS, stream (MiB)", sr[0],
+	       sr[1], sr[0] / sr[1]);
+	unlink(out_path);
+	printf("\nmedians; throughput = %d MiB / (stream time - hello time);\n"
+	       "ratio = minivmm / QEMU (lower is better for time and RSS,\n"
+	       "higher for throughput)\n", mib);
+	return 0;
+}
