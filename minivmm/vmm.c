@@ -172,6 +172,7 @@ static int build_memory(struct machine *m)
 static int open_output(struct machine *m)
 {
 	const struct vmm_opts *o = m->opts;
+	struct stat st;
 
 	m->out_fd = -1;
 	if (o->console == VMM_CONSOLE_NONE)
@@ -189,10 +190,21 @@ static int open_output(struct machine *m)
 		return 0;
 	}
 	/*
-	 * A fresh open of our stdout gets its own file description, so that
-	 * O_NONBLOCK does not leak to the shell sharing the terminal. Where
-	 * that is impossible (a socket), set the flag and restore it later.
+	 * A regular file never blocks, and must keep the offset it shares
+	 * with whoever opened it (output appended after theirs): use it as
+	 * is. For a terminal or a pipe, a fresh open gets its own file
+	 * description, so that O_NONBLOCK does not leak to the shell sharing
+	 * it. Where that is impossible (a socket), set the flag and restore it
+	 * on the way out.
 	 */
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+		m->out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+		if (m->out_fd < 0) {
+			pr_err("standard output: %s", strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
 	m->out_fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (m->out_fd >= 0)
 		return 0;

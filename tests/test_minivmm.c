@@ -364,6 +364,40 @@ static void test_minivmm_writes_the_console_to_a_file(void **state)
 	vmrun_free(&r);
 }
 
+/*
+ * Standard output redirected to a file that already holds something: the
+ * console continues where the file is (a shared offset), it does not start
+ * over at 0.
+ */
+static void test_minivmm_appends_to_a_redirected_file(void **state)
+{
+	char path[64], buf[256] = "";
+	int fd, wstatus;
+	pid_t pid;
+
+	(void)state;
+	NEED_KVM();
+	snprintf(path, sizeof(path), "/tmp/minivmm-stdout-%d", getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "before\n", 7), 7);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fd, 1);
+		execl(minivmm, minivmm, "--cmdline", "prog=hello", guest,
+		      (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	assert_int_equal(WEXITSTATUS(wstatus), 1);
+	assert_int_equal(write(fd, "after\n", 6), 6);
+	assert_true(pread(fd, buf, sizeof(buf) - 1, 0) > 0);
+	close(fd);
+	unlink(path);
+	assert_string_equal(buf, "before\n" HELLO_TEXT "after\n");
+}
+
 static void test_minivmm_discards_the_console_with_none(void **state)
 {
 	struct vmrun r;
@@ -592,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_survives_misaligned_ring),
 		cmocka_unit_test(test_minivmm_rejects_bad_inputs_with_one_line),
 		cmocka_unit_test(test_minivmm_writes_the_console_to_a_file),
+		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),
 		cmocka_unit_test(test_minivmm_timeout_stops_a_waiting_guest),
 		cmocka_unit_test(test_minivmm_runs_on_memfd_memory),
