@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -342,6 +345,95 @@ static void test_minivmm_rejects_bad_inputs_with_one_line(void **state)
 			   longline, NULL);
 }
 
+/*
+ * Run minivmm in a child that first changes its world (how: a function
+ * run after fork); return what it printed on stderr and its status, or -1
+ * when the change was not possible here.
+ */
+static int run_changed(int (*change)(void), char *err, size_t errsize)
+{
+	int p[2], wstatus;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (change())
+			_exit(200);
+		dup2(p[1], 2);
+		execl(minivmm, minivmm, "--cmdline", "prog=hello", guest,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], err + got, errsize - 1 - (size_t)got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 200)
+		return -1;
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -2;
+}
+
+/* A private mount namespace with an empty /dev: no /dev/kvm. */
+static int hide_dev_kvm(void)
+{
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", "/dev", "tmpfs", 0, NULL))
+		return -1;
+	return 0;
+}
+
+/* An unprivileged user, who may not open /dev/kvm if its mode says so. */
+static int become_nobody(void)
+{
+	return setgroups(0, NULL) || setgid(65534) || setuid(65534) ? -1 : 0;
+}
+
+static void test_minivmm_explains_a_missing_dev_kvm(void **state)
+{
+	char err[1024];
+	int status;
+
+	(void)state;
+	NEED_KVM();
+	status = run_changed(hide_dev_kvm, err, sizeof(err));
+	if (status == -1) {
+		fprintf(stderr, "skipped: cannot make a mount namespace here "
+				"(needs CAP_SYS_ADMIN)\n");
+		skip();
+	}
+	assert_int_equal(status, 2);
+	assert_non_null(strstr(err, "/dev/kvm does not exist"));
+}
+
+static void test_minivmm_explains_no_permission_for_dev_kvm(void **state)
+{
+	struct stat st;
+	char err[1024];
+	int status;
+
+	(void)state;
+	NEED_KVM();
+	if (stat("/dev/kvm", &st) || (st.st_mode & S_IROTH)) {
+		fprintf(stderr, "skipped: /dev/kvm is open to everyone here\n");
+		skip();
+	}
+	status = run_changed(become_nobody, err, sizeof(err));
+	if (status == -1) {
+		fprintf(stderr, "skipped: cannot become an unprivileged user "
+				"(not root)\n");
+		skip();
+	}
+	assert_int_equal(status, 2);
+	assert_non_null(strstr(err, "no permission to open /dev/kvm"));
+}
+
 static void test_minivmm_writes_the_console_to_a_file(void **state)
 {
 	char path[64], arg[80], buf[256] = "";
@@ -625,6 +717,8 @@ int main(void)
 		cmocka_unit_test(test_minivmm_survives_queue_placed_in_the_mmio_hole),
 		cmocka_unit_test(test_minivmm_survives_misaligned_ring),
 		cmocka_unit_test(test_minivmm_rejects_bad_inputs_with_one_line),
+		cmocka_unit_test(test_minivmm_explains_a_missing_dev_kvm),
+		cmocka_unit_test(test_minivmm_explains_no_permission_for_dev_kvm),
 		cmocka_unit_test(test_minivmm_writes_the_console_to_a_file),
 		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),
