@@ -267,7 +267,7 @@ static int build_devices(struct machine *m)
 		m->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (m->notify_fd[q] < 0)
 			return -errno;
-		rc = vm_ioeventfd(&m->vm, VIRTIO_MMIO_BASE + VMMIO_QUEUE_NOTIFY,
+		rc = vm_ioeventfd(&m->vm, VIRTIO_MMIO_BASE + VMMIO_REG_QUEUE_NOTIFY,
 				  4, q, m->notify_fd[q]);
 		if (rc) {
 			pr_debug("ioeventfd for queue %u: %s", q,

@@ -38,22 +38,6 @@
 #include "sysmock.h"
 
 #define MMIO_BASE 0xd0000000ull
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_SIZE_MAX 0x034
-#define REG_QUEUE_SIZE 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_INTERRUPT_STATUS 0x060
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_CONFIG_GENERATION 0x0fc
-#define REG_CONFIG 0x100
 
 #define RAM_LEN 0x100000ull
 #define RO_GPA 0x200000ull
@@ -223,40 +207,40 @@ static void wr(struct fixture *f, uint64_t off, uint32_t val)
 
 static void emerg(struct fixture *f, unsigned char ch)
 {
-	assert_int_equal(bus_write(&f->bus, MMIO_BASE + REG_CONFIG + 8, &ch, 1),
+	assert_int_equal(bus_write(&f->bus, MMIO_BASE + VMMIO_REG_CONFIG + 8, &ch, 1),
 			 0);
 }
 
 static bool needs_reset(struct fixture *f)
 {
-	return rd(f, REG_STATUS) & NEEDS_RESET;
+	return rd(f, VMMIO_REG_STATUS) & NEEDS_RESET;
 }
 
 static void setup_queue(struct fixture *f, unsigned q)
 {
-	wr(f, REG_QUEUE_SEL, q);
-	wr(f, REG_QUEUE_SIZE, QSIZE);
-	wr(f, REG_QUEUE_DESC_LOW, (uint32_t)f->q[q].desc);
-	wr(f, REG_QUEUE_DRIVER_LOW, (uint32_t)f->q[q].avail);
-	wr(f, REG_QUEUE_DEVICE_LOW, (uint32_t)f->q[q].used);
-	wr(f, REG_QUEUE_READY, 1);
+	wr(f, VMMIO_REG_QUEUE_SEL, q);
+	wr(f, VMMIO_REG_QUEUE_SIZE, QSIZE);
+	wr(f, VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)f->q[q].desc);
+	wr(f, VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)f->q[q].avail);
+	wr(f, VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)f->q[q].used);
+	wr(f, VMMIO_REG_QUEUE_READY, 1);
 }
 
 static void bring_up(struct fixture *f, uint64_t features)
 {
 	reset_driver_state(f);
-	wr(f, REG_STATUS, 1);
-	wr(f, REG_STATUS, 3);
-	wr(f, REG_DRIVER_FEATURES_SEL, 0);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(f, REG_STATUS, 11);
-	assert_int_equal(rd(f, REG_STATUS), 11);
+	wr(f, VMMIO_REG_STATUS, 1);
+	wr(f, VMMIO_REG_STATUS, 3);
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 0);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, (uint32_t)features);
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(f, VMMIO_REG_STATUS, 11);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 11);
 	setup_queue(f, RXQ);
 	setup_queue(f, TXQ);
-	wr(f, REG_STATUS, 15);
-	assert_int_equal(rd(f, REG_STATUS), 15);
+	wr(f, VMMIO_REG_STATUS, 15);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 15);
 }
 
 /* The guest's memory work. */
@@ -347,7 +331,7 @@ static uint16_t tx_send(struct fixture *f, const void *data, size_t len,
 {
 	uint16_t head = tx_queue(f, data, len, nbufs);
 
-	wr(f, VMMIO_QUEUE_NOTIFY, TXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
 	return head;
 }
 
@@ -497,16 +481,16 @@ static void test_vcon_identifies_as_console(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(rd(f, REG_DEVICE_ID), VIRTIO_ID_CONSOLE);
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES),
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES),
 			 (uint32_t)(FSIZE | FEMERG | EIDX));
-	wr(f, REG_DEVICE_FEATURES_SEL, 1);
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES), V1 >> 32);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), VIRTQ_MAX_SIZE);
-	wr(f, REG_QUEUE_SEL, 1);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), VIRTQ_MAX_SIZE);
-	wr(f, REG_QUEUE_SEL, 2);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), 0);
+	wr(f, VMMIO_REG_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES), V1 >> 32);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), VIRTQ_MAX_SIZE);
+	wr(f, VMMIO_REG_QUEUE_SEL, 1);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), VIRTQ_MAX_SIZE);
+	wr(f, VMMIO_REG_QUEUE_SEL, 2);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), 0);
 }
 
 static void test_vcon_config_space_holds_size(void **state)
@@ -514,19 +498,19 @@ static void test_vcon_config_space_holds_size(void **state)
 	struct fixture *f = *state;
 	uint8_t b = 0;
 
-	assert_int_equal(rd16(f, REG_CONFIG + 0), 80);
-	assert_int_equal(rd16(f, REG_CONFIG + 2), 25);
-	assert_int_equal(rd(f, REG_CONFIG + 0), 80 | 25 << 16);
-	assert_int_equal(rd(f, REG_CONFIG + 4), 0);  /* max_nr_ports */
-	assert_int_equal(rd(f, REG_CONFIG + 8), 0);  /* emerg_wr */
-	assert_int_equal(rd(f, REG_CONFIG + 10), 0); /* runs past it */
-	assert_int_equal(rd(f, REG_CONFIG + 12), 0); /* past the end */
-	assert_int_equal(bus_read(&f->bus, MMIO_BASE + REG_CONFIG + 1, &b, 1),
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 0), 80);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 2), 25);
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 0), 80 | 25 << 16);
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 4), 0);  /* max_nr_ports */
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 8), 0);  /* emerg_wr */
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 10), 0); /* runs past it */
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 12), 0); /* past the end */
+	assert_int_equal(bus_read(&f->bus, MMIO_BASE + VMMIO_REG_CONFIG + 1, &b, 1),
 			 0);
 	assert_int_equal(b, 0);
 	/* Read-only fields stay as they are. */
-	wr(f, REG_CONFIG, 0x12345678);
-	assert_int_equal(rd16(f, REG_CONFIG + 0), 80);
+	wr(f, VMMIO_REG_CONFIG, 0x12345678);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 0), 80);
 }
 
 static void test_vcon_resize_raises_config_interrupt(void **state)
@@ -535,15 +519,15 @@ static void test_vcon_resize_raises_config_interrupt(void **state)
 	uint32_t gen;
 
 	bring_up(f, V1 | FSIZE);
-	gen = rd(f, REG_CONFIG_GENERATION);
+	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 	vmmio_lock(f->t);
 	vcon_resize(f->c, 132, 43);
 	vmmio_unlock(f->t);
-	assert_int_not_equal(rd(f, REG_CONFIG_GENERATION), gen);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS) & 2, 2);
+	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS) & 2, 2);
 	assert_int_equal(f->irqs, 1);
-	assert_int_equal(rd16(f, REG_CONFIG + 0), 132);
-	assert_int_equal(rd16(f, REG_CONFIG + 2), 43);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 0), 132);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 2), 43);
 }
 
 static void test_vcon_resize_without_f_size_only_updates_values(void **state)
@@ -552,14 +536,14 @@ static void test_vcon_resize_without_f_size_only_updates_values(void **state)
 	uint32_t gen;
 
 	bring_up(f, V1);
-	gen = rd(f, REG_CONFIG_GENERATION);
+	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 	vmmio_lock(f->t);
 	vcon_resize(f->c, 100, 30);
 	vmmio_unlock(f->t);
-	assert_int_equal(rd(f, REG_CONFIG_GENERATION), gen);
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(f->irqs, 0);
-	assert_int_equal(rd16(f, REG_CONFIG + 0), 100);
-	assert_int_equal(rd16(f, REG_CONFIG + 2), 30);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 0), 100);
+	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 2), 30);
 }
 
 /* Transmit. */
@@ -583,7 +567,7 @@ static void test_vcon_transmits_chain_to_out_fd(void **state)
 	assert_int_equal(id, head);
 	assert_int_equal(len, 0);
 	assert_int_equal(f->irqs, 1);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 1);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 1);
 	assert_false(blocked(f));
 	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_out(f->c), strlen(msg));
@@ -603,7 +587,7 @@ static void test_vcon_transmits_many_chains_in_order(void **state)
 		/* 15 descriptors in all: they fit the queue at once. */
 		tx_queue(f, data[i], sizeof(data[i]), 1 + i % 2);
 	}
-	wr(f, VMMIO_QUEUE_NOTIFY, TXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, sizeof(data));
 	assert_memory_equal(out, data, sizeof(data));
@@ -620,17 +604,17 @@ static void test_vcon_transmits_chains_posted_before_driver_ok(void **state)
 	/* The notification is dropped before DRIVER_OK; activation looks
 	 * at the queue anyway. */
 	reset_driver_state(f);
-	wr(f, REG_STATUS, 1);
-	wr(f, REG_STATUS, 3);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, 1);
-	wr(f, REG_STATUS, 11);
+	wr(f, VMMIO_REG_STATUS, 1);
+	wr(f, VMMIO_REG_STATUS, 3);
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, 1);
+	wr(f, VMMIO_REG_STATUS, 11);
 	setup_queue(f, RXQ);
 	setup_queue(f, TXQ);
 	tx_send(f, msg, 5, 1);
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, 0);
-	wr(f, REG_STATUS, 15);
+	wr(f, VMMIO_REG_STATUS, 15);
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, 5);
 	assert_memory_equal(out, msg, 5);
@@ -716,7 +700,7 @@ static void test_vcon_notify_while_blocked_does_not_write(void **state)
 	assert_true(blocked(f));
 	/* Room appears, but only vcon_output() (EPOLLOUT) resumes. */
 	drain(f, out, sizeof(out), &got);
-	wr(f, VMMIO_QUEUE_NOTIFY, TXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
 	assert_int_equal(used_idx(f, TXQ), 0);
 	assert_false(output(f));
 	drain(f, out, sizeof(out), &got);
@@ -797,7 +781,7 @@ static void test_vcon_input_fills_posted_buffers_in_order(void **state)
 	bring_up(f, V1);
 	b0 = rx_post(f, 8);
 	b1 = rx_post(f, 8);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_true(input_ready(f));
 	/* 19 bytes offered, 16 fit. */
 	assert_int_equal(input(f, in, 19), 16);
@@ -828,7 +812,7 @@ static void test_vcon_input_returns_partly_filled_buffer(void **state)
 	bring_up(f, V1);
 	b = rx_post(f, 64);
 	rx_post(f, 64);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_int_equal(input(f, "hello", 5), 5);
 	assert_int_equal(used_idx(f, RXQ), 1);
 	used_elem(f, RXQ, 0, &id, &len);
@@ -855,7 +839,7 @@ static void test_vcon_input_spans_buffers_of_one_chain(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, RXQ, s, 3);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_int_equal(input(f, "abcdefgh-", 9), 8);
 	used_elem(f, RXQ, 0, &id, &len);
 	assert_int_equal(len, 8);
@@ -894,10 +878,10 @@ test_vcon_readable_buffer_on_receive_queue_fails_at_notify(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, RXQ, &s, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	/* Found at once, with no input needed. */
 	assert_true(needs_reset(f));
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS) & 2, 2);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS) & 2, 2);
 	assert_int_equal(f->irqs, 1);
 	assert_false(input_ready(f));
 	assert_int_equal(input(f, "x", 1), 0);
@@ -910,7 +894,7 @@ static void test_vcon_receive_buffer_in_readonly_memory_fails(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, RXQ, &s, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_false(needs_reset(f));
 	assert_int_equal(input(f, "x", 1), 0);
 	assert_true(needs_reset(f));
@@ -924,7 +908,7 @@ static void test_vcon_malformed_receive_chain_fails(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, RXQ, &s, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_true(needs_reset(f));
 }
 
@@ -937,7 +921,7 @@ static void test_vcon_writable_buffer_on_transmit_queue_fails(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, TXQ, s, 2);
-	wr(f, VMMIO_QUEUE_NOTIFY, TXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
 	assert_true(needs_reset(f));
 	assert_int_equal(f->irqs, 1);
 	drain(f, out, sizeof(out), &got);
@@ -957,7 +941,7 @@ static void test_vcon_malformed_transmit_chain_fails(void **state)
 
 	bring_up(f, V1);
 	chain_add(f, TXQ, &s, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, TXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
 	assert_true(needs_reset(f));
 	assert_int_equal(used_idx(f, TXQ), 0);
 }
@@ -972,12 +956,12 @@ static void test_vcon_emergency_write_outputs_low_byte(void **state)
 
 	/* Allowed on an unconfigured device. */
 	emerg(f, 'O');
-	wr(f, REG_CONFIG + 8, 0x12345600 | 'K');
+	wr(f, VMMIO_REG_CONFIG + 8, 0x12345600 | 'K');
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, 2);
 	assert_memory_equal(out, "OK", 2);
 	/* Other offsets are not emerg_wr. */
-	wr(f, REG_CONFIG + 4, 'X');
+	wr(f, VMMIO_REG_CONFIG + 4, 'X');
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, 2);
 }
@@ -1133,16 +1117,16 @@ static void test_vcon_reset_clears_receive_chains(void **state)
 
 	bring_up(f, V1);
 	rx_post(f, 8);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_true(input_ready(f));
-	wr(f, REG_STATUS, 0);
+	wr(f, VMMIO_REG_STATUS, 0);
 	assert_false(input_ready(f));
 	assert_int_equal(input(f, "x", 1), 0);
 	/* Up again, the old chain is gone; a new one works. */
 	bring_up(f, V1);
 	assert_false(input_ready(f));
 	rx_post(f, 8);
-	wr(f, VMMIO_QUEUE_NOTIFY, RXQ);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
 	assert_int_equal(input(f, "y", 1), 1);
 	assert_int_equal(used_idx(f, RXQ), 1);
 }
@@ -1158,7 +1142,7 @@ static void test_vcon_reset_clears_pending_output(void **state)
 	filled = fill_pipe(f);
 	tx_send(f, a, sizeof(a), 1);
 	assert_true(blocked(f));
-	wr(f, REG_STATUS, 0);
+	wr(f, VMMIO_REG_STATUS, 0);
 	assert_false(blocked(f));
 	assert_false(output(f));
 	drain(f, out, sizeof(out), &got);
@@ -1180,7 +1164,7 @@ static void test_vcon_reset_keeps_buffered_emergency_bytes(void **state)
 	filled = fill_pipe(f);
 	emerg(f, 'p');
 	emerg(f, 'q');
-	wr(f, REG_STATUS, 0);
+	wr(f, VMMIO_REG_STATUS, 0);
 	assert_true(blocked(f));
 	drain_until_done(f, out, sizeof(out), &got);
 	assert_int_equal(got, filled + 2);

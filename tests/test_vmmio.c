@@ -29,31 +29,6 @@
 #include "../minivmm/virtio/queue.h"
 #include "sysmock.h"
 
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_VENDOR_ID 0x00c
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_SIZE_MAX 0x034
-#define REG_QUEUE_SIZE 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_INTERRUPT_STATUS 0x060
-#define REG_INTERRUPT_ACK 0x064
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_SHM_SEL 0x0ac
-#define REG_SHM_LEN_LOW 0x0b0
-#define REG_SHM_BASE_HIGH 0x0bc
-#define REG_CONFIG_GENERATION 0x0fc
-#define REG_CONFIG 0x100
 
 #define ST_ACK 1u
 #define ST_DRIVER 3u
@@ -212,33 +187,33 @@ static void wr(struct fixture *f, uint64_t off, uint32_t val)
 
 static void write_features(struct fixture *f, uint64_t features)
 {
-	wr(f, REG_DRIVER_FEATURES_SEL, 0);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)features);
-	wr(f, REG_DRIVER_FEATURES_SEL, 1);
-	wr(f, REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 0);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, (uint32_t)features);
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 1);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, (uint32_t)(features >> 32));
 }
 
 /* Status up to FEATURES_OK with the given features. */
 static void negotiate(struct fixture *f, uint64_t features)
 {
-	wr(f, REG_STATUS, ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
 	write_features(f, features);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
 }
 
 static void setup_queue_at(struct fixture *f, unsigned q, uint32_t size,
 			   uint64_t desc, uint64_t avail, uint64_t used)
 {
-	wr(f, REG_QUEUE_SEL, q);
-	wr(f, REG_QUEUE_SIZE, size);
-	wr(f, REG_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr(f, REG_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr(f, REG_QUEUE_DRIVER_LOW, (uint32_t)avail);
-	wr(f, REG_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
-	wr(f, REG_QUEUE_DEVICE_LOW, (uint32_t)used);
-	wr(f, REG_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
-	wr(f, REG_QUEUE_READY, 1);
+	wr(f, VMMIO_REG_QUEUE_SEL, q);
+	wr(f, VMMIO_REG_QUEUE_SIZE, size);
+	wr(f, VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)desc);
+	wr(f, VMMIO_REG_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
+	wr(f, VMMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)avail);
+	wr(f, VMMIO_REG_QUEUE_DRIVER_HIGH, (uint32_t)(avail >> 32));
+	wr(f, VMMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)used);
+	wr(f, VMMIO_REG_QUEUE_DEVICE_HIGH, (uint32_t)(used >> 32));
+	wr(f, VMMIO_REG_QUEUE_READY, 1);
 }
 
 static void setup_queue(struct fixture *f, unsigned q)
@@ -251,11 +226,11 @@ static void setup_queue(struct fixture *f, unsigned q)
 static void bring_up(struct fixture *f, uint64_t features)
 {
 	negotiate(f, features);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 	setup_queue(f, 0);
 	setup_queue(f, 1);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER_OK);
 }
 
 static void fail_locked(struct fixture *f, const char *why)
@@ -267,8 +242,8 @@ static void fail_locked(struct fixture *f, const char *why)
 
 static void assert_needs_reset(struct fixture *f)
 {
-	assert_true(rd(f, REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	assert_true(rd(f, REG_INTERRUPT_STATUS) & 2);
+	assert_true(rd(f, VMMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(f, VMMIO_REG_INTERRUPT_STATUS) & 2);
 }
 
 /* Identification. */
@@ -278,36 +253,36 @@ static void test_vmmio_reads_identity_registers(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(rd(f, 0), VMMIO_MAGIC);
-	assert_int_equal(rd(f, REG_VERSION), 2);
-	assert_int_equal(rd(f, REG_DEVICE_ID), FAKE_ID);
-	assert_int_equal(rd(f, REG_VENDOR_ID), VMMIO_VENDOR_ID);
+	assert_int_equal(rd(f, VMMIO_REG_VERSION), 2);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_ID), FAKE_ID);
+	assert_int_equal(rd(f, VMMIO_REG_VENDOR_ID), VMMIO_VENDOR_ID);
 }
 
 static void test_vmmio_offers_device_features_in_two_windows(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES), (uint32_t)OFFERED);
-	wr(f, REG_DEVICE_FEATURES_SEL, 1);
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES), OFFERED >> 32);
-	wr(f, REG_DEVICE_FEATURES_SEL, 2);
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES), 0);
-	wr(f, REG_DEVICE_FEATURES_SEL, 0);
-	assert_int_equal(rd(f, REG_DEVICE_FEATURES), (uint32_t)OFFERED);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES), (uint32_t)OFFERED);
+	wr(f, VMMIO_REG_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES), OFFERED >> 32);
+	wr(f, VMMIO_REG_DEVICE_FEATURES_SEL, 2);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES), 0);
+	wr(f, VMMIO_REG_DEVICE_FEATURES_SEL, 0);
+	assert_int_equal(rd(f, VMMIO_REG_DEVICE_FEATURES), (uint32_t)OFFERED);
 }
 
 static void test_vmmio_reports_queue_size_max_per_queue(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), FAKE_QMAX);
-	wr(f, REG_QUEUE_SEL, 1);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), FAKE_QMAX);
-	wr(f, REG_QUEUE_SEL, FAKE_QUEUES);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), 0);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
-	wr(f, REG_QUEUE_SEL, 0xffffffff);
-	assert_int_equal(rd(f, REG_QUEUE_SIZE_MAX), 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), FAKE_QMAX);
+	wr(f, VMMIO_REG_QUEUE_SEL, 1);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), FAKE_QMAX);
+	wr(f, VMMIO_REG_QUEUE_SEL, FAKE_QUEUES);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
+	wr(f, VMMIO_REG_QUEUE_SEL, 0xffffffff);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_SIZE_MAX), 0);
 }
 
 /* The status state machine. */
@@ -316,16 +291,16 @@ static void test_vmmio_status_follows_forward_path(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(rd(f, REG_STATUS), 0);
-	wr(f, REG_STATUS, ST_ACK);
-	assert_int_equal(rd(f, REG_STATUS), ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER_OK);
 	vmmio_lock(f->t);
 	assert_true(vmmio_active(f->t));
 	vmmio_unlock(f->t);
@@ -336,18 +311,18 @@ static void test_vmmio_status_refuses_skipping_a_step(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_STATUS, ST_DRIVER);
-	assert_int_equal(rd(f, REG_STATUS), 0);
-	wr(f, REG_STATUS, ST_ACK);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	/* DRIVER_OK without FEATURES_OK, spelled out. */
-	wr(f, REG_STATUS, ST_DRIVER | VIRTIO_STATUS_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	assert_int_equal(f->dev.activations, 0);
 }
 
@@ -356,12 +331,12 @@ static void test_vmmio_status_refuses_going_back(void **state)
 	struct fixture *f = *state;
 
 	negotiate(f, V1);
-	wr(f, REG_STATUS, ST_DRIVER);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
-	wr(f, REG_STATUS, ST_ACK);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
-	wr(f, REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 	assert_int_equal(f->dev.activations, 0);
 }
 
@@ -373,21 +348,21 @@ static void test_vmmio_status_zero_resets_device(void **state)
 	vmmio_lock(f->t);
 	vmmio_config_changed(f->t);
 	vmmio_unlock(f->t);
-	assert_int_not_equal(rd(f, REG_INTERRUPT_STATUS), 0);
-	wr(f, REG_QUEUE_SEL, 1);
-	wr(f, REG_STATUS, 0);
+	assert_int_not_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
+	wr(f, VMMIO_REG_QUEUE_SEL, 1);
+	wr(f, VMMIO_REG_STATUS, 0);
 	assert_int_equal(f->dev.resets, 1);
-	assert_int_equal(rd(f, REG_STATUS), 0);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 0);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 	/* QueueSel back to 0, and no queue is ready. */
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
-	wr(f, REG_QUEUE_SEL, 1);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
+	wr(f, VMMIO_REG_QUEUE_SEL, 1);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
 	/* The accepted features are forgotten. */
-	wr(f, REG_STATUS, ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 }
 
 static void test_vmmio_device_works_again_after_reset(void **state)
@@ -395,11 +370,11 @@ static void test_vmmio_device_works_again_after_reset(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	wr(f, REG_STATUS, 0);
+	wr(f, VMMIO_REG_STATUS, 0);
 	bring_up(f, V1 | EIDX);
 	assert_int_equal(f->dev.activations, 2);
 	assert_int_equal(f->dev.features, V1 | EIDX);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	assert_int_equal(f->dev.notify[0], 1);
 }
 
@@ -408,19 +383,19 @@ static void test_vmmio_driver_failed_status_stops_device(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	wr(f, REG_STATUS, ST_DRIVER_OK | VIRTIO_STATUS_FAILED);
-	assert_int_equal(rd(f, REG_STATUS),
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK | VIRTIO_STATUS_FAILED);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS),
 			 ST_DRIVER_OK | VIRTIO_STATUS_FAILED);
 	vmmio_lock(f->t);
 	assert_false(vmmio_active(f->t));
 	vmmio_unlock(f->t);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	assert_int_equal(f->dev.notify[0], 0);
 	/* Nothing but a reset moves on. */
-	wr(f, REG_STATUS, ST_ACK);
-	assert_true(rd(f, REG_STATUS) & VIRTIO_STATUS_FAILED);
-	wr(f, REG_STATUS, 0);
-	assert_int_equal(rd(f, REG_STATUS), 0);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	assert_true(rd(f, VMMIO_REG_STATUS) & VIRTIO_STATUS_FAILED);
+	wr(f, VMMIO_REG_STATUS, 0);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
 }
 
 /* Feature negotiation. */
@@ -430,8 +405,8 @@ static void test_vmmio_features_ok_accepts_offered_subset(void **state)
 	struct fixture *f = *state;
 
 	negotiate(f, V1 | F(5));
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(f->dev.features, V1 | F(5));
 }
 
@@ -440,7 +415,7 @@ static void test_vmmio_features_ok_refused_without_version_1(void **state)
 	struct fixture *f = *state;
 
 	negotiate(f, F(0));
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 }
 
 static void test_vmmio_features_ok_refused_with_unoffered_feature(void **state)
@@ -448,17 +423,17 @@ static void test_vmmio_features_ok_refused_with_unoffered_feature(void **state)
 	struct fixture *f = *state;
 
 	negotiate(f, V1 | F(VIRTIO_F_INDIRECT_DESC));
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	write_features(f, V1 | F(40));
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	write_features(f, V1 | F(1));
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	/* The driver may try again with a valid set. */
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 }
 
 static void
@@ -467,16 +442,16 @@ test_vmmio_driver_features_ignored_outside_driver_state(void **state)
 	struct fixture *f = *state;
 
 	/* Before DRIVER: lost. */
-	wr(f, REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_DRIVER);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER);
 	/* After FEATURES_OK: ignored. */
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
 	write_features(f, V1 | EIDX | F(0));
-	wr(f, REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(f->dev.features, V1);
 }
 
@@ -484,13 +459,13 @@ static void test_vmmio_driver_features_sel_above_one_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_STATUS, ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
 	write_features(f, V1);
-	wr(f, REG_DRIVER_FEATURES_SEL, 2);
-	wr(f, REG_DRIVER_FEATURES, 0xffffffff);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
+	wr(f, VMMIO_REG_DRIVER_FEATURES_SEL, 2);
+	wr(f, VMMIO_REG_DRIVER_FEATURES, 0xffffffff);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 }
 
 /* Queue setup (checklist item 1 at QueueReady). */
@@ -501,8 +476,8 @@ static void test_vmmio_queue_ready_validates_queue(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 1);
-	assert_int_equal(rd(f, REG_STATUS), ST_FEATURES_OK);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 1);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 	assert_int_equal(f->irqs, 0);
 }
 
@@ -512,13 +487,13 @@ static void test_vmmio_queue_ready_with_bad_address_needs_reset(void **state)
 
 	negotiate(f, V1);
 	setup_queue_at(f, 1, QSIZE, 0x1000, 0x2000, HOLE);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
 	assert_needs_reset(f);
 	assert_int_equal(f->irqs, 1);
 	/* The device stays down: DRIVER_OK does not activate it. */
-	wr(f, REG_STATUS, rd(f, REG_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, rd(f, VMMIO_REG_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 	assert_int_equal(f->dev.activations, 0);
-	assert_true(rd(f, REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(rd(f, VMMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 static void test_vmmio_queue_ready_with_bad_size_needs_reset(void **state)
@@ -528,10 +503,10 @@ static void test_vmmio_queue_ready_with_bad_size_needs_reset(void **state)
 	unsigned i;
 
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		wr(f, REG_STATUS, 0);
+		wr(f, VMMIO_REG_STATUS, 0);
 		negotiate(f, V1);
 		setup_queue_at(f, 0, sizes[i], 0x1000, 0x2000, 0x3000);
-		assert_int_equal(rd(f, REG_QUEUE_READY), 0);
+		assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
 		assert_needs_reset(f);
 	}
 	assert_int_equal(f->irqs, i);
@@ -571,14 +546,14 @@ static void test_vmmio_queue_registers_ignored_before_features_ok(void **state)
 {
 	struct fixture *f = *state;
 
-	wr(f, REG_STATUS, ST_ACK);
-	wr(f, REG_STATUS, ST_DRIVER);
+	wr(f, VMMIO_REG_STATUS, ST_ACK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER);
 	setup_queue(f, 0);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
 	/* Nothing stuck either: after FEATURES_OK the size is still 0. */
 	write_features(f, V1);
-	wr(f, REG_STATUS, ST_FEATURES_OK);
-	wr(f, REG_QUEUE_READY, 1);
+	wr(f, VMMIO_REG_STATUS, ST_FEATURES_OK);
+	wr(f, VMMIO_REG_QUEUE_READY, 1);
 	assert_needs_reset(f);
 }
 
@@ -590,13 +565,13 @@ static void test_vmmio_queue_registers_ignored_while_ready(void **state)
 	setup_queue(f, 0);
 	setup_queue(f, 1);
 	/* A ready queue keeps what was validated. */
-	wr(f, REG_QUEUE_SEL, 0);
-	wr(f, REG_QUEUE_SIZE, 4);
-	wr(f, REG_QUEUE_DESC_LOW, (uint32_t)HOLE);
-	wr(f, REG_QUEUE_DRIVER_HIGH, 1);
-	wr(f, REG_QUEUE_DEVICE_LOW, 0x8000);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	assert_int_equal(rd(f, REG_STATUS), ST_DRIVER_OK);
+	wr(f, VMMIO_REG_QUEUE_SEL, 0);
+	wr(f, VMMIO_REG_QUEUE_SIZE, 4);
+	wr(f, VMMIO_REG_QUEUE_DESC_LOW, (uint32_t)HOLE);
+	wr(f, VMMIO_REG_QUEUE_DRIVER_HIGH, 1);
+	wr(f, VMMIO_REG_QUEUE_DEVICE_LOW, 0x8000);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER_OK);
 	assert_int_equal(f->dev.queues[0].size, QSIZE);
 	assert_int_equal(f->dev.queues[0].desc, 0x1000);
 	assert_int_equal(f->dev.queues[0].avail, 0x2000);
@@ -609,13 +584,13 @@ static void test_vmmio_queue_registers_ignored_after_driver_ok(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	wr(f, REG_QUEUE_SEL, 1);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_QUEUE_SEL, 1);
 	setup_queue_at(f, 1, QSIZE, 0x4000, 0x5000, 0x6000);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
-	wr(f, REG_QUEUE_SEL, 0);
-	wr(f, REG_QUEUE_READY, 0);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 1);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
+	wr(f, VMMIO_REG_QUEUE_SEL, 0);
+	wr(f, VMMIO_REG_QUEUE_READY, 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 1);
 }
 
 static void test_vmmio_queue_ready_zero_makes_queue_configurable(void **state)
@@ -624,13 +599,13 @@ static void test_vmmio_queue_ready_zero_makes_queue_configurable(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	wr(f, REG_QUEUE_READY, 0);
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
-	wr(f, REG_QUEUE_SIZE, 4);
-	wr(f, REG_QUEUE_READY, 2); /* only 1 means ready */
-	assert_int_equal(rd(f, REG_QUEUE_READY), 0);
-	wr(f, REG_QUEUE_READY, 1);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_QUEUE_READY, 0);
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
+	wr(f, VMMIO_REG_QUEUE_SIZE, 4);
+	wr(f, VMMIO_REG_QUEUE_READY, 2); /* only 1 means ready */
+	assert_int_equal(rd(f, VMMIO_REG_QUEUE_READY), 0);
+	wr(f, VMMIO_REG_QUEUE_READY, 1);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(f->dev.queues[0].size, 4);
 }
 
@@ -652,7 +627,7 @@ static void test_vmmio_driver_ok_starts_ready_queues_and_activates(void **state)
 
 	negotiate(f, V1 | EIDX);
 	setup_queue(f, 0);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(f->dev.activations, 1);
 	assert_int_equal(f->dev.features, V1 | EIDX);
 	assert_non_null(f->dev.queues);
@@ -680,13 +655,13 @@ static void test_vmmio_activate_failure_needs_reset(void **state)
 	f->dev.activate_rc = -EIO;
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(f->dev.activations, 1);
-	assert_int_equal(rd(f, REG_STATUS),
+	assert_int_equal(rd(f, VMMIO_REG_STATUS),
 			 ST_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
-	assert_true(rd(f, REG_INTERRUPT_STATUS) & 2);
+	assert_true(rd(f, VMMIO_REG_INTERRUPT_STATUS) & 2);
 	assert_int_equal(f->irqs, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	assert_int_equal(f->dev.notify[0], 0);
 }
 
@@ -697,11 +672,11 @@ static void test_vmmio_status_write_back_keeps_needs_reset(void **state)
 	bring_up(f, V1);
 	fail_locked(f, "test");
 	/* Drivers add bits to what they read, NEEDS_RESET included. */
-	wr(f, REG_STATUS, rd(f, REG_STATUS));
-	assert_int_equal(rd(f, REG_STATUS),
+	wr(f, VMMIO_REG_STATUS, rd(f, VMMIO_REG_STATUS));
+	assert_int_equal(rd(f, VMMIO_REG_STATUS),
 			 ST_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	assert_true(rd(f, REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	assert_true(rd(f, VMMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 /* Notifications. */
@@ -711,7 +686,7 @@ static void test_vmmio_notify_reaches_device(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	wr(f, VMMIO_QUEUE_NOTIFY, 1);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 1);
 	assert_int_equal(f->dev.notify[1], 1);
 	assert_int_equal(f->dev.notify[0], 0);
 	vmmio_notify(f->t, 0);
@@ -724,7 +699,7 @@ static void test_vmmio_notify_ignored_before_driver_ok(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	vmmio_notify(f->t, 0);
 	assert_int_equal(f->dev.notify[0], 0);
 }
@@ -735,10 +710,10 @@ static void test_vmmio_notify_ignored_for_absent_or_unready_queue(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	wr(f, REG_STATUS, ST_DRIVER_OK);
-	wr(f, VMMIO_QUEUE_NOTIFY, 1);
-	wr(f, VMMIO_QUEUE_NOTIFY, FAKE_QUEUES);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0xffffffff);
+	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 1);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, FAKE_QUEUES);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0xffffffff);
 	vmmio_notify(f->t, 7);
 	assert_int_equal(f->dev.notify[1], 0);
 	assert_int_equal(f->dev.notify[FAKE_QUEUES], 0);
@@ -755,13 +730,13 @@ static void test_vmmio_failed_device_gets_no_notify_until_reset(void **state)
 	vmmio_lock(f->t);
 	assert_false(vmmio_active(f->t));
 	vmmio_unlock(f->t);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	vmmio_notify(f->t, 1);
 	assert_int_equal(f->dev.notify[0], 0);
 	assert_int_equal(f->dev.notify[1], 0);
-	wr(f, REG_STATUS, 0);
+	wr(f, VMMIO_REG_STATUS, 0);
 	bring_up(f, V1);
-	wr(f, VMMIO_QUEUE_NOTIFY, 0);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	assert_int_equal(f->dev.notify[0], 1);
 }
 
@@ -776,7 +751,7 @@ static void test_vmmio_signal_used_sets_interrupt_status(void **state)
 	f->dev.queues[0].used_idx = 1; /* as if a chain was pushed */
 	vmmio_signal_used(f->t, 0);
 	vmmio_unlock(f->t);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 1);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 1);
 	assert_int_equal(f->irqs, 1);
 	/* Nothing new: no interrupt. */
 	vmmio_lock(f->t);
@@ -798,7 +773,7 @@ static void test_vmmio_signal_used_honours_no_interrupt(void **state)
 	f->dev.queues[0].used_idx = 1;
 	vmmio_signal_used(f->t, 0);
 	vmmio_unlock(f->t);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 0);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 	assert_int_equal(f->irqs, 0);
 }
 
@@ -812,7 +787,7 @@ static void test_vmmio_signal_used_ignored_when_inactive(void **state)
 	vmmio_signal_used(f->t, 0);
 	vmmio_unlock(f->t);
 	assert_int_equal(f->irqs, 0);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 0);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 }
 
 static void test_vmmio_interrupt_ack_clears_bits(void **state)
@@ -825,32 +800,32 @@ static void test_vmmio_interrupt_ack_clears_bits(void **state)
 	vmmio_signal_used(f->t, 0);
 	vmmio_config_changed(f->t);
 	vmmio_unlock(f->t);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 3);
-	wr(f, REG_INTERRUPT_ACK, 1);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 2);
-	wr(f, REG_INTERRUPT_ACK, 2);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 0);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 3);
+	wr(f, VMMIO_REG_INTERRUPT_ACK, 1);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 2);
+	wr(f, VMMIO_REG_INTERRUPT_ACK, 2);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 }
 
 static void test_vmmio_config_changed_bumps_generation(void **state)
 {
 	struct fixture *f = *state;
-	uint32_t gen = rd(f, REG_CONFIG_GENERATION);
+	uint32_t gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 
 	/* Before DRIVER_OK: a new generation, no interrupt. */
 	vmmio_lock(f->t);
 	vmmio_config_changed(f->t);
 	vmmio_unlock(f->t);
-	assert_int_not_equal(rd(f, REG_CONFIG_GENERATION), gen);
+	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(f->irqs, 0);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 0);
-	gen = rd(f, REG_CONFIG_GENERATION);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
+	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 	bring_up(f, V1);
 	vmmio_lock(f->t);
 	vmmio_config_changed(f->t);
 	vmmio_unlock(f->t);
-	assert_int_not_equal(rd(f, REG_CONFIG_GENERATION), gen);
-	assert_int_equal(rd(f, REG_INTERRUPT_STATUS), 2);
+	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
+	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 2);
 	assert_int_equal(f->irqs, 1);
 }
 
@@ -866,22 +841,22 @@ static void test_vmmio_config_space_is_passed_through(void **state)
 	for (i = 0; i < sizeof(f->dev.config); i++)
 		f->dev.config[i] = 0x10 + i;
 	memset(b, 0xff, sizeof(b));
-	vmmio_bus_ops.read(f->t, REG_CONFIG + 3, b, 1);
+	vmmio_bus_ops.read(f->t, VMMIO_REG_CONFIG + 3, b, 1);
 	assert_int_equal(b[0], 0x13);
-	vmmio_bus_ops.read(f->t, REG_CONFIG + 2, b, 2);
+	vmmio_bus_ops.read(f->t, VMMIO_REG_CONFIG + 2, b, 2);
 	assert_int_equal(b[0], 0x12);
 	assert_int_equal(b[1], 0x13);
-	assert_int_equal(rd(f, REG_CONFIG + 4), 0x17161514);
-	vmmio_bus_ops.read(f->t, REG_CONFIG + 8, b, 8);
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 4), 0x17161514);
+	vmmio_bus_ops.read(f->t, VMMIO_REG_CONFIG + 8, b, 8);
 	assert_int_equal(b[7], 0x1f);
 	/* Beyond the device's space: zero. */
-	assert_int_equal(rd(f, REG_CONFIG + 0x100), 0);
-	vmmio_bus_ops.write(f->t, REG_CONFIG + 6, &v16, 2);
+	assert_int_equal(rd(f, VMMIO_REG_CONFIG + 0x100), 0);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_CONFIG + 6, &v16, 2);
 	assert_int_equal(f->dev.config[6], 0xef);
 	assert_int_equal(f->dev.config[7], 0xbe);
 	/* In any state, even after a failure. */
 	fail_locked(f, "test");
-	vmmio_bus_ops.write(f->t, REG_CONFIG, &v16, 2);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_CONFIG, &v16, 2);
 	assert_int_equal(f->dev.config_writes, 2);
 }
 
@@ -915,18 +890,18 @@ test_vmmio_misaligned_and_wrong_size_accesses_are_ignored(void **state)
 	vmmio_bus_ops.read(f->t, 0, &v8, 1);
 	assert_int_equal(v8, 0);
 	v8 = ST_ACK;
-	vmmio_bus_ops.write(f->t, REG_STATUS, &v8, 1);
-	assert_int_equal(rd(f, REG_STATUS), 0);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_STATUS, &v8, 1);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
 	v = htole32(ST_ACK << 8);
-	vmmio_bus_ops.write(f->t, REG_STATUS - 1, &v, 4);
-	assert_int_equal(rd(f, REG_STATUS), 0);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_STATUS - 1, &v, 4);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
 	v64 = htole64(ST_ACK);
-	vmmio_bus_ops.write(f->t, REG_STATUS, &v64, 8);
-	assert_int_equal(rd(f, REG_STATUS), 0);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_STATUS, &v64, 8);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
 	/* Lengths the bus never produces. */
-	vmmio_bus_ops.write(f->t, REG_STATUS, &v64, 0);
-	vmmio_bus_ops.read(f->t, REG_STATUS, NULL, 4);
-	assert_int_equal(rd(f, REG_STATUS), 0);
+	vmmio_bus_ops.write(f->t, VMMIO_REG_STATUS, &v64, 0);
+	vmmio_bus_ops.read(f->t, VMMIO_REG_STATUS, NULL, 4);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
 }
 
 static void test_vmmio_unknown_and_write_only_offsets_read_zero(void **state)
@@ -948,8 +923,8 @@ static void test_vmmio_shm_registers_read_all_ones(void **state)
 	struct fixture *f = *state;
 	uint64_t off;
 
-	wr(f, REG_SHM_SEL, 0);
-	for (off = REG_SHM_LEN_LOW; off <= REG_SHM_BASE_HIGH; off += 4)
+	wr(f, VMMIO_REG_SHM_SEL, 0);
+	for (off = VMMIO_REG_SHM_LEN_LOW; off <= VMMIO_REG_SHM_BASE_HIGH; off += 4)
 		assert_int_equal(rd(f, off), 0xffffffff);
 }
 
@@ -1016,34 +991,34 @@ static void test_vmmio_works_without_irq_and_callbacks(void **state)
 
 	assert_int_equal(vmmio_create("bare", &bare, NULL, f->mem, NULL, &t),
 			 0);
-	vmmio_bus_ops.write(t, REG_STATUS, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	v = 0;
-	vmmio_bus_ops.read(t, REG_DEVICE_FEATURES, &v, 4);
+	vmmio_bus_ops.read(t, VMMIO_REG_DEVICE_FEATURES, &v, 4);
 	assert_int_equal(le32toh(v), (uint32_t)EIDX);
-	vmmio_bus_ops.read(t, REG_CONFIG, &v, 4);
+	vmmio_bus_ops.read(t, VMMIO_REG_CONFIG, &v, 4);
 	assert_int_equal(v, 0);
-	vmmio_bus_ops.write(t, REG_CONFIG, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_CONFIG, &v, 4);
 	/* Up to DRIVER_OK without an activate callback. */
 	v = htole32(ST_DRIVER);
-	vmmio_bus_ops.write(t, REG_STATUS, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	v = htole32(1);
-	vmmio_bus_ops.write(t, REG_DRIVER_FEATURES_SEL, &v, 4);
-	vmmio_bus_ops.write(t, REG_DRIVER_FEATURES, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_DRIVER_FEATURES_SEL, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_DRIVER_FEATURES, &v, 4);
 	v = htole32(ST_FEATURES_OK);
-	vmmio_bus_ops.write(t, REG_STATUS, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	v = htole32(ST_DRIVER_OK);
-	vmmio_bus_ops.write(t, REG_STATUS, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	vmmio_lock(t);
 	assert_true(vmmio_active(t));
 	vmmio_unlock(t);
 	v = 0;
-	vmmio_bus_ops.write(t, VMMIO_QUEUE_NOTIFY, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_QUEUE_NOTIFY, &v, 4);
 	vmmio_lock(t);
 	vmmio_fail(t, "bare device failure");
 	vmmio_unlock(t);
 	v = 0;
-	vmmio_bus_ops.write(t, REG_STATUS, &v, 4);
-	vmmio_bus_ops.read(t, REG_STATUS, &v, 4);
+	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
+	vmmio_bus_ops.read(t, VMMIO_REG_STATUS, &v, 4);
 	assert_int_equal(v, 0);
 	vmmio_destroy(t);
 }
@@ -1057,7 +1032,7 @@ static void *write_status_thread(void *arg)
 {
 	struct locker *l = arg;
 
-	wr(l->f, REG_STATUS, ST_ACK);
+	wr(l->f, VMMIO_REG_STATUS, ST_ACK);
 	__atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -1077,7 +1052,7 @@ static void test_vmmio_register_access_takes_the_lock(void **state)
 	vmmio_unlock(f->t);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(l.done, 1);
-	assert_int_equal(rd(f, REG_STATUS), ST_ACK);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_ACK);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

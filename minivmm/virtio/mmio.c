@@ -20,34 +20,6 @@
 #include "mmio.h"
 #include "queue.h"
 
-/* Register offsets of the version 2 map. */
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_VENDOR_ID 0x00c
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_SIZE_MAX 0x034
-#define REG_QUEUE_SIZE 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_INTERRUPT_STATUS 0x060
-#define REG_INTERRUPT_ACK 0x064
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_SHM_LEN_LOW 0x0b0
-#define REG_SHM_LEN_HIGH 0x0b4
-#define REG_SHM_BASE_LOW 0x0b8
-#define REG_SHM_BASE_HIGH 0x0bc
-#define REG_CONFIG_GENERATION 0x0fc
-#define REG_CONFIG 0x100
 
 #define VMMIO_VERSION 2
 
@@ -370,29 +342,29 @@ static void write_queue_reg(struct vmmio *t, uint64_t off, uint32_t val)
 	 */
 	if (!q || t->status != ST_FEATURES_OK)
 		return;
-	if (off == REG_QUEUE_READY) {
+	if (off == VMMIO_REG_QUEUE_READY) {
 		write_queue_ready(t, q, val);
 		return;
 	}
 	if (q->ready)
 		return;
 	switch (off) {
-	case REG_QUEUE_SIZE:
+	case VMMIO_REG_QUEUE_SIZE:
 		/* A size that does not fit 16 bits becomes 0, which
 		 * virtq_validate() refuses like any other bad size. */
 		q->size = val > 0xffff ? 0 : (uint16_t)val;
 		break;
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-		set_half(&q->desc, val, off == REG_QUEUE_DESC_HIGH);
+	case VMMIO_REG_QUEUE_DESC_LOW:
+	case VMMIO_REG_QUEUE_DESC_HIGH:
+		set_half(&q->desc, val, off == VMMIO_REG_QUEUE_DESC_HIGH);
 		break;
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-		set_half(&q->avail, val, off == REG_QUEUE_DRIVER_HIGH);
+	case VMMIO_REG_QUEUE_DRIVER_LOW:
+	case VMMIO_REG_QUEUE_DRIVER_HIGH:
+		set_half(&q->avail, val, off == VMMIO_REG_QUEUE_DRIVER_HIGH);
 		break;
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
-		set_half(&q->used, val, off == REG_QUEUE_DEVICE_HIGH);
+	case VMMIO_REG_QUEUE_DEVICE_LOW:
+	case VMMIO_REG_QUEUE_DEVICE_HIGH:
+		set_half(&q->used, val, off == VMMIO_REG_QUEUE_DEVICE_HIGH);
 		break;
 	}
 }
@@ -400,39 +372,39 @@ static void write_queue_reg(struct vmmio *t, uint64_t off, uint32_t val)
 static void write_reg(struct vmmio *t, uint64_t off, uint32_t val)
 {
 	switch (off) {
-	case REG_DEVICE_FEATURES_SEL:
+	case VMMIO_REG_DEVICE_FEATURES_SEL:
 		t->device_features_sel = val;
 		break;
-	case REG_DRIVER_FEATURES_SEL:
+	case VMMIO_REG_DRIVER_FEATURES_SEL:
 		t->driver_features_sel = val;
 		break;
-	case REG_DRIVER_FEATURES:
+	case VMMIO_REG_DRIVER_FEATURES:
 		/* Only while negotiating: afterwards the device already
 		 * acts on the accepted set. */
 		if (t->status != ST_DRIVER || t->driver_features_sel > 1)
 			break;
 		set_half(&t->driver_features, val, t->driver_features_sel == 1);
 		break;
-	case REG_QUEUE_SEL:
+	case VMMIO_REG_QUEUE_SEL:
 		t->queue_sel = val;
 		break;
-	case REG_QUEUE_SIZE:
-	case REG_QUEUE_READY:
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
+	case VMMIO_REG_QUEUE_SIZE:
+	case VMMIO_REG_QUEUE_READY:
+	case VMMIO_REG_QUEUE_DESC_LOW:
+	case VMMIO_REG_QUEUE_DESC_HIGH:
+	case VMMIO_REG_QUEUE_DRIVER_LOW:
+	case VMMIO_REG_QUEUE_DRIVER_HIGH:
+	case VMMIO_REG_QUEUE_DEVICE_LOW:
+	case VMMIO_REG_QUEUE_DEVICE_HIGH:
 		write_queue_reg(t, off, val);
 		break;
-	case VMMIO_QUEUE_NOTIFY:
+	case VMMIO_REG_QUEUE_NOTIFY:
 		notify_locked(t, val);
 		break;
-	case REG_INTERRUPT_ACK:
+	case VMMIO_REG_INTERRUPT_ACK:
 		t->isr &= ~val;
 		break;
-	case REG_STATUS:
+	case VMMIO_REG_STATUS:
 		write_status(t, val);
 		break;
 	}
@@ -443,34 +415,34 @@ static uint32_t read_reg(struct vmmio *t, uint64_t off)
 	struct virtq *q = selected_queue(t);
 
 	switch (off) {
-	case REG_MAGIC:
+	case VMMIO_REG_MAGIC:
 		return VMMIO_MAGIC;
-	case REG_VERSION:
+	case VMMIO_REG_VERSION:
 		return VMMIO_VERSION;
-	case REG_DEVICE_ID:
+	case VMMIO_REG_DEVICE_ID:
 		return t->ops->device_id;
-	case REG_VENDOR_ID:
+	case VMMIO_REG_VENDOR_ID:
 		return VMMIO_VENDOR_ID;
-	case REG_DEVICE_FEATURES:
+	case VMMIO_REG_DEVICE_FEATURES:
 		if (t->device_features_sel > 1)
 			return 0;
 		return (uint32_t)(offered_features(t) >>
 				  (32 * t->device_features_sel));
-	case REG_QUEUE_SIZE_MAX:
+	case VMMIO_REG_QUEUE_SIZE_MAX:
 		return q ? t->ops->queue_max : 0;
-	case REG_QUEUE_READY:
+	case VMMIO_REG_QUEUE_READY:
 		return q ? q->ready : 0;
-	case REG_INTERRUPT_STATUS:
+	case VMMIO_REG_INTERRUPT_STATUS:
 		return t->isr;
-	case REG_STATUS:
+	case VMMIO_REG_STATUS:
 		return t->status;
-	case REG_SHM_LEN_LOW:
-	case REG_SHM_LEN_HIGH:
-	case REG_SHM_BASE_LOW:
-	case REG_SHM_BASE_HIGH:
+	case VMMIO_REG_SHM_LEN_LOW:
+	case VMMIO_REG_SHM_LEN_HIGH:
+	case VMMIO_REG_SHM_BASE_LOW:
+	case VMMIO_REG_SHM_BASE_HIGH:
 		/* No shared memory regions: length and base read as -1. */
 		return 0xffffffff;
-	case REG_CONFIG_GENERATION:
+	case VMMIO_REG_CONFIG_GENERATION:
 		return t->config_gen;
 	}
 	return 0;
@@ -484,7 +456,7 @@ static bool control_access_ok(uint64_t off, unsigned len)
 
 static bool config_access_ok(uint64_t off, unsigned len)
 {
-	return len >= 1 && len <= 8 && off >= REG_CONFIG &&
+	return len >= 1 && len <= 8 && off >= VMMIO_REG_CONFIG &&
 	       off < VMMIO_WINDOW && len <= VMMIO_WINDOW - off;
 }
 
@@ -497,9 +469,9 @@ static void window_read(void *opaque, uint64_t off, void *data, unsigned len)
 		return;
 	memset(data, 0, len);
 	vmmio_lock(t);
-	if (off >= REG_CONFIG) {
+	if (off >= VMMIO_REG_CONFIG) {
 		if (config_access_ok(off, len) && t->ops->config_read)
-			t->ops->config_read(t->dev, off - REG_CONFIG, data,
+			t->ops->config_read(t->dev, off - VMMIO_REG_CONFIG, data,
 					    len);
 	} else if (control_access_ok(off, len)) {
 		v = htole32(read_reg(t, off));
@@ -517,11 +489,11 @@ static void window_write(void *opaque, uint64_t off, const void *data,
 	if (!data || len == 0 || len > 8)
 		return;
 	vmmio_lock(t);
-	if (off >= REG_CONFIG) {
+	if (off >= VMMIO_REG_CONFIG) {
 		/* Passed on in every state: the console's emerg_wr must work
 		 * on an unconfigured device. */
 		if (config_access_ok(off, len) && t->ops->config_write)
-			t->ops->config_write(t->dev, off - REG_CONFIG, data,
+			t->ops->config_write(t->dev, off - VMMIO_REG_CONFIG, data,
 					     len);
 	} else if (control_access_ok(off, len)) {
 		memcpy(&v, data, 4);
