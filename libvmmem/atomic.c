@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vmmem/atomic.h>
 
@@ -15,18 +16,30 @@ static bool order_ok(int order)
 	return order >= __ATOMIC_RELAXED && order <= __ATOMIC_SEQ_CST;
 }
 
+/* Where an atomic operation acts: the host address of the value, its
+ * region offset, and the on-demand mapping made for it (if any). */
+struct target {
+	const struct vmmem__slot *s;
+	uint8_t *p;
+	uint64_t off;
+	struct vmmem__demand m;
+};
+
 /*
  * Resolve a value for an atomic operation: the checks are done in the order
- * the errors are documented, the cheapest argument checks first.
+ * the errors are documented, the cheapest argument checks first. A value in
+ * a region mapped on demand gets its page mapped with prot (the operation
+ * is atomic within this process's mapping of it); done() unmaps it.
  */
 static int resolve(struct vmmem *mem, vmmem_gpa_t gpa, unsigned n, bool write,
-		   const struct vmmem__slot **slot, uint8_t **ptr)
+		   int prot, struct target *t)
 {
 	const struct vmmem__slot *s;
 	vmmem_gpa_t last;
 	uint64_t off;
-	uint8_t *p;
+	int rc;
 
+	t->m.map = NULL;
 	if (vmmem_gpa_last(gpa, n, &last))
 		return -EOVERFLOW;
 	s = vmmem__lookup(mem, gpa);
@@ -34,35 +47,53 @@ static int resolve(struct vmmem *mem, vmmem_gpa_t gpa, unsigned n, bool write,
 		return -EFAULT;
 	off = gpa - s->gpa;
 	if (s->len - off < n) {
-		int rc = vmmem__check(mem, gpa, n, false);
-
+		rc = vmmem__check(mem, gpa, n, false);
 		return rc == -EFAULT ? rc : -EXDEV;
 	}
-	if (!s->hva)
+	if (!vmmem__accessible(s))
 		return -ENOTSUP;
-	p = s->hva + off;
-	if ((uintptr_t)p & (n - 1))
+	/* Region host addresses are page-aligned: the offset's alignment is
+	 * the address's. */
+	if (off & (n - 1))
 		return -EINVAL;
-	if (write && !vmmem__writable(s))
+	if (write && (s->region->flags & VMMEM_REGION_READONLY))
 		return -EACCES;
-	*slot = s;
-	*ptr = p;
+	t->s = s;
+	t->off = off;
+	if (s->hva) {
+		t->p = s->hva + off;
+		return 0;
+	}
+	rc = vmmem__demand_map(s->region, off, n, prot, &t->m);
+	if (rc)
+		return rc;
+	t->p = t->m.hva;
 	return 0;
+}
+
+/* After the operation: unmap an on-demand page, mark a write dirty. */
+static inline void done(struct target *t, bool write)
+{
+	if (t->m.map)
+		vmmem__demand_unmap(&t->m);
+	if (write && t->s->dirty)
+		vmmem__mark_small(t->s, t->off);
 }
 
 static __attribute__((noinline)) int
 atomic_load_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, void *val, unsigned n,
 		      int order)
 {
-	const struct vmmem__slot *s;
+	struct target t;
 	uint8_t *p;
 	int rc;
 
 	if (!vmmem__load_order_ok(order))
 		return -EINVAL;
-	rc = resolve(mem, gpa, n, false, &s, &p);
+	rc = resolve(mem, gpa, n, false, PROT_READ, &t);
 	if (rc)
 		return rc;
+	p = t.p;
 	/* order is a valid load order here; the builtins treat a value that
 	 * is not a compile-time constant as seq_cst, which is never weaker. */
 	switch (n) {
@@ -82,6 +113,7 @@ atomic_load_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, void *val, unsigned n,
 			__atomic_load_n((uint64_t *)(void *)p, order);
 		break;
 	}
+	done(&t, false);
 	return 0;
 }
 
@@ -89,15 +121,16 @@ static __attribute__((noinline)) int
 atomic_store_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
 		       unsigned n, int order)
 {
-	const struct vmmem__slot *s;
+	struct target t;
 	uint8_t *p;
 	int rc;
 
 	if (!vmmem__store_order_ok(order))
 		return -EINVAL;
-	rc = resolve(mem, gpa, n, true, &s, &p);
+	rc = resolve(mem, gpa, n, true, PROT_WRITE, &t);
 	if (rc)
 		return rc;
+	p = t.p;
 	switch (n) {
 	case 1:
 		__atomic_store_n(p, (uint8_t)val, order);
@@ -112,8 +145,7 @@ atomic_store_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t val,
 		__atomic_store_n((uint64_t *)(void *)p, val, order);
 		break;
 	}
-	if (s->dirty)
-		vmmem__mark_small(s, (uint64_t)(p - s->hva));
+	done(&t, true);
 	return 0;
 }
 
@@ -142,21 +174,20 @@ static bool cmpxchg_orders_ok(int success, int failure)
 		struct vmmem *mem, vmmem_gpa_t gpa, uint##bits##_t *expected,  \
 		uint##bits##_t desired, int success, int failure)              \
 	{                                                                      \
-		const struct vmmem__slot *s;                                   \
-		uint8_t *p;                                                    \
+		struct target t;                                               \
 		bool ok;                                                       \
 		int rc;                                                        \
                                                                                \
 		if (!expected || !cmpxchg_orders_ok(success, failure))         \
 			return -EINVAL;                                        \
-		rc = resolve(mem, gpa, bits / 8, true, &s, &p);                \
+		rc = resolve(mem, gpa, bits / 8, true, PROT_READ | PROT_WRITE, \
+			     &t);                                              \
 		if (rc)                                                        \
 			return rc;                                             \
-		ok = __atomic_compare_exchange_n((uint##bits##_t *)(void *)p,  \
+		ok = __atomic_compare_exchange_n((uint##bits##_t *)(void *)t.p,\
 						 expected, desired, false,     \
 						 success, failure);            \
-		if (s->dirty)                                                  \
-			vmmem__mark_small(s, (uint64_t)(p - s->hva));          \
+		done(&t, true);                                                \
 		return ok;                                                     \
 	}                                                                      \
 	VMMEM__FETCH(bits, add)                                                \
@@ -168,20 +199,19 @@ static bool cmpxchg_orders_ok(int success, int failure)
 		struct vmmem *mem, vmmem_gpa_t gpa, uint##bits##_t val,        \
 		uint##bits##_t *old, int order)                                \
 	{                                                                      \
-		const struct vmmem__slot *s;                                   \
+		struct target t;                                               \
 		uint##bits##_t prev;                                           \
-		uint8_t *p;                                                    \
 		int rc;                                                        \
                                                                                \
 		if (!order_ok(order))                                          \
 			return -EINVAL;                                        \
-		rc = resolve(mem, gpa, bits / 8, true, &s, &p);                \
+		rc = resolve(mem, gpa, bits / 8, true, PROT_READ | PROT_WRITE, \
+			     &t);                                              \
 		if (rc)                                                        \
 			return rc;                                             \
-		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)p, val,   \
+		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)t.p, val, \
 					   order);                             \
-		if (s->dirty)                                                  \
-			vmmem__mark_small(s, (uint64_t)(p - s->hva));          \
+		done(&t, true);                                                \
 		if (old)                                                       \
 			*old = prev;                                           \
 		return 0;                                                      \

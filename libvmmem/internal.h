@@ -37,6 +37,18 @@ struct vmmem_region {
 	int fd;				/* our own fd, or -1 */
 	uint64_t foff;
 	uint64_t dirty_pages;		/* bits in dirty[]; 0: not tracked */
+	/*
+	 * Xen regions (xen.c): the VMMEM_XEN_* flags and domain; on_demand
+	 * for GRANT|NO_ADVANCE_MAP, which has no hva and is mapped around
+	 * each access (vmmem__demand_map()); the gntdev index of an
+	 * up-front grant mapping; the libxenforeignmemory handle of
+	 * vmmem_xen_attach()'s region.
+	 */
+	unsigned xen_flags;
+	uint32_t domid;
+	bool on_demand;
+	uint64_t xen_index;
+	void *xen_handle;
 	uint64_t *dirty;		/* points just past this struct */
 };
 
@@ -67,6 +79,17 @@ struct vmmem {
 };
 
 /*
+ * Checks shared by every region creator (region.c): non-empty, no wrap,
+ * known flags. 0, -EINVAL or -EOVERFLOW.
+ */
+int vmmem__region_check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			     struct vmmem_region **out);
+
+/* Allocate a region of a kind, with its dirty bitmap when flags ask. */
+int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			enum vmmem_region_kind kind, struct vmmem_region **out);
+
+/*
  * vmmem_region_create_anon(), mapped at `at` (MAP_FIXED, inside a
  * reservation the caller owns and hands over) when at is not NULL. GUARD is
  * not allowed with at.
@@ -86,6 +109,54 @@ static inline bool vmmem__writable(const struct vmmem__slot *s)
 	return s->hva && !(s->region->flags & VMMEM_REGION_READONLY);
 }
 
+/*
+ * Whether a slot without hva is mapped on demand (a Xen GRANT region with
+ * NO_ADVANCE_MAP): accessible, but only through vmmem__demand_map().
+ * Only the slow paths ask; the inline paths never take such slots (their
+ * limits are 0).
+ */
+static inline bool vmmem__on_demand(const struct vmmem__slot *s)
+{
+	return !s->hva && s->region->on_demand;
+}
+
+/* Whether a slot may be accessed at all, directly or on demand. */
+static inline bool vmmem__accessible(const struct vmmem__slot *s)
+{
+	return s->hva || s->region->on_demand;
+}
+
+/* The most bytes one on-demand mapping covers; longer pieces are moved
+ * in several (the gntdev driver limits the grants mapped at once). */
+#define VMMEM_DEMAND_MAX (256 * VMMEM_PAGE_SIZE)
+
+/* A mapping of part of an on-demand region for one access. */
+struct vmmem__demand {
+	const struct vmmem_region *region;
+	uint8_t *hva;			/* host address of the requested off */
+	void *map;			/* NULL: nothing mapped */
+	size_t map_len;
+	uint64_t index;			/* gntdev index of the grants */
+	uint32_t pages;
+};
+
+/*
+ * Map region offsets [off, off + len) (len > 0, in range, at most
+ * VMMEM_DEMAND_MAX bytes after rounding out to pages) with prot
+ * (PROT_READ, PROT_WRITE or both) for one access. Every successful call is
+ * paired with vmmem__demand_unmap() before the access returns. Returns 0,
+ * or the negative errno of the mapping ioctl or mmap (nothing stays
+ * mapped), -ENOTSUP when the region is not mapped on demand.
+ */
+int vmmem__demand_map(const struct vmmem_region *r, uint64_t off,
+		      uint64_t len, int prot, struct vmmem__demand *m);
+
+/* Undo vmmem__demand_map(); a no-op when m->map is NULL. */
+void vmmem__demand_unmap(struct vmmem__demand *m);
+
+/* Unmap a FOREIGN or GRANT region's up-front mapping (region_free). */
+void vmmem__xen_region_unmap(struct vmmem_region *r);
+
 /* A contiguous piece of an access: one region's part of a range. */
 struct vmmem__piece {
 	const struct vmmem__slot *slot;
@@ -95,8 +166,8 @@ struct vmmem__piece {
 
 /*
  * Walk [gpa, gpa + len) (len > 0) for an access that may cross regions and
- * check it: every byte backed, every region mapped, and writable when
- * `write`. Records the first `max` pieces in pieces[] (may be NULL) and
+ * check it: every byte backed, every region mapped or mappable on demand,
+ * and writable when `write`. Records the first `max` pieces in pieces[] (may be NULL) and
  * their total number in *n (may be NULL). Returns 0, or -EOVERFLOW,
  * -EFAULT (a hole anywhere wins over the other errors), -EACCES, -ENOTSUP.
  */

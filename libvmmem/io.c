@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* io.c - iovec export and fd I/O straight into and out of guest memory. */
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,7 +16,8 @@
 
 /*
  * Fill iov with the pieces of a range that vmmem__check() accepted, at
- * most max entries. Returns the number of entries.
+ * most max entries, stopping before a region without a host mapping.
+ * Returns the number of entries.
  */
 static int fill_iov(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 		    struct iovec *iov, int max)
@@ -24,7 +26,7 @@ static int fill_iov(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 	uint64_t off = gpa - s->gpa;
 	int n = 0;
 
-	while (len && n < max) {
+	while (len && n < max && s->hva) {
 		uint64_t piece = s->len - off < len ? s->len - off : len;
 
 		iov[n].iov_base = s->hva + off;
@@ -61,6 +63,9 @@ int vmmem_get_iovec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 	s = vmmem__lookup(mem, gpa);
 	off = gpa - s->gpa;
 	for (;;) {
+		/* Regions mapped on demand have no address to hand out. */
+		if (!s->hva)
+			return -ENOTSUP;
 		need++;
 		if (s->len - off >= left)
 			break;
@@ -77,9 +82,38 @@ int vmmem_get_iovec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 enum dir { DIR_READ, DIR_WRITE };
 
 /*
+ * The iovec for the next system call of fd_io(): the mapped pieces from
+ * gpa on, or, when gpa lies in a region mapped on demand, one piece of
+ * that region (at most VMMEM_DEMAND_MAX bytes), mapped into *m for the
+ * call. Returns the number of entries (> 0) or a negative errno.
+ */
+static int io_vec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
+		  bool into_guest, struct iovec *iov, struct vmmem__demand *m)
+{
+	const struct vmmem__slot *s = vmmem__lookup(mem, gpa);
+	uint64_t off = gpa - s->gpa, room, piece;
+	int rc;
+
+	m->map = NULL;
+	if (s->hva)
+		return fill_iov(mem, gpa, len, iov, IO_BATCH);
+	room = VMMEM_DEMAND_MAX - (off & (VMMEM_PAGE_SIZE - 1));
+	piece = s->len - off < len ? s->len - off : len;
+	piece = piece < room ? piece : room;
+	rc = vmmem__demand_map(s->region, off, piece,
+			       into_guest ? PROT_WRITE : PROT_READ, m);
+	if (rc)
+		return rc;
+	iov[0].iov_base = m->hva;
+	iov[0].iov_len = piece;
+	return 1;
+}
+
+/*
  * Move len bytes between fd and guest memory, IO_BATCH pieces per call,
  * continuing after short counts. Reads stop at end of file. EINTR is
- * retried; EAGAIN after progress ends the call with a short count.
+ * retried; EAGAIN after progress ends the call with a short count. Pieces
+ * in regions mapped on demand are mapped around their own system call.
  */
 static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
 		 int64_t foff, size_t *done, enum dir dir)
@@ -100,18 +134,27 @@ static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
 		return rc;
 	while (moved < len) {
 		struct iovec iov[IO_BATCH];
-		int n = fill_iov(mem, gpa + moved, len - moved, iov, IO_BATCH);
+		struct vmmem__demand m;
+		int n = io_vec(mem, gpa + moved, len - moved, into_guest, iov,
+			       &m);
 		ssize_t got;
+		int err;
 
+		if (n < 0) {
+			rc = n;
+			break;
+		}
 		if (into_guest)
 			got = foff < 0 ? readv(fd, iov, n) :
 					 preadv(fd, iov, n, foff + moved);
 		else
 			got = foff < 0 ? writev(fd, iov, n) :
 					 pwritev(fd, iov, n, foff + moved);
+		/* Unmapping may change errno: keep the call's. */
+		err = errno;
+		if (m.map)
+			vmmem__demand_unmap(&m);
 		if (got < 0) {
-			int err = errno;
-
 			if (err == EINTR)
 				continue;
 			if (err == EAGAIN && moved > 0)

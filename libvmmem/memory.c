@@ -454,9 +454,10 @@ int vmmem__walk(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len, bool write,
 
 		/* Remember the first non-fault problem, but keep walking:
 		 * a hole further on is reported as -EFAULT first. */
-		if (!rc && !vmmem__readable(s))
+		if (!rc && !vmmem__accessible(s))
 			rc = -ENOTSUP;
-		else if (!rc && write && !vmmem__writable(s))
+		else if (!rc && write &&
+			 (s->region->flags & VMMEM_REGION_READONLY))
 			rc = -EACCES;
 		if (count < max)
 			pieces[count] = (struct vmmem__piece){ s, off, piece };

@@ -33,7 +33,7 @@ static size_t host_page_size(void)
  * Checks shared by every creator, before anything is allocated: the range
  * must be non-empty and must not wrap, and the flags must be known.
  */
-static int check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+int vmmem__region_check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		      struct vmmem_region **out)
 {
 	vmmem_gpa_t last;
@@ -53,9 +53,8 @@ static int check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * Allocate a region and, when asked, its dirty bitmap in the same block.
  * ceil(len / 4096) bits, rounded up to whole 64-bit words.
  */
-static int region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
-			enum vmmem_region_kind kind,
-			struct vmmem_region **out)
+int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+			enum vmmem_region_kind kind, struct vmmem_region **out)
 {
 	struct vmmem_region *r;
 	uint64_t pages = 0, words = 0;
@@ -176,7 +175,9 @@ static int region_map(struct vmmem_region *r, int mflags, int fd,
 
 static void region_free(struct vmmem_region *r)
 {
-	if (r->map)
+	if (r->kind == VMMEM_REGION_XEN)
+		vmmem__xen_region_unmap(r);
+	else if (r->map)
 		munmap(r->map, r->map_len);
 	if (r->fd >= 0)
 		close(r->fd);
@@ -191,12 +192,12 @@ int vmmem__region_create_anon_at(vmmem_gpa_t gpa, uint64_t len,
 	struct vmmem_region *r;
 	int rc;
 
-	rc = check_args(gpa, len, flags, out);
+	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
 	if (flags & VMMEM_REGION_HUGETLB)
 		mflags |= MAP_HUGETLB;
-	rc = region_alloc(gpa, len, flags, VMMEM_REGION_ANON, &r);
+	rc = vmmem__region_alloc(gpa, len, flags, VMMEM_REGION_ANON, &r);
 	if (rc)
 		return rc;
 	rc = region_map(r, mflags, -1, 0, at);
@@ -224,7 +225,7 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	uint64_t size;
 	int rc;
 
-	rc = check_args(gpa, len, flags, out);
+	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
 	if (flags & VMMEM_REGION_HUGETLB)
@@ -234,7 +235,7 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		       (len + VMMEM_PAGE_SIZE - 1) & ~(VMMEM_PAGE_SIZE - 1);
 	if (size < len || size > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
-	rc = region_alloc(gpa, len, flags, VMMEM_REGION_MEMFD, &r);
+	rc = vmmem__region_alloc(gpa, len, flags, VMMEM_REGION_MEMFD, &r);
 	if (rc)
 		return rc;
 	r->fd = memfd_create(name ? name : "vmmem", mfd_flags);
@@ -272,7 +273,7 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	uint64_t end;
 	int rc;
 
-	rc = check_args(gpa, len, flags, out);
+	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
 	if ((flags & VMMEM_REGION_HUGETLB) || fd < 0 ||
@@ -280,7 +281,7 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		return -EINVAL;
 	if (__builtin_add_overflow(foff, len, &end) || end > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
-	rc = region_alloc(gpa, len, flags, VMMEM_REGION_FILE, &r);
+	rc = vmmem__region_alloc(gpa, len, flags, VMMEM_REGION_FILE, &r);
 	if (rc)
 		return rc;
 	/* Our own duplicate: the caller may close theirs at once. */
@@ -311,7 +312,7 @@ int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
 	uintptr_t end;
 	int rc;
 
-	rc = check_args(gpa, len, flags, out);
+	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
 	if ((flags & ~BORROWED_FLAGS) || !hva ||
@@ -320,7 +321,7 @@ int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
 	if (len > UINTPTR_MAX ||
 	    __builtin_add_overflow((uintptr_t)hva, (uintptr_t)(len - 1), &end))
 		return -EOVERFLOW;
-	rc = region_alloc(gpa, len, flags, VMMEM_REGION_BORROWED, &r);
+	rc = vmmem__region_alloc(gpa, len, flags, VMMEM_REGION_BORROWED, &r);
 	if (rc)
 		return rc;
 	r->hva = hva;

@@ -79,6 +79,27 @@ build_static() {
 }
 check "a static consumer builds from libvmmem.a and runs" build_static
 
+xen_consumer_runs() {
+	$cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/consumer-xen" \
+		tests/consumer_xen.c $(pkg-config --cflags --libs libvmmem-xen) &&
+	readelf -d "$prefix/lib/libvmmem-xen.so" |
+		grep -q 'SONAME.*\[libvmmem-xen\.so\.0\]' &&
+	LD_LIBRARY_PATH="$prefix/lib" "$tmp/consumer-xen" &&
+	LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/consumer-xen" |
+		grep -q "libvmmem-xen.so.0 => $prefix/lib/libvmmem-xen.so.0"
+}
+check "a consumer builds against libvmmem-xen via pkg-config and runs" xen_consumer_runs
+
+xen_static_consumer_runs() {
+	$cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/consumer-xen-static" \
+		tests/consumer_xen.c $(pkg-config --cflags libvmmem-xen) \
+		"$(pkg-config --variable=libdir libvmmem-xen)/libvmmem-xen.a" \
+		$(pkg-config --static --libs-only-l libvmmem-xen |
+			sed 's/-lvmmem-xen//') &&
+	"$tmp/consumer-xen-static"
+}
+check "a static consumer builds from libvmmem-xen.a and runs" xen_static_consumer_runs
+
 api_example_runs() {
 	awk '/^## Worked example/ { f = 1 } f && /^```c$/ { c = 1; next }
 	     c && /^```$/ { exit } c { print }' docs/API.md >"$tmp/example.c" &&

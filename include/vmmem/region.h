@@ -59,6 +59,8 @@ enum vmmem_region_kind {
 	VMMEM_REGION_MEMFD = 2,
 	VMMEM_REGION_FILE = 3,
 	VMMEM_REGION_BORROWED = 4,
+	/* A Xen FOREIGN or GRANT mapping (vmmem/xen.h, libvmmem-xen only). */
+	VMMEM_REGION_XEN = 5,
 };
 
 /**
