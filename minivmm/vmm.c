@@ -27,6 +27,10 @@
 #include <vmmem/dirty.h>
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
+#ifdef VMMEM_XEN
+#include <sys/mman.h>
+#include <vmmem/xen.h>
+#endif
 
 #include "bus.h"
 #include "loader/pvh.h"
@@ -134,6 +138,44 @@ static void raise_irq(void *opaque)
 		pr_debug("interrupt: %s", strerror(errno));
 }
 
+#ifdef VMMEM_XEN
+/*
+ * minivmm-xen: guest RAM as Xen UNIX-kind regions, the way a vhost-user
+ * front-end would describe it (an fd, Xen flags 0, no domain): each range
+ * is a sealed memfd mapped through vmmem_region_create_xen().
+ */
+static int build_memory_xen(struct machine *m, unsigned flags,
+			    const uint64_t *gpa, const uint64_t *len,
+			    unsigned n)
+{
+	struct vmmem_region *r[2] = { NULL, NULL };
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++) {
+		int fd = memfd_create("minivmm-ram", MFD_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, (off_t)len[i]) < 0)
+			rc = -errno;
+		else
+			rc = vmmem_region_create_xen(gpa[i], len[i], flags,
+						     VMMEM_XEN_UNIX, fd, 0, 0,
+						     &r[i]);
+		close(fd);	/* the region keeps its own duplicate */
+	}
+	if (!rc)
+		rc = vmmem_create(r, n, &m->mem);
+	for (i = 0; i < n; i++)
+		vmmem_region_destroy(r[i]);
+	if (!rc)
+		pr_debug("guest RAM: %u Xen UNIX-kind region%s (memfd)", n,
+			 n > 1 ? "s" : "");
+	return rc;
+}
+#endif
+
 /* Guest memory: RAM below the MMIO hole and, for large sizes, above 4 GiB. */
 static int build_memory(struct machine *m)
 {
@@ -146,6 +188,10 @@ static int build_memory(struct machine *m)
 	int rc;
 
 	n = arch_ram_ranges(o->mem_size, gpa, len);
+#ifdef VMMEM_XEN
+	if (o->backend == VMM_BACKEND_ANON)
+		return build_memory_xen(m, flags, gpa, len, n);
+#endif
 	for (i = 0; i < n; i++)
 		ranges[i] = (struct vmmem_range){ gpa[i], len[i] };
 	switch (o->backend) {

@@ -531,6 +531,22 @@ static void test_minivmm_runs_on_memfd_memory(void **state)
 	vmrun_free(&r);
 }
 
+/* The Xen variant (build/xen/minivmm) builds guest RAM from Xen regions. */
+static void test_minivmm_xen_variant_uses_xen_unix_regions(void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	if (strcmp(VARIANT, "build/xen"))
+		skip();
+	run_vmm(&r, NULL, 0, guest, "-v", "--cmdline", "prog=hello", NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, HELLO_TEXT);
+	assert_non_null(strstr(r.err, "guest RAM: 1 Xen UNIX-kind region"));
+	vmrun_free(&r);
+}
+
 static void test_minivmm_reports_dirty_pages(void **state)
 {
 	struct vmrun r;
@@ -724,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),
 		cmocka_unit_test(test_minivmm_timeout_stops_a_waiting_guest),
 		cmocka_unit_test(test_minivmm_runs_on_memfd_memory),
+		cmocka_unit_test(test_minivmm_xen_variant_uses_xen_unix_regions),
 		cmocka_unit_test(test_minivmm_reports_dirty_pages),
 		cmocka_unit_test(test_minivmm_memory_size_reaches_the_guest),
 		cmocka_unit_test(test_minivmm_interactive_terminal_quits_on_ctrl_a_x),
