@@ -18,9 +18,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: minivmm [options] IMAGE\n"
-"Run IMAGE, an ELF64 kernel with a PVH entry note, in a KVM virtual\n"
-"machine with a virtio-console on the terminal.\n"
+"       minivmm [options] --kernel BZIMAGE [--initrd FILE]\n"
+"Run IMAGE, an ELF64 kernel with a PVH entry note, or a Linux bzImage,\n"
+"in a KVM virtual machine with a virtio-console on the terminal.\n"
 "\n"
+"      --kernel BZIMAGE       boot a bzImage (64-bit boot protocol)\n"
+"      --initrd FILE          initial ramdisk for --kernel\n"
 "  -m, --memory SIZE          guest memory, with K/M/G suffix (default 256M)\n"
 "      --cmdline STR          guest command line, after the device list\n"
 "      --console MODE         stdio (default), file:PATH, or none\n"
@@ -103,7 +106,7 @@ static int check_memory(uint64_t size, enum vmm_backend backend)
 int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
-	       OPT_DIRTY };
+	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -111,6 +114,8 @@ int main(int argc, char **argv)
 		{ "memory-backend", required_argument, NULL, OPT_BACKEND },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dirty-log", no_argument, NULL, OPT_DIRTY },
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -174,6 +179,12 @@ int main(int argc, char **argv)
 		case OPT_DIRTY:
 			o.dirty_log = true;
 			break;
+		case OPT_KERNEL:
+			o.kernel = optarg;
+			break;
+		case OPT_INITRD:
+			o.initrd = optarg;
+			break;
 		case 'v':
 			util_verbose = true;
 			break;
@@ -188,12 +199,17 @@ int main(int argc, char **argv)
 			return VMM_EXIT_SETUP;
 		}
 	}
-	if (optind != argc - 1) {
-		pr_err(optind == argc ? "no IMAGE given (see --help)"
-				      : "more than one IMAGE given");
+	if (o.initrd && !o.kernel) {
+		pr_err("--initrd needs --kernel");
 		return VMM_EXIT_SETUP;
 	}
-	o.image = argv[optind];
+	if (o.kernel ? optind != argc : optind != argc - 1) {
+		pr_err(o.kernel ? "an IMAGE and --kernel given; choose one" :
+		       optind == argc ? "no IMAGE given (see --help)" :
+					"more than one IMAGE given");
+		return VMM_EXIT_SETUP;
+	}
+	o.image = o.kernel ? NULL : argv[optind];
 	if (check_memory(o.mem_size, o.backend))
 		return VMM_EXIT_SETUP;
 	return vmm_run(&o);

@@ -14,6 +14,7 @@
 #include "util.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86/boot.h"
 
 /* Leaf 1 ECX bit 31: tell the guest it runs on a hypervisor. */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -143,6 +144,90 @@ int vcpu_setup_pvh(struct vcpu *v, uint32_t entry, uint32_t start_info)
 	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
 		pr_err("setting the boot registers: %s", strerror(errno));
 		return -errno;
+	}
+	return 0;
+}
+
+/* A flat segment from one of arch_setup_long_mode()'s GDT entries. */
+static struct kvm_segment long_segment(uint16_t selector, uint8_t type,
+				       bool code)
+{
+	return (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = selector,
+		.type = type,
+		.present = 1,
+		.s = 1,
+		.l = code,	/* 64-bit code */
+		.db = !code,
+		.g = 1,
+	};
+}
+
+/* Local APIC registers and delivery modes for the LVT setup. */
+#define APIC_LVT0 0x350
+#define APIC_LVT1 0x360
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+static void set_lvt(struct kvm_lapic_state *l, int reg, uint32_t mode)
+{
+	uint32_t v;
+
+	memcpy(&v, &l->regs[reg], sizeof(v));
+	v = (v & ~0x700u) | (mode << 8);
+	memcpy(&l->regs[reg], &v, sizeof(v));
+}
+
+int vcpu_setup_long64(struct vcpu *v, uint64_t entry, uint64_t zero_page)
+{
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct kvm_regs regs = {
+		.rip = entry,
+		.rsi = zero_page,
+		.rsp = BOOT_STACK,
+		.rbp = BOOT_STACK,
+		.rflags = 0x2,
+	};
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		pr_err("KVM_GET_SREGS: %s", strerror(errno));
+		return -errno;
+	}
+	sregs.cs = long_segment(0x08, 0xb, true);
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss =
+		long_segment(0x10, 0x3, false);
+	sregs.tr = (struct kvm_segment){ .selector = 0x18, .limit = 0xffff,
+					 .type = 0xb, .present = 1 };
+	sregs.gdt.base = BOOT_GDT;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.idt.base = BOOT_IDT;
+	sregs.idt.limit = 8 - 1;
+	sregs.cr3 = BOOT_PML4;
+	sregs.cr4 = 0x20;		/* PAE */
+	sregs.cr0 = 0x80000011;		/* PG | ET | PE */
+	sregs.efer = 0x500;		/* LMA | LME */
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(v->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(v->fd, KVM_SET_FPU, &fpu) < 0) {
+		pr_err("setting the boot registers: %s", strerror(errno));
+		return -errno;
+	}
+	if (v->vm->irqchip) {
+		struct kvm_lapic_state lapic;
+
+		if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0) {
+			pr_err("KVM_GET_LAPIC: %s", strerror(errno));
+			return -errno;
+		}
+		set_lvt(&lapic, APIC_LVT0, APIC_MODE_EXTINT);
+		set_lvt(&lapic, APIC_LVT1, APIC_MODE_NMI);
+		if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0) {
+			pr_err("KVM_SET_LAPIC: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	return 0;
 }

@@ -39,6 +39,17 @@ void vcpu_destroy(struct vcpu *v);
 int vcpu_setup_pvh(struct vcpu *v, uint32_t entry, uint32_t start_info);
 
 /*
+ * The 64-bit entry state of the Linux boot protocol, over the tables
+ * arch_setup_long_mode() wrote: long mode with paging (CR3 = the identity
+ * map), flat code 0x08 and data 0x10, interrupts off, RIP = entry,
+ * RSI = the zero page, RSP = RBP = the boot stack. With an in-kernel
+ * irqchip, also the local APIC's LINT0 as ExtINT and LINT1 as NMI (the
+ * virtual-wire setup Linux expects from firmware), and the FPU's reset
+ * control words.
+ */
+int vcpu_setup_long64(struct vcpu *v, uint64_t entry, uint64_t zero_page);
+
+/*
  * Handle the exit described by run: port I/O and MMIO go to the buses
  * (unclaimed reads return all ones, unclaimed writes are ignored).
  * Return: VCPU_CONTINUE or the reason to stop. A seam for tests: it needs

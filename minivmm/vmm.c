@@ -33,6 +33,7 @@
 #endif
 
 #include "bus.h"
+#include "loader/bzimage.h"
 #include "loader/pvh.h"
 #include "term.h"
 #include "util.h"
@@ -41,6 +42,7 @@
 #include "virtio/mmio.h"
 #include "vm.h"
 #include "vmm.h"
+#include "x86/acpi.h"
 #include "x86/boot.h"
 
 /* QEMU's isa-debug-exit convention: writing V exits with (V << 1) | 1. */
@@ -325,9 +327,57 @@ static int build_devices(struct machine *m)
 	return 0;
 }
 
+/*
+ * A Linux bzImage through the 64-bit boot protocol: ACPI tables describing
+ * the vCPU, the interrupt controllers and the virtio-mmio device (how
+ * stock kernels find it), the kernel, initrd, command line and zero page,
+ * and the identity-mapped long-mode state the protocol enters with.
+ */
+static int setup_bzimage(struct machine *m, uint64_t *entry,
+			 uint64_t *zero_page)
+{
+	const struct vmm_opts *o = m->opts;
+	const struct acpi_virtio_mmio dev = { VIRTIO_MMIO_BASE, VMMIO_WINDOW,
+					      VIRTIO_MMIO_GSI };
+	const struct acpi_config acpi = {
+		.nr_vcpus = 1,
+		.ioapic_gpa = ACPI_IOAPIC_GPA,
+		.lapic_gpa = ACPI_LAPIC_GPA,
+		.virtio = &dev,
+		.nr_virtio = 1,
+	};
+	struct bzimage_boot boot;
+	uint64_t rsdp;
+	int rc;
+
+	rc = acpi_build(m->mem, &acpi, &rsdp);
+	if (rc) {
+		pr_err("building the ACPI tables: %s", strerror(-rc));
+		return rc;
+	}
+	rc = bzimage_load(m->mem, o->kernel, o->initrd, o->cmdline,
+			  o->mem_size, rsdp, &boot);
+	if (rc)
+		return rc;
+	rc = arch_setup_long_mode(m->mem, boot.ident_end);
+	if (rc) {
+		pr_err("%s: the kernel needs [0, %#llx) mapped at entry, more "
+		       "than the boot page tables cover", o->kernel,
+		       (unsigned long long)boot.ident_end);
+		return rc;
+	}
+	pr_debug("kernel: boot protocol %#x, entry %#llx, initrd %llu bytes",
+		 boot.version, (unsigned long long)boot.entry,
+		 (unsigned long long)boot.initrd_len);
+	*entry = boot.entry;
+	*zero_page = boot.zero_page;
+	return 0;
+}
+
 static int setup(struct machine *m)
 {
 	const struct vmm_opts *o = m->opts;
+	uint64_t entry = 0, zero_page = 0;
 	struct pvh_image img;
 	char *cmdline;
 	int rc;
@@ -338,6 +388,12 @@ static int setup(struct machine *m)
 		       (unsigned long long)(o->mem_size >> 20),
 		       strerror(-rc));
 		return rc;
+	}
+	if (o->kernel) {
+		rc = setup_bzimage(m, &entry, &zero_page);
+		if (rc)
+			return rc;
+		goto machine;
 	}
 	rc = pvh_load(m->mem, o->image, BOOT_HIGH_RAM, &img);
 	if (rc)
@@ -359,6 +415,7 @@ static int setup(struct machine *m)
 		pr_err("writing boot information: %s", strerror(-rc));
 	if (rc)
 		return rc;
+machine:
 	rc = vm_create(&m->vm);
 	if (rc)
 		return rc;
@@ -376,6 +433,8 @@ static int setup(struct machine *m)
 	rc = vcpu_create(&m->vm, 0, &m->vcpu);
 	if (rc)
 		return rc;
+	if (o->kernel)
+		return vcpu_setup_long64(&m->vcpu, entry, zero_page);
 	return vcpu_setup_pvh(&m->vcpu, img.entry, (uint32_t)BOOT_START_INFO);
 }
 

@@ -13,7 +13,9 @@ enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_FILE, VMM_CONSOLE_NONE };
 enum vmm_backend { VMM_BACKEND_ANON, VMM_BACKEND_MEMFD, VMM_BACKEND_HUGETLB };
 
 struct vmm_opts {
-	const char *image;
+	const char *image;		/* ELF with a PVH note, or NULL */
+	const char *kernel;		/* bzImage (64-bit boot protocol) */
+	const char *initrd;		/* with kernel, or NULL */
 	uint64_t mem_size;
 	const char *cmdline;		/* appended to the VMM's own */
 	enum vmm_console console;

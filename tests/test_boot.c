@@ -395,6 +395,41 @@ static void test_boot_memory_not_backing_boot_area_is_efault(void **state)
 #define T3G(fn) cmocka_unit_test_setup_teardown(fn, setup_3g, teardown)
 #define T4G(fn) cmocka_unit_test_setup_teardown(fn, setup_4g, teardown)
 
+static void test_boot_long_mode_tables_identity_map_the_first_gib(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gdt[4], pml4, pdpt, pd[512], idt = 1;
+	unsigned i;
+
+	assert_int_equal(arch_setup_long_mode(f->mem, 80 * MiB), 0);
+	assert_int_equal(vmmem_read(f->mem, BOOT_GDT, gdt, sizeof(gdt)), 0);
+	assert_int_equal(gdt[0], 0);
+	/* 64-bit code (L set, D clear), flat data. */
+	assert_int_equal(gdt[1], 0x00af9b000000ffffull);
+	assert_int_equal(gdt[2], 0x00cf93000000ffffull);
+	assert_int_equal(vmmem_read_obj(f->mem, BOOT_IDT, &idt), 0);
+	assert_int_equal(idt, 0);
+	assert_int_equal(vmmem_read_obj(f->mem, BOOT_PML4, &pml4), 0);
+	assert_int_equal(pml4, BOOT_PDPT | 3);
+	assert_int_equal(vmmem_read_obj(f->mem, BOOT_PDPT, &pdpt), 0);
+	assert_int_equal(pdpt, BOOT_PD | 3);
+	assert_int_equal(vmmem_read(f->mem, BOOT_PD, pd, sizeof(pd)), 0);
+	for (i = 0; i < 512; i++)
+		assert_int_equal(pd[i], ((uint64_t)i << 21) | 0x83);
+}
+
+static void test_boot_long_mode_refuses_more_than_1_gib(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t pml4 = 0x5a5a;
+
+	assert_int_equal(vmmem_write_obj(f->mem, BOOT_PML4, &pml4), 0);
+	assert_int_equal(arch_setup_long_mode(f->mem, BOOT_IDENT_MAX + 1),
+			 -E2BIG);
+	assert_int_equal(vmmem_read_obj(f->mem, BOOT_PML4, &pml4), 0);
+	assert_int_equal(pml4, 0x5a5a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +442,12 @@ int main(void)
 			test_boot_ram_one_page_past_hole_continues_at_4g),
 		cmocka_unit_test(test_boot_ram_of_8g_splits_around_hole),
 		cmocka_unit_test(test_boot_hole_is_3g_to_4g),
+		cmocka_unit_test_setup_teardown(
+			test_boot_long_mode_tables_identity_map_the_first_gib,
+			setup_64m, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_boot_long_mode_refuses_more_than_1_gib, setup_64m,
+			teardown),
 		/* The start info */
 		T64M(test_boot_start_info_has_magic_and_version_1),
 		T64M(test_boot_start_info_has_no_flags_modules_or_rsdp),

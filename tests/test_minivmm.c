@@ -434,6 +434,90 @@ static void test_minivmm_explains_no_permission_for_dev_kvm(void **state)
 	assert_non_null(strstr(err, "no permission to open /dev/kvm"));
 }
 
+/*
+ * The smallest bzImage that proves the 64-bit boot protocol path: a setup
+ * header (protocol 2.15, XLF_KERNEL_64, one setup sector) and, at the
+ * 64-bit entry (load address + 0x200), code that checks it runs in long
+ * mode (a 64-bit immediate survives a shift) and that RSI points at a zero
+ * page carrying the "HdrS" header, then writes 42 to the debug-exit port
+ * (7 if a check failed).
+ */
+static const uint8_t entry64[] = {
+	0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, /* movabs */
+	0x48, 0xc1, 0xe8, 0x20,				/* shr $32, %rax */
+	0x83, 0xf8, 0x01, 0x75, 0x11,			/* cmp $1; jne bad */
+	0x81, 0xbe, 0x02, 0x02, 0x00, 0x00, 0x48, 0x64, 0x72, 0x53,
+	0x75, 0x05,					/* "HdrS"?; jne bad */
+	0xb0, 0x2a, 0xe6, 0xf4, 0xf4,			/* out 42; hlt */
+	0xb0, 0x07, 0xe6, 0xf4, 0xf4,			/* bad: out 7; hlt */
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static char *write_bzimage(void)
+{
+	static char path[64];
+	uint8_t img[2048] = { 0 };
+	int fd;
+
+	img[0x1f1] = 1;				/* setup_sects */
+	put16(img + 0x1fe, 0xaa55);		/* boot_flag */
+	img[0x200] = 0xeb;			/* jmp over the header */
+	img[0x201] = 0x66;			/* header ends at 0x268 */
+	memcpy(img + 0x202, "HdrS", 4);
+	put16(img + 0x206, 0x020f);		/* version */
+	img[0x211] = 0x01;			/* loadflags: LOADED_HIGH */
+	put32(img + 0x214, 0x100000);		/* code32_start */
+	put32(img + 0x22c, 0x7fffffff);		/* initrd_addr_max */
+	put32(img + 0x230, 0x200000);		/* kernel_alignment */
+	put16(img + 0x236, 0x0001);		/* xloadflags: KERNEL_64 */
+	put32(img + 0x238, 0x7ff);		/* cmdline_size */
+	put32(img + 0x258, 0x100000);		/* pref_address (low) */
+	put32(img + 0x260, 0x100000);		/* init_size */
+	memcpy(img + 1024 + 0x200, entry64, sizeof(entry64));
+	snprintf(path, sizeof(path), "/tmp/minivmm-bz-%d", getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
+	close(fd);
+	return path;
+}
+
+static void test_minivmm_boots_a_bzimage_in_long_mode(void **state)
+{
+	const char *argv[6] = { minivmm, "--kernel", NULL, "--cmdline",
+				"quiet", NULL };
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	argv[2] = write_bzimage();
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE, &r), 0);
+	unlink(argv[2]);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, (42 << 1) | 1);
+	vmrun_free(&r);
+}
+
+static void test_minivmm_rejects_a_kernel_that_is_not_a_bzimage(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	expect_setup_error(NULL, "not a bzImage", "--kernel", guest, NULL);
+	expect_setup_error(NULL, "--initrd needs --kernel", "--initrd",
+			   guest, guest, NULL);
+	expect_setup_error(guest, "an IMAGE and --kernel given", "--kernel",
+			   guest, NULL);
+}
+
 static void test_minivmm_writes_the_console_to_a_file(void **state)
 {
 	char path[64], arg[80], buf[256] = "";
@@ -735,6 +819,8 @@ int main(void)
 		cmocka_unit_test(test_minivmm_rejects_bad_inputs_with_one_line),
 		cmocka_unit_test(test_minivmm_explains_a_missing_dev_kvm),
 		cmocka_unit_test(test_minivmm_explains_no_permission_for_dev_kvm),
+		cmocka_unit_test(test_minivmm_boots_a_bzimage_in_long_mode),
+		cmocka_unit_test(test_minivmm_rejects_a_kernel_that_is_not_a_bzimage),
 		cmocka_unit_test(test_minivmm_writes_the_console_to_a_file),
 		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),

@@ -85,3 +85,41 @@ int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline)
 		rc = vmmem_write_obj(mem, BOOT_START_INFO, &si);
 	return rc;
 }
+
+/* Page-table entry bits. */
+#define PTE_PRESENT 0x1ull
+#define PTE_WRITE 0x2ull
+#define PTE_HUGE 0x80ull
+
+int arch_setup_long_mode(struct vmmem *mem, uint64_t ident_end)
+{
+	/* Flat segments: 64-bit code (L=1), data, and a 32-bit TSS type for
+	 * TR (the kernel loads its own TSS at once). */
+	static const uint64_t gdt[4] = {
+		0,
+		0x00af9b000000ffffull,
+		0x00cf93000000ffffull,
+		0x008f8b000000ffffull,
+	};
+	uint64_t pd[512];
+	uint64_t pml4 = BOOT_PDPT | PTE_PRESENT | PTE_WRITE;
+	uint64_t pdpt = BOOT_PD | PTE_PRESENT | PTE_WRITE;
+	uint64_t idt = 0;
+	unsigned i;
+	int rc;
+
+	if (ident_end > BOOT_IDENT_MAX)
+		return -E2BIG;
+	for (i = 0; i < 512; i++)
+		pd[i] = ((uint64_t)i << 21) | PTE_PRESENT | PTE_WRITE | PTE_HUGE;
+	rc = vmmem_write(mem, BOOT_GDT, gdt, sizeof(gdt));
+	if (!rc)
+		rc = vmmem_write_obj(mem, BOOT_IDT, &idt);
+	if (!rc)
+		rc = vmmem_write_obj(mem, BOOT_PML4, &pml4);
+	if (!rc)
+		rc = vmmem_write_obj(mem, BOOT_PDPT, &pdpt);
+	if (!rc)
+		rc = vmmem_write(mem, BOOT_PD, pd, sizeof(pd));
+	return rc;
+}

@@ -23,6 +23,15 @@ struct vmmem;
 #define VIRTIO_MMIO_BASE 0xc0001000ull	/* device n at + n * 0x1000 */
 #define VIRTIO_MMIO_GSI 5		/* device n uses GSI 5 + n */
 
+/* The 64-bit entry state of the Linux boot protocol (arch_setup_long_mode). */
+#define BOOT_GDT 0x500ull		/* null, code 0x08, data 0x10, TSS 0x18 */
+#define BOOT_IDT 0x520ull		/* one empty gate: no interrupts yet */
+#define BOOT_STACK 0x8ff0ull		/* initial RSP and RBP */
+#define BOOT_PML4 0x9000ull		/* identity map of the first 1 GiB */
+#define BOOT_PDPT 0xa000ull
+#define BOOT_PD 0xb000ull
+#define BOOT_IDENT_MAX (1ull << 30)	/* what that map covers */
+
 /* The RAM ranges for a memory size: below the hole, and above 4 GiB. */
 unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2]);
 
@@ -33,5 +42,14 @@ unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2]);
  * or a libvmmem error.
  */
 int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline);
+
+/*
+ * Write what a 64-bit entry needs: a GDT at BOOT_GDT (flat 64-bit code at
+ * selector 0x08, data at 0x10, a TSS descriptor at 0x18), an empty IDT at
+ * BOOT_IDT, and page tables at BOOT_PML4 identity-mapping [0, 1 GiB) with
+ * 2 MiB pages. The boot protocol wants at least [0, ident_end) mapped.
+ * Return: 0, -E2BIG when ident_end is above 1 GiB, or a libvmmem error.
+ */
+int arch_setup_long_mode(struct vmmem *mem, uint64_t ident_end);
 
 #endif /* MINIVMM_X86_BOOT_H */
