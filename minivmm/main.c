@@ -27,6 +27,8 @@ static void usage(FILE *f)
 "  -m, --memory SIZE          guest memory, with K/M/G suffix (default 256M)\n"
 "      --cmdline STR          guest command line, after the device list\n"
 "      --console MODE         stdio (default), file:PATH, or none\n"
+"      --serial MODE          an 8250 UART on 0x3f8 (IRQ 4): stdio,\n"
+"                             file:PATH or none (default)\n"
 "      --memory-backend KIND  anon (default), memfd or hugetlb\n"
 "      --timeout SECONDS      stop the guest after SECONDS (exit 124)\n"
 "      --dirty-log            track pages written; report the count\n"
@@ -106,7 +108,7 @@ static int check_memory(uint64_t size, enum vmm_backend backend)
 int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
-	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD };
+	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -115,13 +117,15 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "dirty-log", no_argument, NULL, OPT_DIRTY },
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vmm_opts o = { .mem_size = DEFAULT_MEMORY };
+	struct vmm_opts o = { .mem_size = DEFAULT_MEMORY,
+			      .serial = VMM_CONSOLE_NONE };
 	unsigned long t;
 	char *end;
 	int c;
@@ -178,6 +182,20 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DIRTY:
 			o.dirty_log = true;
+			break;
+		case OPT_SERIAL:
+			if (!strcmp(optarg, "stdio")) {
+				o.serial = VMM_CONSOLE_STDIO;
+			} else if (!strcmp(optarg, "none")) {
+				o.serial = VMM_CONSOLE_NONE;
+			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
+				o.serial = VMM_CONSOLE_FILE;
+				o.serial_path = optarg + 5;
+			} else {
+				pr_err("bad --serial '%s' (stdio, file:PATH or "
+				       "none)", optarg);
+				return VMM_EXIT_SETUP;
+			}
 			break;
 		case OPT_KERNEL:
 			o.kernel = optarg;

@@ -180,6 +180,15 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len,
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &ev) < 0 ? -errno : 0;
 }
 
+int vm_irq_line(struct vm *vm, unsigned gsi, bool high)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = high };
+
+	if (!vm->irqchip)
+		return -ENOTSUP;
+	return ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
+}
+
 int vm_irqfd(struct vm *vm, int fd, unsigned gsi)
 {
 	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };

@@ -45,6 +45,9 @@ int vm_sync_dirty(struct vm *vm);
 int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len,
 		 uint64_t datamatch, int fd);
 
+/* Set a level-triggered line (GSI) high or low; -ENOTSUP without irqchip. */
+int vm_irq_line(struct vm *vm, unsigned gsi, bool high);
+
 /* Inject GSI gsi whenever fd is signalled; -ENOTSUP without irqchip. */
 int vm_irqfd(struct vm *vm, int fd, unsigned gsi);
 

@@ -33,8 +33,10 @@
 #endif
 
 #include "bus.h"
+#include "i8042.h"
 #include "loader/bzimage.h"
 #include "loader/pvh.h"
+#include "serial.h"
 #include "term.h"
 #include "util.h"
 #include "vcpu.h"
@@ -65,6 +67,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A device's output: stdout, a file, or nowhere (fd -1). */
+struct output {
+	int fd;
+	bool restore;		/* fd is stdout with O_NONBLOCK we set */
+	int flags;		/* its flags before */
+};
+
 struct machine {
 	const struct vmm_opts *opts;
 	struct vmmem *mem;
@@ -78,9 +87,10 @@ struct machine {
 	int notify_fd[NQUEUES];
 	int stop_fd;		/* signalled when the vCPU thread ends */
 	int wake_fd;		/* signalled when console output blocks */
-	int out_fd;		/* console output, non-blocking */
-	bool out_restore;	/* out_fd is stdout with O_NONBLOCK we set */
-	int out_flags;
+	struct output out;	/* the console's output */
+	struct output serial_out;
+	struct serial *serial;	/* the 8250 on 0x3f8, or NULL */
+	struct i8042 *kbd;
 	bool stop;		/* atomic: ask the vCPU to stop */
 	int status;		/* exit status once decided; -1 before */
 	enum vcpu_stop why;
@@ -216,23 +226,21 @@ static int build_memory(struct machine *m)
 	return -EINVAL;
 }
 
-/* Console output: stdout, a file, or nowhere; always non-blocking. */
-static int open_output(struct machine *m)
+/* Open a device's output for `mode`; always non-blocking. */
+static int open_output(enum vmm_console mode, const char *path,
+		       struct output *o)
 {
-	const struct vmm_opts *o = m->opts;
 	struct stat st;
 
-	m->out_fd = -1;
-	if (o->console == VMM_CONSOLE_NONE)
+	*o = (struct output){ .fd = -1 };
+	if (mode == VMM_CONSOLE_NONE)
 		return 0;
-	if (o->console == VMM_CONSOLE_FILE) {
-		m->out_fd = open(o->console_path,
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-					 O_NONBLOCK,
-				 0644);
-		if (m->out_fd < 0) {
-			pr_err("console file %s: %s", o->console_path,
-			       strerror(errno));
+	if (mode == VMM_CONSOLE_FILE) {
+		o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+					   O_NONBLOCK,
+			     0644);
+		if (o->fd < 0) {
+			pr_err("output file %s: %s", path, strerror(errno));
 			return -errno;
 		}
 		return 0;
@@ -246,26 +254,80 @@ static int open_output(struct machine *m)
 	 * on the way out.
 	 */
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
-		m->out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
-		if (m->out_fd < 0) {
+		o->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+		if (o->fd < 0) {
 			pr_err("standard output: %s", strerror(errno));
 			return -errno;
 		}
 		return 0;
 	}
-	m->out_fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (m->out_fd >= 0)
+	o->fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (o->fd >= 0)
 		return 0;
-	m->out_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
-	if (m->out_fd < 0) {
+	o->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+	if (o->fd < 0) {
 		pr_err("standard output: %s", strerror(errno));
 		return -errno;
 	}
-	m->out_flags = fcntl(m->out_fd, F_GETFL);
-	if (m->out_flags >= 0 &&
-	    fcntl(m->out_fd, F_SETFL, m->out_flags | O_NONBLOCK) == 0)
-		m->out_restore = true;
+	o->flags = fcntl(o->fd, F_GETFL);
+	if (o->flags >= 0 && fcntl(o->fd, F_SETFL, o->flags | O_NONBLOCK) == 0)
+		o->restore = true;
 	return 0;
+}
+
+static void close_output(struct output *o)
+{
+	if (o->restore)
+		fcntl(o->fd, F_SETFL, o->flags);
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+}
+
+/* The UART's interrupt: a level-triggered ISA line. */
+static void serial_irq_level(void *opaque, bool high)
+{
+	struct machine *m = opaque;
+	int rc = vm_irq_line(&m->vm, SERIAL_COM1_IRQ, high);
+
+	if (rc && rc != -ENOTSUP)
+		pr_debug("serial interrupt: %s", strerror(-rc));
+}
+
+/* The keyboard controller pulsed the reset line: the guest asked to stop. */
+static void i8042_reset(void *opaque)
+{
+	struct machine *m = opaque;
+
+	pr_debug("reset through the i8042");
+	set_status(m, VMM_EXIT_OK);
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+}
+
+/* The legacy devices every x86 guest may probe. */
+static int build_legacy(struct machine *m)
+{
+	const struct serial_irq irq = { serial_irq_level, m };
+	int rc;
+
+	rc = i8042_create(i8042_reset, m, &m->kbd);
+	if (!rc)
+		rc = bus_register(&m->pio, I8042_DATA_PORT, 1,
+				  &i8042_data_bus_ops, m->kbd);
+	if (!rc)
+		rc = bus_register(&m->pio, I8042_CMD_PORT, 1,
+				  &i8042_cmd_bus_ops, m->kbd);
+	if (rc || m->opts->serial == VMM_CONSOLE_NONE)
+		return rc;
+	rc = open_output(m->opts->serial, m->opts->serial_path,
+			 &m->serial_out);
+	if (!rc)
+		rc = serial_create(m->serial_out.fd, &irq, &m->serial);
+	if (rc)
+		return rc;
+	serial_set_blocked_cb(m->serial, output_blocked, m);
+	return bus_register(&m->pio, SERIAL_COM1_BASE, SERIAL_NR_PORTS,
+			    &serial_bus_ops, m->serial);
 }
 
 static int build_devices(struct machine *m)
@@ -282,7 +344,7 @@ static int build_devices(struct machine *m)
 		return rc;
 	if (m->opts->console == VMM_CONSOLE_STDIO && isatty(STDOUT_FILENO))
 		ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
-	rc = vcon_create(m->mem, m->out_fd, ws.ws_col, ws.ws_row,
+	rc = vcon_create(m->mem, m->out.fd, ws.ws_col, ws.ws_row,
 			 &m->console);
 	if (rc)
 		return rc;
@@ -345,6 +407,7 @@ static int setup_bzimage(struct machine *m, uint64_t *entry,
 		.lapic_gpa = ACPI_LAPIC_GPA,
 		.virtio = &dev,
 		.nr_virtio = 1,
+		.com1 = o->serial != VMM_CONSOLE_NONE,
 	};
 	struct bzimage_boot boot;
 	uint64_t rsdp;
@@ -422,10 +485,12 @@ machine:
 	rc = vm_set_memory(&m->vm, m->mem, o->dirty_log);
 	if (rc)
 		return rc;
-	rc = open_output(m);
+	rc = open_output(o->console, o->console_path, &m->out);
 	if (rc)
 		return rc;
 	rc = build_devices(m);
+	if (!rc)
+		rc = build_legacy(m);
 	if (rc) {
 		pr_err("setting up devices: %s", strerror(-rc));
 		return rc;
@@ -465,6 +530,7 @@ struct input {
 	bool tty;		/* escapes apply */
 	bool polled;		/* registered with epoll */
 	bool plain_file;	/* epoll cannot watch it: always readable */
+	bool to_serial;		/* feeds the UART, not the virtio console */
 	struct term_esc esc;
 	uint8_t buf[4096 + 1];
 	size_t len, off;	/* filtered bytes not yet accepted */
@@ -477,9 +543,15 @@ static void feed(struct machine *m, struct input *in)
 
 	if (in->off == in->len)
 		return;
-	vmmio_lock(m->transport);
-	n = vcon_input(m->console, in->buf + in->off, in->len - in->off);
-	vmmio_unlock(m->transport);
+	if (in->to_serial) {
+		n = serial_input(m->serial, in->buf + in->off,
+				 in->len - in->off);
+	} else {
+		vmmio_lock(m->transport);
+		n = vcon_input(m->console, in->buf + in->off,
+			       in->len - in->off);
+		vmmio_unlock(m->transport);
+	}
 	in->off += n;
 	if (in->off == in->len)
 		in->off = in->len = 0;
@@ -596,7 +668,7 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 {
 	struct input in = { .fd = -1 };
 	uint64_t poll_until = 0;
-	bool out_polled = false;
+	bool out_polled = false, serial_polled = false;
 	struct epoll_event evs[8];
 	int ep, i, n, rc = 0;
 	unsigned q;
@@ -614,7 +686,11 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 			rc = -errno;
 			goto out;
 		}
-	if (m->opts->console == VMM_CONSOLE_STDIO) {
+	/* Standard input goes to the virtio console, or to the UART when
+	 * only the UART is on the terminal. */
+	in.to_serial = m->opts->console != VMM_CONSOLE_STDIO &&
+		       m->opts->serial == VMM_CONSOLE_STDIO && m->serial;
+	if (m->opts->console == VMM_CONSOLE_STDIO || in.to_serial) {
 		struct stat st;
 
 		in.fd = STDIN_FILENO;
@@ -647,13 +723,23 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 		}
 		/* Output that epoll cannot watch (a file) is always
 		 * writable: go on at once instead of waiting. */
-		if (m->out_fd >= 0 &&
-		    !set_interest(ep, m->out_fd, blocked ? EPOLLOUT : 0,
+		if (m->out.fd >= 0 &&
+		    !set_interest(ep, m->out.fd, blocked ? EPOLLOUT : 0,
 				  &out_polled) && blocked) {
 			vmmio_lock(m->transport);
 			vcon_output(m->console);
 			vmmio_unlock(m->transport);
 			timeout = 0;
+		}
+		if (m->serial && m->serial_out.fd >= 0) {
+			bool sblocked = serial_output_blocked(m->serial);
+
+			if (!set_interest(ep, m->serial_out.fd,
+					  sblocked ? EPOLLOUT : 0,
+					  &serial_polled) && sblocked) {
+				serial_output(m->serial);
+				timeout = 0;
+			}
 		}
 
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
@@ -687,7 +773,9 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 					pr_debug("Ctrl-A x: quitting");
 					request_stop(m, VMM_EXIT_OK);
 				}
-			} else if (fd == m->out_fd) {
+			} else if (m->serial && fd == m->serial_out.fd) {
+				serial_output(m->serial);
+			} else if (fd == m->out.fd) {
 				vmmio_lock(m->transport);
 				vcon_output(m->console);
 				vmmio_unlock(m->transport);
@@ -719,7 +807,17 @@ static void drain_output(struct machine *m)
 {
 	int spins = 0;
 
-	if (m->out_fd < 0)
+	/* The UART keeps at most a few KiB; wait for room like below. */
+	while (m->serial && serial_output(m->serial) && spins++ < 100000) {
+		fd_set w;
+
+		FD_ZERO(&w);
+		FD_SET(m->serial_out.fd, &w);
+		select(m->serial_out.fd + 1, NULL, &w, NULL, NULL);
+	}
+	spins = 0;
+
+	if (m->out.fd < 0)
 		return;
 	for (;;) {
 		bool blocked;
@@ -735,8 +833,8 @@ static void drain_output(struct machine *m)
 			fd_set w;
 
 			FD_ZERO(&w);
-			FD_SET(m->out_fd, &w);
-			select(m->out_fd + 1, NULL, &w, NULL, NULL);
+			FD_SET(m->out.fd, &w);
+			select(m->out.fd + 1, NULL, &w, NULL, NULL);
 		}
 	}
 }
@@ -817,10 +915,10 @@ static void teardown(struct machine *m)
 		close(m->irq_fd);
 	if (m->wake_fd >= 0)
 		close(m->wake_fd);
-	if (m->out_restore)
-		fcntl(m->out_fd, F_SETFL, m->out_flags);
-	if (m->out_fd >= 0)
-		close(m->out_fd);
+	close_output(&m->out);
+	serial_destroy(m->serial);
+	close_output(&m->serial_out);
+	i8042_destroy(m->kbd);
 	if (m->vm.kvm_fd >= 0 || m->vm.vm_fd >= 0)
 		vm_destroy(&m->vm);
 	vmmem_destroy(m->mem);
@@ -830,7 +928,8 @@ int vmm_run(const struct vmm_opts *opts)
 {
 	struct machine m = {
 		.opts = opts, .irq_fd = -1, .notify_fd = { -1, -1 },
-		.stop_fd = -1, .wake_fd = -1, .out_fd = -1, .status = -1,
+		.stop_fd = -1, .wake_fd = -1, .status = -1,
+		.out = { .fd = -1 }, .serial_out = { .fd = -1 },
 		.vcpu = { .fd = -1 }, .vm = { .kvm_fd = -1, .vm_fd = -1 },
 	};
 	struct sigaction sa = { .sa_handler = kick_handler };

@@ -20,6 +20,8 @@ struct vmm_opts {
 	const char *cmdline;		/* appended to the VMM's own */
 	enum vmm_console console;
 	const char *console_path;	/* VMM_CONSOLE_FILE */
+	enum vmm_console serial;	/* the 8250 on 0x3f8; default none */
+	const char *serial_path;
 	enum vmm_backend backend;
 	unsigned timeout;		/* seconds, 0 = none */
 	bool dirty_log;

@@ -452,6 +452,15 @@ static const uint8_t entry64[] = {
 	0xb0, 0x07, 0xe6, 0xf4, 0xf4,			/* bad: out 7; hlt */
 };
 
+/* An entry that polls the UART's LSR and writes a line through it. */
+static const uint8_t entry64_uart[] = {
+	0x48, 0x8d, 0x35, 0x20, 0x00, 0x00, 0x00, 0x8a, 0x1e, 0x84, 0xdb, 0x74,
+	0x15, 0x66, 0xba, 0xfd, 0x03, 0xec, 0xa8, 0x20, 0x74, 0xfb, 0x66, 0xba,
+	0xf8, 0x03, 0x88, 0xd8, 0xee, 0x48, 0xff, 0xc6, 0xeb, 0xe5, 0xb0, 0x2a,
+	0xe6, 0xf4, 0xf4, 'h',	'i',  ' ',  'f',  'r',	'o',  'm',  ' ',  't',
+	'h',  'e',  ' ',  'U',	'A',  'R',  'T',  '\n', 0x00,
+};
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
@@ -462,7 +471,7 @@ static void put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-static char *write_bzimage(void)
+static char *write_bzimage(const uint8_t *entry, size_t len)
 {
 	static char path[64];
 	uint8_t img[2048] = { 0 };
@@ -482,7 +491,7 @@ static char *write_bzimage(void)
 	put32(img + 0x238, 0x7ff);		/* cmdline_size */
 	put32(img + 0x258, 0x100000);		/* pref_address (low) */
 	put32(img + 0x260, 0x100000);		/* init_size */
-	memcpy(img + 1024 + 0x200, entry64, sizeof(entry64));
+	memcpy(img + 1024 + 0x200, entry, len);
 	snprintf(path, sizeof(path), "/tmp/minivmm-bz-%d", getpid());
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
@@ -499,10 +508,26 @@ static void test_minivmm_boots_a_bzimage_in_long_mode(void **state)
 
 	(void)state;
 	NEED_KVM();
-	argv[2] = write_bzimage();
+	argv[2] = write_bzimage(entry64, sizeof(entry64));
 	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE, &r), 0);
 	unlink(argv[2]);
 	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, (42 << 1) | 1);
+	vmrun_free(&r);
+}
+
+static void test_minivmm_serial_port_reaches_stdout(void **state)
+{
+	const char *argv[8] = { minivmm, "--serial", "stdio", "--console",
+				"none", "--kernel", NULL };
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	argv[6] = write_bzimage(entry64_uart, sizeof(entry64_uart));
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE, &r), 0);
+	unlink(argv[6]);
+	assert_string_equal(r.out, "hi from the UART\n");
 	assert_int_equal(r.status, (42 << 1) | 1);
 	vmrun_free(&r);
 }
@@ -820,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_explains_a_missing_dev_kvm),
 		cmocka_unit_test(test_minivmm_explains_no_permission_for_dev_kvm),
 		cmocka_unit_test(test_minivmm_boots_a_bzimage_in_long_mode),
+		cmocka_unit_test(test_minivmm_serial_port_reaches_stdout),
 		cmocka_unit_test(test_minivmm_rejects_a_kernel_that_is_not_a_bzimage),
 		cmocka_unit_test(test_minivmm_writes_the_console_to_a_file),
 		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
