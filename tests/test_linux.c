@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A stock Debian kernel under minivmm: it finds the virtio-mmio console
+ * through our ACPI tables, loads Debian's own virtio_mmio and
+ * virtio_console drivers from the initramfs (tools/mkinitramfs), and runs
+ * a shell on hvc0, which answers commands typed on the host side.
+ *
+ * Stock kernels cannot reach user space on a PVM-based KVM, so this runs
+ * inside tools/nested (ninja test-linux), on a real kvm_amd; elsewhere it
+ * says why it skips.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmrun.h"
+
+static const char *const minivmm = "build/minivmm";
+static const char *const kernel = "build/linux/vmlinuz";
+static const char *const initrd = "build/linux/initramfs.gz";
+
+#define CMDLINE "console=hvc0 quiet reboot=t panic=-1 nokaslr pci=noearly " \
+		"i8042.noaux i8042.nomux"
+
+static void need_linux(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		fprintf(stderr, "skipped: no /dev/kvm\n");
+		skip();
+	}
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		fprintf(stderr, "skipped: this KVM is PVM, where stock kernels "
+				"cannot reach user space; run ninja test-linux "
+				"(a real kvm_amd under QEMU)\n");
+		skip();
+	}
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
+		fprintf(stderr, "skipped: no %s or %s (tools/mkinitramfs)\n",
+			kernel, initrd);
+		skip();
+	}
+}
+
+/* Boot, wait for the shell's prompt, type `input`, collect everything. */
+static void boot_and_type(const char *input, struct vmrun *r)
+{
+	const char *argv[] = { minivmm, "--kernel", kernel, "--initrd", initrd,
+			       "-m", "512M", "--timeout", "240", "--cmdline",
+			       CMDLINE, NULL };
+
+	assert_int_equal(vmrun_after(argv, input, strlen(input), "/ # ", 300,
+				     r),
+			 0);
+	assert_false(r->timed_out);
+}
+
+static void test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm(
+	void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	need_linux();
+	boot_and_type("echo answer $((6*7))\n"
+		      "cat /sys/bus/virtio/devices/*/device\n"
+		      "nproc\n"
+		      "reboot -f\n",
+		      &r);
+	if (!strstr(r.out, "answer 42"))
+		fail_msg("no answer from the shell:\n%s\n%s", r.out, r.err);
+	/* The virtio device the kernel found is a console (id 3). */
+	assert_non_null(strstr(r.out, "\n0x0003"));
+	assert_non_null(strstr(r.out, "nproc\r\n1\r\n"));
+	/* reboot=t: a triple fault, which ends minivmm with status 0. */
+	assert_int_equal(r.status, 0);
+	vmrun_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
