@@ -304,13 +304,40 @@ static void i8042_reset(void *opaque)
 	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
 }
 
+/*
+ * The ACPI sleep control register (hardware-reduced ACPI): the guest
+ * writes SLP_TYP | SLP_EN to enter a sleep state; the only one the DSDT
+ * offers is S5, soft off, which ends the VM with status 0.
+ */
+static void sleep_write(void *opaque, uint64_t off, const void *data,
+			unsigned len)
+{
+	struct machine *m = opaque;
+	uint8_t v;
+
+	(void)len;
+	memcpy(&v, data, 1);
+	if (off != 0 || !(v & ACPI_SLP_EN) ||
+	    ((v >> 2) & 7) != ACPI_S5_SLP_TYP)
+		return;
+	pr_debug("guest powered off (ACPI S5)");
+	set_status(m, VMM_EXIT_OK);
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+}
+
+static const struct bus_ops sleep_ops = {
+	.write = sleep_write,	/* the status register reads 0 */
+};
+
 /* The legacy devices every x86 guest may probe. */
 static int build_legacy(struct machine *m)
 {
 	const struct serial_irq irq = { serial_irq_level, m };
 	int rc;
 
-	rc = i8042_create(i8042_reset, m, &m->kbd);
+	rc = bus_register(&m->pio, ACPI_SLEEP_PORT, 2, &sleep_ops, m);
+	if (!rc)
+		rc = i8042_create(i8042_reset, m, &m->kbd);
 	if (!rc)
 		rc = bus_register(&m->pio, I8042_DATA_PORT, 1,
 				  &i8042_data_bus_ops, m->kbd);
@@ -408,6 +435,7 @@ static int setup_bzimage(struct machine *m, uint64_t *entry,
 		.virtio = &dev,
 		.nr_virtio = 1,
 		.com1 = o->serial != VMM_CONSOLE_NONE,
+		.sleep_port = ACPI_SLEEP_PORT,
 	};
 	struct bzimage_boot boot;
 	uint64_t rsdp;

@@ -1132,9 +1132,74 @@ static void test_acpi_iasl_disassembles_madt(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+static void test_acpi_sleep_port_fills_the_fadt_sleep_registers(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t ctl[12] = { 1, 8, 0, 1, 0x00, 0x06 };
+	static const uint8_t sts[12] = { 1, 8, 0, 1, 0x01, 0x06 };
+	uint8_t *t;
+
+	f->cfg.sleep_port = ACPI_SLEEP_PORT;
+	build(f);
+	assert_table_checksum(f, fadt_gpa(f), "FACP");
+	t = table(f, fadt_gpa(f), NULL);
+	assert_memory_equal(t + 244, ctl, sizeof(ctl));
+	assert_memory_equal(t + 256, sts, sizeof(sts));
+}
+
+static void test_acpi_without_sleep_port_the_sleep_registers_are_zero(
+	void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t zero[24];
+	uint8_t *t;
+
+	build(f);
+	t = table(f, fadt_gpa(f), NULL);
+	assert_memory_equal(t + 244, zero, sizeof(zero));
+}
+
+static void test_acpi_sleep_port_puts_s5_in_the_dsdt(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06,
+				      0x02, 0x0a, ACPI_S5_SLP_TYP, 0x0a, 0x00 };
+	uint32_t len;
+	uint8_t *t;
+
+	f->cfg.sleep_port = ACPI_SLEEP_PORT;
+	build(f);
+	assert_table_checksum(f, dsdt_gpa(f), "DSDT");
+	t = table(f, dsdt_gpa(f), &len);
+	/* Last in the DSDT, after the devices. */
+	assert_true(len >= HDR_LEN + sizeof(s5));
+	assert_memory_equal(t + len - sizeof(s5), s5, sizeof(s5));
+}
+
+static void test_acpi_rejects_a_sleep_port_without_room_for_status(
+	void **state)
+{
+	struct fixture *f = *state;
+
+	f->cfg.sleep_port = 0xffff;
+	assert_int_equal(acpi_build(f->mem, &f->cfg, &f->rsdp), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_acpi_sleep_port_fills_the_fadt_sleep_registers,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_acpi_without_sleep_port_the_sleep_registers_are_zero,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_acpi_sleep_port_puts_s5_in_the_dsdt, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_acpi_rejects_a_sleep_port_without_room_for_status,
+			setup, teardown),
 		/* RSDP */
 		T(test_acpi_build_reports_rsdp_at_0xe0000),
 		T(test_acpi_build_accepts_null_rsdp_out),

@@ -82,11 +82,27 @@ static void test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm(
 	vmrun_free(&r);
 }
 
+/* ACPI soft-off (S5) through the FADT's sleep control register. */
+static void test_linux_poweroff_ends_the_vm_with_status_0(void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	need_linux();
+	boot_and_type("poweroff -f\n", &r);
+	assert_int_equal(r.status, 0);
+	/* A power-off, not the triple fault a reboot is. */
+	if (strstr(r.err, "triple fault"))
+		fail_msg("poweroff ended as a shutdown:\n%s", r.err);
+	vmrun_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm),
+		cmocka_unit_test(test_linux_poweroff_ends_the_vm_with_status_0),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

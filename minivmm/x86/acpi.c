@@ -45,6 +45,8 @@ _Static_assert(ACPI_TABLES_END == ACPI_RSDP, "the RSDP follows the tables");
 #define FADT_FLAGS 112u
 #define FADT_MINOR_VERSION 131u
 #define FADT_X_DSDT 140u
+#define FADT_SLEEP_CONTROL 244u	/* generic address structures */
+#define FADT_SLEEP_STATUS 256u
 #define FADT_HYPERVISOR_VENDOR 268u
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
 #define FADT_PWR_BUTTON (1u << 4)
@@ -457,6 +459,19 @@ static uint64_t table_gpa(size_t start)
 	return ACPI_TABLES_START + start;
 }
 
+/* Name(\_S5, Package() { SLP_TYPa, SLP_TYPb }): the soft-off state. */
+static void dsdt_s5(struct out *o)
+{
+	static const uint8_t s5[] = {
+		0x08, '_', 'S', '5', '_',	/* NameOp "_S5_" */
+		0x12, 0x06, 0x02,		/* PackageOp, length, 2 items */
+		0x0a, ACPI_S5_SLP_TYP,		/* BytePrefix SLP_TYPa */
+		0x0a, 0x00,			/* BytePrefix SLP_TYPb */
+	};
+
+	out_bytes(o, s5, sizeof(s5));
+}
+
 static size_t build_dsdt(struct out *o, const struct acpi_config *cfg)
 {
 	size_t start = table_begin(o, "DSDT", DSDT_REVISION);
@@ -466,6 +481,8 @@ static size_t build_dsdt(struct out *o, const struct acpi_config *cfg)
 		dsdt_virtio_mmio(o, i, &cfg->virtio[i]);
 	if (cfg->com1)
 		dsdt_com1(o);
+	if (cfg->sleep_port)
+		dsdt_s5(o);
 	table_end(o, start);
 	return start;
 }
@@ -474,7 +491,18 @@ static size_t build_dsdt(struct out *o, const struct acpi_config *cfg)
  * Hardware-reduced ACPI: no SCI, PM timer, PM1 or GPE blocks, so all of
  * those fields stay zero; the only pointer is the 64-bit one to the DSDT.
  */
-static size_t build_fadt(struct out *o, size_t dsdt)
+/* A generic address structure for one byte-wide I/O port. */
+static void put_gas_io8(uint8_t *p, uint16_t port)
+{
+	p[0] = 1;	/* SystemIO */
+	p[1] = 8;	/* bit width */
+	p[2] = 0;	/* bit offset */
+	p[3] = 1;	/* byte access */
+	put64(p + 4, port);
+}
+
+static size_t build_fadt(struct out *o, size_t dsdt,
+			 const struct acpi_config *cfg)
 {
 	size_t start = table_begin(o, "FACP", FADT_REVISION);
 	uint8_t *t;
@@ -487,6 +515,10 @@ static size_t build_fadt(struct out *o, size_t dsdt)
 	      FADT_HW_REDUCED_ACPI | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
 	t[FADT_MINOR_VERSION] = FADT_MINOR;
 	put64(t + FADT_X_DSDT, table_gpa(dsdt));
+	if (cfg->sleep_port) {
+		put_gas_io8(t + FADT_SLEEP_CONTROL, cfg->sleep_port);
+		put_gas_io8(t + FADT_SLEEP_STATUS, cfg->sleep_port + 1);
+	}
 	memcpy(t + FADT_HYPERVISOR_VENDOR, HYPERVISOR_VENDOR, 8);
 	table_end(o, start);
 	return start;
@@ -586,6 +618,9 @@ static int check_config(const struct acpi_config *cfg)
 		    !ioapic_input(cfg, dev->gsi))
 			return -EINVAL;
 	}
+	/* The status register is the port after the control register. */
+	if (cfg->sleep_port == 0xffff)
+		return -EINVAL;
 	if (cfg->com1 && !ioapic_input(cfg, ACPI_COM1_IRQ))
 		return -EINVAL;
 	return 0;
@@ -608,7 +643,7 @@ int acpi_build(struct vmmem *mem, const struct acpi_config *cfg,
 	if (!o.buf)
 		return -ENOMEM;
 	dsdt = build_dsdt(&o, cfg);
-	fadt = build_fadt(&o, dsdt);
+	fadt = build_fadt(&o, dsdt, cfg);
 	madt = build_madt(&o, cfg);
 	xsdt = build_xsdt(&o, fadt, madt);
 	ret = o.err;

@@ -53,7 +53,18 @@ struct acpi_config {
 	const struct acpi_virtio_mmio *virtio; /* NULL only when none */
 	unsigned nr_virtio;
 	bool com1; /* an 8250 at ACPI_COM1_PORT, ACPI_COM1_IRQ */
+	/*
+	 * 0: no ACPI sleep states. Otherwise the hardware-reduced sleep
+	 * control register is this I/O port (status at port + 1), and the
+	 * DSDT has \_S5 with SLP_TYP ACPI_S5_SLP_TYP, so that the guest can
+	 * power off: it writes (ACPI_S5_SLP_TYP << 2) | ACPI_SLP_EN there.
+	 */
+	uint16_t sleep_port;
 };
+
+#define ACPI_SLEEP_PORT 0x600u
+#define ACPI_S5_SLP_TYP 5u
+#define ACPI_SLP_EN 0x20u
 
 /**
  * acpi_build() - write the ACPI tables into guest memory.
