@@ -24,6 +24,7 @@ static void usage(FILE *f)
 "\n"
 "      --kernel BZIMAGE       boot a bzImage (64-bit boot protocol)\n"
 "      --initrd FILE          initial ramdisk for --kernel\n"
+"      --cpus N               virtual CPUs (default 1), one thread each\n"
 "  -m, --memory SIZE          guest memory, with K/M/G suffix (default 256M)\n"
 "      --cmdline STR          guest command line, after the device list\n"
 "      --console MODE         stdio (default), file:PATH, or none\n"
@@ -108,7 +109,7 @@ static int check_memory(uint64_t size, enum vmm_backend backend)
 int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
-	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL };
+	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
 		{ "dirty-log", no_argument, NULL, OPT_DIRTY },
 		{ "kernel", required_argument, NULL, OPT_KERNEL },
 		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,7 +127,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm_opts o = { .mem_size = DEFAULT_MEMORY,
-			      .serial = VMM_CONSOLE_NONE };
+			      .serial = VMM_CONSOLE_NONE, .cpus = 1 };
 	unsigned long t;
 	char *end;
 	int c;
@@ -196,6 +198,17 @@ int main(int argc, char **argv)
 				       "none)", optarg);
 				return VMM_EXIT_SETUP;
 			}
+			break;
+		case OPT_CPUS:
+			errno = 0;
+			t = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || t < 1 ||
+			    t > VMM_MAX_CPUS) {
+				pr_err("bad --cpus '%s' (1 to %d)", optarg,
+				       VMM_MAX_CPUS);
+				return VMM_EXIT_SETUP;
+			}
+			o.cpus = (unsigned)t;
 			break;
 		case OPT_KERNEL:
 			o.kernel = optarg;

@@ -78,7 +78,8 @@ struct machine {
 	const struct vmm_opts *opts;
 	struct vmmem *mem;
 	struct vm vm;
-	struct vcpu vcpu;
+	unsigned ncpus;		/* vCPUs created */
+	struct vcpu vcpu[VMM_MAX_CPUS];
 	struct bus pio;
 	struct bus mmio;
 	struct vmmio *transport;
@@ -93,8 +94,13 @@ struct machine {
 	struct i8042 *kbd;
 	bool stop;		/* atomic: ask the vCPU to stop */
 	int status;		/* exit status once decided; -1 before */
-	enum vcpu_stop why;
-	pthread_t thread;
+	enum vcpu_stop why[VMM_MAX_CPUS];
+	pthread_t thread[VMM_MAX_CPUS];
+	unsigned nthreads;	/* threads started */
+	struct vcpu_arg {
+		struct machine *m;
+		unsigned i;
+	} arg[VMM_MAX_CPUS];
 };
 
 /* The first reason to stop wins (the guest's exit, a timeout, a signal). */
@@ -429,7 +435,7 @@ static int setup_bzimage(struct machine *m, uint64_t *entry,
 	const struct acpi_virtio_mmio dev = { VIRTIO_MMIO_BASE, VMMIO_WINDOW,
 					      VIRTIO_MMIO_GSI };
 	const struct acpi_config acpi = {
-		.nr_vcpus = 1,
+		.nr_vcpus = o->cpus,
 		.ioapic_gpa = ACPI_IOAPIC_GPA,
 		.lapic_gpa = ACPI_LAPIC_GPA,
 		.virtio = &dev,
@@ -523,12 +529,24 @@ machine:
 		pr_err("setting up devices: %s", strerror(-rc));
 		return rc;
 	}
-	rc = vcpu_create(&m->vm, 0, &m->vcpu);
-	if (rc)
-		return rc;
+	/*
+	 * vCPU 0 boots; with the in-kernel irqchip KVM holds the others in
+	 * wait-for-SIPI until the guest starts them (INIT/SIPI), so they
+	 * only need their threads.
+	 */
+	for (m->ncpus = 0; m->ncpus < o->cpus; m->ncpus++) {
+		rc = vcpu_create(&m->vm, m->ncpus, &m->vcpu[m->ncpus]);
+		if (rc)
+			return rc;
+	}
+	if (o->cpus > 1 && !m->vm.irqchip) {
+		pr_err("--cpus %u needs KVM's in-kernel irqchip", o->cpus);
+		return -ENOTSUP;
+	}
 	if (o->kernel)
-		return vcpu_setup_long64(&m->vcpu, entry, zero_page);
-	return vcpu_setup_pvh(&m->vcpu, img.entry, (uint32_t)BOOT_START_INFO);
+		return vcpu_setup_long64(&m->vcpu[0], entry, zero_page);
+	return vcpu_setup_pvh(&m->vcpu[0], img.entry,
+			      (uint32_t)BOOT_START_INFO);
 }
 
 static void kick_handler(int sig)
@@ -538,15 +556,18 @@ static void kick_handler(int sig)
 
 static void *vcpu_thread(void *arg)
 {
-	struct machine *m = arg;
+	struct vcpu_arg *a = arg;
+	struct machine *m = a->m;
 	uint64_t one = 1;
 	sigset_t set;
 
-	/* Only this thread takes the kick, so it interrupts KVM_RUN. */
+	/* Only vCPU threads take the kick, so it interrupts KVM_RUN. */
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	m->why = vcpu_run(&m->vcpu, &m->pio, &m->mmio, &m->stop);
+	m->why[a->i] = vcpu_run(&m->vcpu[a->i], &m->pio, &m->mmio, &m->stop);
+	/* Any vCPU that stops stops the machine: the loop then stops the
+	 * others. */
 	if (write(m->stop_fd, &one, sizeof(one)) < 0)
 		pr_err("vCPU thread: %s", strerror(errno));
 	return NULL;
@@ -644,12 +665,22 @@ static int add_fd(int ep, int fd)
 								    : -errno;
 }
 
+/* Make every vCPU thread leave KVM_RUN and see the stop flag. */
+static void kick_all(struct machine *m)
+{
+	unsigned i;
+
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+	for (i = 0; i < m->nthreads; i++)
+		vcpu_kick(&m->vcpu[i], (unsigned long)m->thread[i],
+			  KICK_SIGNAL);
+}
+
 /* Stop the vCPU from the main thread and say why we did. */
 static void request_stop(struct machine *m, int status)
 {
 	set_status(m, status);
-	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
-	vcpu_kick(&m->vcpu, (unsigned long)m->thread, KICK_SIGNAL);
+	kick_all(m);
 }
 
 static void handle_signal(struct machine *m, int sfd)
@@ -916,7 +947,13 @@ static int report(struct machine *m)
 {
 	if (m->status >= 0)
 		return m->status;
-	switch (m->why) {
+	enum vcpu_stop why = VCPU_STOPPED;
+	unsigned i;
+
+	/* The first reason other than "asked to stop" is the real one. */
+	for (i = 0; i < m->nthreads && why == VCPU_STOPPED; i++)
+		why = m->why[i];
+	switch (why) {
 	case VCPU_HALTED:
 		pr_err("guest halted");
 		return VMM_EXIT_OK;
@@ -932,8 +969,10 @@ static void teardown(struct machine *m)
 {
 	unsigned q;
 
-	if (m->vcpu.fd >= 0)
-		vcpu_destroy(&m->vcpu);
+	unsigned i;
+
+	for (i = 0; i < m->ncpus; i++)
+		vcpu_destroy(&m->vcpu[i]);
 	vmmio_destroy(m->transport);
 	vcon_destroy(m->console);
 	for (q = 0; q < NQUEUES; q++)
@@ -958,11 +997,12 @@ int vmm_run(const struct vmm_opts *opts)
 		.opts = opts, .irq_fd = -1, .notify_fd = { -1, -1 },
 		.stop_fd = -1, .wake_fd = -1, .status = -1,
 		.out = { .fd = -1 }, .serial_out = { .fd = -1 },
-		.vcpu = { .fd = -1 }, .vm = { .kvm_fd = -1, .vm_fd = -1 },
+		.vm = { .kvm_fd = -1, .vm_fd = -1 },
 	};
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t set;
 	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP, rc;
+	unsigned i;
 
 	/* Signals are read from a signalfd by the loop, in every thread
 	 * blocked; the vCPU thread unblocks only its kick. */
@@ -989,19 +1029,26 @@ int vmm_run(const struct vmm_opts *opts)
 	}
 	if (opts->console == VMM_CONSOLE_STDIO)
 		term_raw(STDIN_FILENO);
-	rc = pthread_create(&m.thread, NULL, vcpu_thread, &m);
-	if (rc) {
-		pr_err("cannot start the vCPU thread: %s", strerror(rc));
-		goto out;
+	for (i = 0; i < m.ncpus; i++) {
+		m.arg[i] = (struct vcpu_arg){ &m, i };
+		rc = pthread_create(&m.thread[i], NULL, vcpu_thread, &m.arg[i]);
+		if (rc) {
+			pr_err("cannot start vCPU thread %u: %s", i,
+			       strerror(rc));
+			break;
+		}
+		m.nthreads++;
 	}
-	event_loop(&m, sfd, tfd);
-	/* The loop ends when the vCPU thread did, or after a stop request;
-	 * stop it in any case, without deciding the status here. */
-	__atomic_store_n(&m.stop, true, __ATOMIC_RELEASE);
-	vcpu_kick(&m.vcpu, (unsigned long)m.thread, KICK_SIGNAL);
-	pthread_join(m.thread, NULL);
+	if (m.nthreads == m.ncpus)
+		event_loop(&m, sfd, tfd);
+	/* The loop ends when a vCPU thread did, or after a stop request;
+	 * stop them all in any case, without deciding the status here. */
+	kick_all(&m);
+	for (i = 0; i < m.nthreads; i++)
+		pthread_join(m.thread[i], NULL);
 	if (m.status == VMM_EXIT_TIMEOUT)
-		vcpu_dump(&m.vcpu);
+		for (i = 0; i < m.ncpus; i++)
+			vcpu_dump(&m.vcpu[i]);
 	drain_output(&m);
 	if (opts->dirty_log)
 		report_dirty(&m);

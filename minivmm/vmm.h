@@ -24,8 +24,11 @@ struct vmm_opts {
 	const char *serial_path;
 	enum vmm_backend backend;
 	unsigned timeout;		/* seconds, 0 = none */
+	unsigned cpus;			/* vCPUs, 1 .. VMM_MAX_CPUS */
 	bool dirty_log;
 };
+
+#define VMM_MAX_CPUS 64
 
 /* Exit statuses besides the guest's own (V << 1) | 1, which are odd. */
 #define VMM_EXIT_OK 0		/* user quit, guest halted or shut down */

@@ -47,12 +47,13 @@ static void need_linux(void)
 	}
 }
 
-/* Boot, wait for the shell's prompt, type `input`, collect everything. */
-static void boot_and_type(const char *input, struct vmrun *r)
+/* Boot with `cpus` vCPUs, wait for the shell's prompt, type `input`. */
+static void boot_and_type(const char *cpus, const char *input,
+			  struct vmrun *r)
 {
 	const char *argv[] = { minivmm, "--kernel", kernel, "--initrd", initrd,
-			       "-m", "512M", "--timeout", "240", "--cmdline",
-			       CMDLINE, NULL };
+			       "-m", "512M", "--cpus", cpus, "--timeout",
+			       "240", "--cmdline", CMDLINE, NULL };
 
 	assert_int_equal(vmrun_after(argv, input, strlen(input), "/ # ", 300,
 				     r),
@@ -67,7 +68,7 @@ static void test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm(
 
 	(void)state;
 	need_linux();
-	boot_and_type("echo answer $((6*7))\n"
+	boot_and_type("1", "echo answer $((6*7))\n"
 		      "cat /sys/bus/virtio/devices/*/device\n"
 		      "nproc\n"
 		      "reboot -f\n",
@@ -89,11 +90,25 @@ static void test_linux_poweroff_ends_the_vm_with_status_0(void **state)
 
 	(void)state;
 	need_linux();
-	boot_and_type("poweroff -f\n", &r);
+	boot_and_type("1", "poweroff -f\n", &r);
 	assert_int_equal(r.status, 0);
 	/* A power-off, not the triple fault a reboot is. */
 	if (strstr(r.err, "triple fault"))
 		fail_msg("poweroff ended as a shutdown:\n%s", r.err);
+	vmrun_free(&r);
+}
+
+/* Two vCPUs: the MADT lists both, the guest starts the second one. */
+static void test_linux_sees_every_vcpu(void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	need_linux();
+	boot_and_type("2", "nproc\nreboot -f\n", &r);
+	if (!strstr(r.out, "nproc\r\n2\r\n"))
+		fail_msg("nproc is not 2:\n%s\n%s", r.out, r.err);
+	assert_int_equal(r.status, 0);
 	vmrun_free(&r);
 }
 
@@ -103,6 +118,7 @@ int main(void)
 		cmocka_unit_test(
 			test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm),
 		cmocka_unit_test(test_linux_poweroff_ends_the_vm_with_status_0),
+		cmocka_unit_test(test_linux_sees_every_vcpu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -337,6 +337,8 @@ static void test_minivmm_rejects_bad_inputs_with_one_line(void **state)
 	expect_setup_error(guest, "bad --memory-backend",
 			   "--memory-backend", "disk", NULL);
 	expect_setup_error(guest, "bad --timeout", "--timeout", "-1", NULL);
+	expect_setup_error(guest, "bad --cpus", "--cpus", "0", NULL);
+	expect_setup_error(guest, "bad --cpus", "--cpus", "65", NULL);
 	expect_setup_error(NULL, "no IMAGE given", NULL);
 	expect_setup_error(guest, "more than one IMAGE", guest, NULL);
 	memset(longline, 'x', sizeof(longline) - 1);
@@ -656,6 +658,20 @@ static void test_minivmm_xen_variant_uses_xen_unix_regions(void **state)
 	vmrun_free(&r);
 }
 
+/* Extra vCPUs wait for a start-up IPI our guest never sends. */
+static void test_minivmm_runs_with_several_vcpus(void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	run_vmm(&r, NULL, 0, guest, "--cpus", "4", "--cmdline", "prog=hello",
+		NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, HELLO_TEXT);
+	vmrun_free(&r);
+}
+
 static void test_minivmm_reports_dirty_pages(void **state)
 {
 	struct vmrun r;
@@ -853,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_timeout_stops_a_waiting_guest),
 		cmocka_unit_test(test_minivmm_runs_on_memfd_memory),
 		cmocka_unit_test(test_minivmm_xen_variant_uses_xen_unix_regions),
+		cmocka_unit_test(test_minivmm_runs_with_several_vcpus),
 		cmocka_unit_test(test_minivmm_reports_dirty_pages),
 		cmocka_unit_test(test_minivmm_memory_size_reaches_the_guest),
 		cmocka_unit_test(test_minivmm_interactive_terminal_quits_on_ctrl_a_x),
