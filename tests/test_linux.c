@@ -24,6 +24,7 @@
 static const char *const minivmm = "build/minivmm";
 static const char *const kernel = "build/linux/vmlinuz";
 static const char *const initrd = "build/linux/initramfs.gz";
+static const char *const data = "build/linux/data.bin";
 
 #define CMDLINE "console=hvc0 quiet reboot=t panic=-1 nokaslr pci=noearly " \
 		"i8042.noaux i8042.nomux"
@@ -98,6 +99,34 @@ static void test_linux_poweroff_ends_the_vm_with_status_0(void **state)
 	vmrun_free(&r);
 }
 
+/*
+ * 1 MiB of random bytes written to hvc0 by the guest arrive byte for
+ * byte: the guest turns output processing off, so the tty passes the
+ * bytes unchanged, and cats the initramfs's copy of build/linux/data.bin.
+ */
+static void test_linux_hvc0_carries_1_mib_byte_exact(void **state)
+{
+	static uint8_t want[1 << 20];
+	struct vmrun r;
+	FILE *f;
+
+	(void)state;
+	need_linux();
+	f = fopen(data, "rb");
+	if (!f) {
+		fprintf(stderr, "skipped: no %s (tools/mkinitramfs)\n", data);
+		skip();
+	}
+	assert_int_equal(fread(want, 1, sizeof(want), f), sizeof(want));
+	fclose(f);
+	boot_and_type("1", "stty -opost; cat /data.bin; reboot -f\n", &r);
+	assert_int_equal(r.status, 0);
+	if (!memmem(r.out, r.out_len, want, sizeof(want)))
+		fail_msg("the 1 MiB did not arrive intact (%zu bytes of "
+			 "output)", r.out_len);
+	vmrun_free(&r);
+}
+
 /* Two vCPUs: the MADT lists both, the guest starts the second one. */
 static void test_linux_sees_every_vcpu(void **state)
 {
@@ -119,6 +148,7 @@ int main(void)
 			test_linux_shell_on_hvc0_answers_and_reboot_ends_the_vm),
 		cmocka_unit_test(test_linux_poweroff_ends_the_vm_with_status_0),
 		cmocka_unit_test(test_linux_sees_every_vcpu),
+		cmocka_unit_test(test_linux_hvc0_carries_1_mib_byte_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
