@@ -193,7 +193,9 @@ static void run_evil(const char *kind)
 	snprintf(line, sizeof(line),
 		 "evil %s: device reported DEVICE_NEEDS_RESET; recovered\n",
 		 kind);
-	run_vmm(&r, NULL, 0, guest, "--cmdline", arg, NULL);
+	/* A watchdog below the harness's deadline: a hang fails the test
+	 * with every vCPU's registers in the message. */
+	run_vmm(&r, NULL, 0, guest, "--timeout", "60", "--cmdline", arg, NULL);
 	if (!strstr(r.out, line))
 		fail_msg("evil %s: stdout lacks the recovery line:\n%s\n"
 			 "stderr:\n%s", kind, r.out, r.err);
