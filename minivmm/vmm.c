@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -726,7 +727,7 @@ static void poll_tx(struct machine *m, uint64_t *until)
 static int event_loop(struct machine *m, int sfd, int tfd)
 {
 	struct input in = { .fd = -1 };
-	uint64_t poll_until = 0;
+	uint64_t poll_until = 0, wakeups = 0;
 	bool out_polled = false, serial_polled = false;
 	struct epoll_event evs[8];
 	int ep, i, n, rc = 0;
@@ -802,6 +803,7 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 		}
 
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
+		wakeups++;
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			pr_err("epoll_wait: %s", strerror(errno));
@@ -857,44 +859,42 @@ static int event_loop(struct machine *m, int sfd, int tfd)
 			poll_tx(m, &poll_until);
 	}
 out:
+	/* A loop that spins (on a closed stdin, say) shows up here. */
+	pr_debug("event loop: %llu wake-ups", (unsigned long long)wakeups);
 	close(ep);
 	return rc;
 }
 
-/* Write out what the console still holds (the guest has stopped). */
+/*
+ * Wait until fd can take more output. A reader that never drains holds us
+ * here, like any program writing to a full pipe.
+ */
+static void wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+/* Write out what the devices still hold (the guest has stopped). */
 static void drain_output(struct machine *m)
 {
-	int spins = 0;
+	bool blocked;
+	int rounds;
 
-	/* The UART keeps at most a few KiB; wait for room like below. */
-	while (m->serial && serial_output(m->serial) && spins++ < 100000) {
-		fd_set w;
-
-		FD_ZERO(&w);
-		FD_SET(m->serial_out.fd, &w);
-		select(m->serial_out.fd + 1, NULL, &w, NULL, NULL);
+	for (rounds = 0; m->serial && rounds < 100000; rounds++) {
+		if (!serial_output(m->serial))
+			break;
+		wait_writable(m->serial_out.fd);
 	}
-	spins = 0;
-
-	if (m->out.fd < 0)
-		return;
-	for (;;) {
-		bool blocked;
-
+	for (rounds = 0; m->out.fd >= 0 && rounds < 100000; rounds++) {
 		vmmio_lock(m->transport);
 		blocked = vcon_output(m->console);
 		vmmio_unlock(m->transport);
-		if (!blocked || spins++ > 100000)
-			return;
-		/* Wait for room; a reader that never drains would hold us
-		 * here, like any program writing to a full pipe. */
-		{
-			fd_set w;
-
-			FD_ZERO(&w);
-			FD_SET(m->out.fd, &w);
-			select(m->out.fd + 1, NULL, &w, NULL, NULL);
-		}
+		if (!blocked)
+			break;
+		wait_writable(m->out.fd);
 	}
 }
 

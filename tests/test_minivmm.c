@@ -631,6 +631,33 @@ static void test_minivmm_timeout_stops_a_waiting_guest(void **state)
 	vmrun_free(&r);
 }
 
+/*
+ * Standard input at end of file while the guest keeps waiting for input:
+ * minivmm stops watching stdin instead of waking up for it again and
+ * again. The guest itself polls its ring on the vCPU, so CPU time cannot
+ * tell; the event loop's own count of wake-ups (-v) can: a loop spinning
+ * on the closed stdin would wake up millions of times in a second.
+ */
+static void test_minivmm_does_not_spin_on_a_closed_stdin(void **state)
+{
+	unsigned long long wakeups = ~0ull;
+	struct vmrun r;
+	const char *p;
+
+	(void)state;
+	NEED_KVM();
+	run_vmm(&r, "", 0, guest, "-v", "--timeout", "1", "--cmdline",
+		"prog=echo", NULL);
+	assert_int_equal(r.status, 124);
+	p = strstr(r.err, "event loop: ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "event loop: %llu", &wakeups), 1);
+	if (wakeups > 1000)
+		fail_msg("%llu wake-ups in one second with stdin closed",
+			 wakeups);
+	vmrun_free(&r);
+}
+
 static void test_minivmm_runs_on_memfd_memory(void **state)
 {
 	struct vmrun r;
@@ -869,6 +896,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),
 		cmocka_unit_test(test_minivmm_timeout_stops_a_waiting_guest),
+		cmocka_unit_test(test_minivmm_does_not_spin_on_a_closed_stdin),
 		cmocka_unit_test(test_minivmm_runs_on_memfd_memory),
 		cmocka_unit_test(test_minivmm_xen_variant_uses_xen_unix_regions),
 		cmocka_unit_test(test_minivmm_runs_with_several_vcpus),
