@@ -18,11 +18,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: minivmm [options] IMAGE\n"
-"       minivmm [options] --kernel BZIMAGE [--initrd FILE]\n"
-"Run IMAGE, an ELF64 kernel with a PVH entry note, or a Linux bzImage,\n"
+"       minivmm [options] --kernel KERNEL [--initrd FILE]\n"
+"Run IMAGE, an ELF64 program with a PVH entry note, or a Linux KERNEL,\n"
 "in a KVM virtual machine with a virtio-console on the terminal.\n"
 "\n"
-"      --kernel BZIMAGE       boot a bzImage (64-bit boot protocol)\n"
+"      --kernel KERNEL        boot Linux, with ACPI tables: a bzImage (64-bit\n"
+"                             boot protocol) or an ELF vmlinux (PVH entry)\n"
 "      --initrd FILE          initial ramdisk for --kernel\n"
 "      --cpus N               virtual CPUs (default 1), one thread each\n"
 "  -m, --memory SIZE          guest memory, with K/M/G suffix (default 256M)\n"

@@ -8,6 +8,7 @@
  * fd when it is full, signals and the timeout. Device state is shared
  * under the transport's lock; the vCPU thread never waits for host I/O.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -423,14 +424,72 @@ static int build_devices(struct machine *m)
 	return 0;
 }
 
+/* Where and how vCPU 0 starts. */
+struct boot_entry {
+	bool pvh;		/* 32-bit PVH entry, RBX = the start info */
+	uint64_t entry;
+	uint64_t zero_page;	/* 64-bit boot protocol: RSI */
+};
+
+/* Is the file at path an ELF file (a vmlinux) rather than a bzImage?
+ * (Errors say no: the bzImage loader then reports them.) */
+static bool is_elf(const char *path)
+{
+	char magic[SELFMAG];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool elf;
+
+	if (fd < 0)
+		return false;
+	elf = read(fd, magic, sizeof(magic)) == SELFMAG &&
+	      memcmp(magic, ELFMAG, SELFMAG) == 0;
+	close(fd);
+	return elf;
+}
+
+/* An uncompressed vmlinux through its PVH note, with the initrd as the
+ * start info's module and the ACPI tables at rsdp. */
+static int load_vmlinux(struct machine *m, uint64_t rsdp, uint64_t *entry)
+{
+	const struct vmm_opts *o = m->opts;
+	struct boot_pvh_extra x = { .rsdp_gpa = rsdp };
+	struct pvh_image img;
+	int rc;
+
+	rc = pvh_load(m->mem, o->kernel, BOOT_HIGH_RAM, &img);
+	if (rc)
+		return rc;
+	if (o->initrd) {
+		rc = pvh_load_initrd(m->mem, o->initrd, o->mem_size,
+				     img.highest, &x.initrd_gpa,
+				     &x.initrd_len);
+		if (rc)
+			return rc;
+	}
+	rc = arch_setup_pvh(m->mem, o->mem_size,
+			    o->cmdline ? o->cmdline : "", &x);
+	if (rc == -E2BIG)
+		pr_err("command line too long (at most %u bytes)",
+		       BOOT_CMDLINE_MAX - 1);
+	else if (rc)
+		pr_err("writing boot information: %s", strerror(-rc));
+	if (rc)
+		return rc;
+	pr_debug("kernel: PVH entry %#x, initrd %llu bytes at %#llx",
+		 img.entry, (unsigned long long)x.initrd_len,
+		 (unsigned long long)x.initrd_gpa);
+	*entry = img.entry;
+	return 0;
+}
+
 /*
- * A Linux bzImage through the 64-bit boot protocol: ACPI tables describing
- * the vCPU, the interrupt controllers and the virtio-mmio device (how
- * stock kernels find it), the kernel, initrd, command line and zero page,
- * and the identity-mapped long-mode state the protocol enters with.
+ * A Linux kernel: ACPI tables describing the vCPUs, the interrupt
+ * controllers and the virtio-mmio device (how stock kernels find it), then
+ * either a bzImage through the 64-bit boot protocol (the kernel, initrd,
+ * command line and zero page, and the identity-mapped long-mode state the
+ * protocol enters with) or an ELF vmlinux through its PVH note.
  */
-static int setup_bzimage(struct machine *m, uint64_t *entry,
-			 uint64_t *zero_page)
+static int setup_linux(struct machine *m, struct boot_entry *be)
 {
 	const struct vmm_opts *o = m->opts;
 	const struct acpi_virtio_mmio dev = { VIRTIO_MMIO_BASE, VMMIO_WINDOW,
@@ -453,6 +512,10 @@ static int setup_bzimage(struct machine *m, uint64_t *entry,
 		pr_err("building the ACPI tables: %s", strerror(-rc));
 		return rc;
 	}
+	if (is_elf(o->kernel)) {
+		be->pvh = true;
+		return load_vmlinux(m, rsdp, &be->entry);
+	}
 	rc = bzimage_load(m->mem, o->kernel, o->initrd, o->cmdline,
 			  o->mem_size, rsdp, &boot);
 	if (rc)
@@ -467,32 +530,20 @@ static int setup_bzimage(struct machine *m, uint64_t *entry,
 	pr_debug("kernel: boot protocol %#x, entry %#llx, initrd %llu bytes",
 		 boot.version, (unsigned long long)boot.entry,
 		 (unsigned long long)boot.initrd_len);
-	*entry = boot.entry;
-	*zero_page = boot.zero_page;
+	be->entry = boot.entry;
+	be->zero_page = boot.zero_page;
 	return 0;
 }
 
-static int setup(struct machine *m)
+/* Our own guest (or any PVH image): the virtio-mmio device is on its
+ * command line, there are no ACPI tables. */
+static int setup_image(struct machine *m, struct boot_entry *be)
 {
 	const struct vmm_opts *o = m->opts;
-	uint64_t entry = 0, zero_page = 0;
 	struct pvh_image img;
 	char *cmdline;
 	int rc;
 
-	rc = build_memory(m);
-	if (rc) {
-		pr_err("cannot allocate %llu MiB of guest memory: %s",
-		       (unsigned long long)(o->mem_size >> 20),
-		       strerror(-rc));
-		return rc;
-	}
-	if (o->kernel) {
-		rc = setup_bzimage(m, &entry, &zero_page);
-		if (rc)
-			return rc;
-		goto machine;
-	}
 	rc = pvh_load(m->mem, o->image, BOOT_HIGH_RAM, &img);
 	if (rc)
 		return rc;
@@ -504,7 +555,7 @@ static int setup(struct machine *m)
 		     (unsigned long long)VIRTIO_MMIO_BASE, VIRTIO_MMIO_GSI,
 		     o->cmdline ? " " : "", o->cmdline ? o->cmdline : "") < 0)
 		return -ENOMEM;
-	rc = arch_setup_pvh(m->mem, o->mem_size, cmdline);
+	rc = arch_setup_pvh(m->mem, o->mem_size, cmdline, NULL);
 	free(cmdline);
 	if (rc == -E2BIG)
 		pr_err("command line too long (at most %u bytes with the "
@@ -513,7 +564,27 @@ static int setup(struct machine *m)
 		pr_err("writing boot information: %s", strerror(-rc));
 	if (rc)
 		return rc;
-machine:
+	be->pvh = true;
+	be->entry = img.entry;
+	return 0;
+}
+
+static int setup(struct machine *m)
+{
+	const struct vmm_opts *o = m->opts;
+	struct boot_entry be = { 0 };
+	int rc;
+
+	rc = build_memory(m);
+	if (rc) {
+		pr_err("cannot allocate %llu MiB of guest memory: %s",
+		       (unsigned long long)(o->mem_size >> 20),
+		       strerror(-rc));
+		return rc;
+	}
+	rc = o->kernel ? setup_linux(m, &be) : setup_image(m, &be);
+	if (rc)
+		return rc;
 	rc = vm_create(&m->vm);
 	if (rc)
 		return rc;
@@ -544,9 +615,9 @@ machine:
 		pr_err("--cpus %u needs KVM's in-kernel irqchip", o->cpus);
 		return -ENOTSUP;
 	}
-	if (o->kernel)
-		return vcpu_setup_long64(&m->vcpu[0], entry, zero_page);
-	return vcpu_setup_pvh(&m->vcpu[0], img.entry,
+	if (!be.pvh)
+		return vcpu_setup_long64(&m->vcpu[0], be.entry, be.zero_page);
+	return vcpu_setup_pvh(&m->vcpu[0], (uint32_t)be.entry,
 			      (uint32_t)BOOT_START_INFO);
 }
 

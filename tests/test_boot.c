@@ -20,6 +20,9 @@
  *    48 memmap_entries u32
  *    52 reserved       u32
  *
+ *   hvm_modlist_entry (32 bytes): 0 paddr u64, 8 size u64,
+ *     16 cmdline_paddr u64, 24 reserved u64
+ *
  * Guest memory is laid out as minivmm lays it out: the ranges that
  * arch_ram_ranges() gives for the size, as anonymous regions (reserved
  * lazily, so 3 GiB and more cost nothing until touched).
@@ -154,7 +157,7 @@ static void assert_memmap_entry(struct fixture *f, unsigned i, uint64_t addr,
 
 static void setup_pvh(struct fixture *f)
 {
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, NULL), 0);
 }
 
 /* Every byte of [gpa, gpa + len) still holds FILL. */
@@ -279,6 +282,53 @@ static void test_boot_start_info_does_not_overlap_memory_map(void **state)
 	assert_true(BOOT_START_INFO + START_INFO_SIZE <= BOOT_MEMMAP);
 }
 
+/* ---- arch_setup_pvh(): what a Linux vmlinux gets more ---- */
+
+static void test_boot_start_info_carries_rsdp_and_initrd_module(void **state)
+{
+	const struct boot_pvh_extra x = { .rsdp_gpa = 0xe0000,
+					  .initrd_gpa = 0x3e00000,
+					  .initrd_len = 0x1ff123 };
+	struct fixture *f = *state;
+
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, &x), 0);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 32), 0xe0000);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 12), 1);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 16), BOOT_MODLIST);
+	assert_int_equal(rd64(f, BOOT_MODLIST + 0), 0x3e00000);
+	assert_int_equal(rd64(f, BOOT_MODLIST + 8), 0x1ff123);
+	/* No module command line; reserved is zero. */
+	assert_int_equal(rd64(f, BOOT_MODLIST + 16), 0);
+	assert_int_equal(rd64(f, BOOT_MODLIST + 24), 0);
+	/* The rest is as without the extras. */
+	assert_int_equal(rd64(f, BOOT_START_INFO + 24), BOOT_CMDLINE);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 40), BOOT_MEMMAP);
+}
+
+static void test_boot_rsdp_without_initrd_lists_no_module(void **state)
+{
+	const struct boot_pvh_extra x = { .rsdp_gpa = 0xe0000 };
+	struct fixture *f = *state;
+	uint8_t b;
+
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, &x), 0);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 32), 0xe0000);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 12), 0);
+	assert_int_equal(rd64(f, BOOT_START_INFO + 16), 0);
+	assert_int_equal(vmmem_read_obj(f->mem, BOOT_MODLIST, &b), 0);
+	assert_int_equal(b, FILL);
+}
+
+static void test_boot_module_list_lies_between_memmap_and_page_end(
+	void **state)
+{
+	(void)state;
+	/* After the largest memory map (four entries)... */
+	assert_true(BOOT_MEMMAP + 4 * MEMMAP_ENTRY_SIZE <= BOOT_MODLIST);
+	/* ...and inside the start info's page. */
+	assert_true(BOOT_MODLIST + 32 <= BOOT_START_INFO + 0x1000);
+}
+
 /* ---- arch_setup_pvh(): the memory map ---- */
 
 static void test_boot_memmap_below_hole_has_three_entries(void **state)
@@ -341,7 +391,7 @@ static void test_boot_empty_cmdline_is_a_single_nul(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, ""), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, "", NULL), 0);
 	assert_int_equal(rd32(f, BOOT_CMDLINE) & 0xff, 0);
 	assert_filled(f, BOOT_CMDLINE + 1, 0x10);
 }
@@ -353,7 +403,7 @@ static void test_boot_cmdline_of_max_minus_one_bytes_fits(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX - 1);
 	line[BOOT_CMDLINE_MAX - 1] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), 0);
 	assert_int_equal(vmmem_read(f->mem, BOOT_CMDLINE, back, sizeof(back)),
 			 0);
 	assert_memory_equal(back, line, BOOT_CMDLINE_MAX);
@@ -367,7 +417,7 @@ static void test_boot_cmdline_of_max_bytes_is_too_big(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX);
 	line[BOOT_CMDLINE_MAX] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), -E2BIG);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), -E2BIG);
 }
 
 static void test_boot_too_big_cmdline_writes_nothing(void **state)
@@ -377,7 +427,7 @@ static void test_boot_too_big_cmdline_writes_nothing(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX);
 	line[BOOT_CMDLINE_MAX] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line), -E2BIG);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), -E2BIG);
 	assert_filled(f, BOOT_START_INFO, 0x1000);
 	assert_filled(f, BOOT_CMDLINE, 2 * BOOT_CMDLINE_MAX);
 }
@@ -388,7 +438,8 @@ static void test_boot_memory_not_backing_boot_area_is_efault(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE), -EFAULT);
+	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, NULL),
+			 -EFAULT);
 }
 
 #define T64M(fn) cmocka_unit_test_setup_teardown(fn, setup_64m, teardown)
@@ -455,6 +506,10 @@ int main(void)
 		T64M(test_boot_start_info_points_at_memory_map),
 		cmocka_unit_test(
 			test_boot_start_info_does_not_overlap_memory_map),
+		T64M(test_boot_start_info_carries_rsdp_and_initrd_module),
+		T64M(test_boot_rsdp_without_initrd_lists_no_module),
+		cmocka_unit_test(
+			test_boot_module_list_lies_between_memmap_and_page_end),
 		/* The memory map */
 		T64M(test_boot_memmap_below_hole_has_three_entries),
 		T3G(test_boot_memmap_at_hole_ends_at_3g),

@@ -1066,6 +1066,145 @@ static void test_loader_file_truncated_inside_segment_is_rejected(void **state)
 	assert_filled(f, 0, MEM_SIZE);
 }
 
+/* ---- pvh_load_initrd(): the initrd of a PVH kernel ---- */
+
+#define INITRD_LEN 0x1234u
+#define INITRD_GPA ((MEM_SIZE - INITRD_LEN) & ~0xfffull) /* 0x1fe000 */
+
+static const uint8_t *initrd_bytes(void)
+{
+	static uint8_t b[INITRD_LEN];
+	unsigned i;
+
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = seg_byte(i);
+	return b;
+}
+
+static void test_loader_initrd_goes_page_aligned_to_the_top_of_ram(
+	void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
+						INITRD_LEN, "initrd", MEM_SIZE,
+						LOAD_GPA + LOAD_MEMSZ - 1,
+						&gpa),
+			 0);
+	assert_int_equal(gpa, INITRD_GPA);
+	assert_memory_equal(guest(f) + gpa, initrd_bytes(), INITRD_LEN);
+	assert_filled(f, 0, gpa);
+	assert_filled(f, gpa + INITRD_LEN, MEM_SIZE - gpa - INITRD_LEN);
+}
+
+static void test_loader_initrd_may_start_right_after_the_kernel(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
+						INITRD_LEN, "initrd", MEM_SIZE,
+						INITRD_GPA - 1, &gpa),
+			 0);
+	assert_int_equal(gpa, INITRD_GPA);
+}
+
+static void test_loader_initrd_over_the_kernel_is_e2big(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
+						INITRD_LEN, "initrd", MEM_SIZE,
+						INITRD_GPA, &gpa),
+			 -E2BIG);
+	assert_int_equal(gpa, 1);
+	assert_filled(f, 0, MEM_SIZE);
+}
+
+static void test_loader_initrd_larger_than_ram_is_e2big(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+	uint8_t *big = calloc(1, MEM_SIZE + 1);
+
+	assert_non_null(big);
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, big, MEM_SIZE + 1,
+						"initrd", MEM_SIZE, 0, &gpa),
+			 -E2BIG);
+	free(big);
+	assert_int_equal(gpa, 1);
+	assert_filled(f, 0, MEM_SIZE);
+}
+
+static void test_loader_empty_initrd_is_einval(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(), 0,
+						"initrd", MEM_SIZE, 0, &gpa),
+			 -EINVAL);
+	assert_int_equal(gpa, 1);
+}
+
+/* RAM claimed (4 MiB) beyond what guest memory backs (2 MiB): the write
+ * fails and says so. */
+static void test_loader_initrd_in_unbacked_ram_is_efault(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+
+	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
+						INITRD_LEN, "initrd",
+						2 * MEM_SIZE, 0, &gpa),
+			 -EFAULT);
+	assert_int_equal(gpa, 1);
+}
+
+static void test_loader_initrd_from_file(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1, len = 0;
+
+	memcpy(f->img->bytes, initrd_bytes(), INITRD_LEN);
+	write_image_file(f, INITRD_LEN);
+	assert_int_equal(pvh_load_initrd(f->mem, f->path, MEM_SIZE,
+					 LOAD_GPA + LOAD_MEMSZ - 1, &gpa,
+					 &len),
+			 0);
+	assert_int_equal(gpa, INITRD_GPA);
+	assert_int_equal(len, INITRD_LEN);
+	assert_memory_equal(guest(f) + gpa, initrd_bytes(), INITRD_LEN);
+}
+
+static void test_loader_initrd_file_missing_is_enoent(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1, len = 7;
+
+	assert_int_equal(pvh_load_initrd(f->mem, "/nonexistent/initrd",
+					 MEM_SIZE, 0, &gpa, &len),
+			 -ENOENT);
+	assert_int_equal(gpa, 1);
+	assert_int_equal(len, 7);
+}
+
+/* A file larger than RAM is refused before it is read. */
+static void test_loader_initrd_file_larger_than_ram_is_e2big(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1, len = 7;
+
+	write_image_file(f, 0x2000);
+	assert_int_equal(pvh_load_initrd(f->mem, f->path, 0x1000, 0, &gpa,
+					 &len),
+			 -E2BIG);
+	assert_int_equal(len, 7);
+	assert_filled(f, 0, MEM_SIZE);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1143,6 +1282,16 @@ int main(void)
 		T(test_loader_file_of_bad_image_is_rejected),
 		T(test_loader_loads_image_from_file),
 		T(test_loader_file_truncated_inside_segment_is_rejected),
+		/* pvh_load_initrd() */
+		T(test_loader_initrd_goes_page_aligned_to_the_top_of_ram),
+		T(test_loader_initrd_may_start_right_after_the_kernel),
+		T(test_loader_initrd_over_the_kernel_is_e2big),
+		T(test_loader_initrd_larger_than_ram_is_e2big),
+		T(test_loader_empty_initrd_is_einval),
+		T(test_loader_initrd_in_unbacked_ram_is_efault),
+		T(test_loader_initrd_from_file),
+		T(test_loader_initrd_file_missing_is_enoent),
+		T(test_loader_initrd_file_larger_than_ram_is_e2big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

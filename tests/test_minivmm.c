@@ -536,15 +536,81 @@ static void test_minivmm_serial_port_reaches_stdout(void **state)
 	vmrun_free(&r);
 }
 
+/* A file of `len` bytes of `byte` at a new /tmp path (static storage). */
+static char *write_junk(const char *tag, uint8_t byte, size_t len)
+{
+	static char path[2][64];
+	static unsigned which;
+	uint8_t buf[4096];
+	char *p = path[which++ % 2];
+	int fd;
+
+	assert_true(len <= sizeof(buf));
+	memset(buf, byte, len);
+	snprintf(p, sizeof(path[0]), "/tmp/minivmm-%s-%d", tag, getpid());
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	return p;
+}
+
 static void test_minivmm_rejects_a_kernel_that_is_not_a_bzimage(void **state)
 {
+	char *junk;
+
 	(void)state;
 	NEED_KVM();
-	expect_setup_error(NULL, "not a bzImage", "--kernel", guest, NULL);
+	junk = write_junk("junk", 0x5a, 4096);
+	expect_setup_error(NULL, "not a bzImage", "--kernel", junk, NULL);
+	unlink(junk);
 	expect_setup_error(NULL, "--initrd needs --kernel", "--initrd",
 			   guest, guest, NULL);
 	expect_setup_error(guest, "an IMAGE and --kernel given", "--kernel",
 			   guest, NULL);
+}
+
+/*
+ * --kernel with an ELF file takes the Linux PVH path (ACPI tables, the
+ * initrd as the start info's module, no device list added to the command
+ * line); our own guest is such a file, so it shows the path end to end.
+ */
+static void test_minivmm_boots_an_elf_kernel_through_pvh(void **state)
+{
+	const char *argv[] = { minivmm, "--kernel", guest, "--initrd", NULL,
+			       "--cmdline",
+			       "virtio_mmio.device=4K@0xc0001000:5 prog=hello",
+			       NULL };
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	argv[4] = write_junk("initrd", 0x17, 3000);
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE, &r), 0);
+	unlink(argv[4]);
+	assert_string_equal(r.out, HELLO_TEXT);
+	assert_string_equal(r.err, "");
+	assert_int_equal(r.status, 1);
+	vmrun_free(&r);
+}
+
+static void test_minivmm_rejects_a_bad_initrd_for_an_elf_kernel(void **state)
+{
+	char *empty;
+
+	(void)state;
+	NEED_KVM();
+	expect_setup_error(NULL, "/nonexistent/initrd: No such file",
+			   "--kernel", guest, "--initrd", "/nonexistent/initrd",
+			   NULL);
+	empty = write_junk("empty", 0, 0);
+	expect_setup_error(NULL, "initrd is empty", "--kernel", guest,
+			   "--initrd", empty, NULL);
+	/* 3 MiB (sparse) do not fit in 2 MiB of RAM: refused unread. */
+	assert_int_equal(truncate(empty, 3 << 20), 0);
+	expect_setup_error(NULL, "do not fit", "-m", "2M", "--kernel", guest,
+			   "--initrd", empty, NULL);
+	unlink(empty);
 }
 
 static void test_minivmm_writes_the_console_to_a_file(void **state)
@@ -892,6 +958,9 @@ int main(void)
 		cmocka_unit_test(test_minivmm_boots_a_bzimage_in_long_mode),
 		cmocka_unit_test(test_minivmm_serial_port_reaches_stdout),
 		cmocka_unit_test(test_minivmm_rejects_a_kernel_that_is_not_a_bzimage),
+		cmocka_unit_test(test_minivmm_boots_an_elf_kernel_through_pvh),
+		cmocka_unit_test(
+			test_minivmm_rejects_a_bad_initrd_for_an_elf_kernel),
 		cmocka_unit_test(test_minivmm_writes_the_console_to_a_file),
 		cmocka_unit_test(test_minivmm_appends_to_a_redirected_file),
 		cmocka_unit_test(test_minivmm_discards_the_console_with_none),

@@ -7,18 +7,16 @@
  * memory, before anything is written.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <vmmem/memory.h>
 
 #include "../util.h"
 #include "../x86/boot.h"
 #include "bzimage.h"
+#include "file.h"
 
 /*
  * Offsets in the bzImage file, which are also the offsets in the zero page
@@ -447,73 +445,6 @@ int bzimage_load_buffer(struct vmmem *mem, const void *kernel,
 	return 0;
 }
 
-/*
- * Read a whole regular file into a new buffer. Files larger than max bytes
- * cannot fit in guest RAM: refuse them before allocating anything.
- */
-static int read_file(const char *path, uint64_t max, uint8_t **buf,
-		     size_t *size)
-{
-	struct stat st;
-	uint8_t *b = NULL;
-	size_t got = 0, len;
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		pr_err("%s: %s", path, strerror(-rc));
-		return rc;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		pr_err("%s: %s", path, strerror(-rc));
-		goto err_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		pr_err("%s: not a regular file", path);
-		rc = -EINVAL;
-		goto err_close;
-	}
-	if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX) {
-		pr_err("%s: %lld bytes do not fit in the %llu bytes of RAM "
-		       "below the MMIO hole (try a larger --memory)",
-		       path, (long long)st.st_size, (unsigned long long)max);
-		rc = -E2BIG;
-		goto err_close;
-	}
-	len = (size_t)st.st_size;
-	b = malloc(len ? len : 1);
-	if (!b) {
-		rc = -ENOMEM;
-		pr_err("%s: out of memory for %zu bytes", path, len);
-		goto err_close;
-	}
-	while (got < len) {
-		ssize_t n = read(fd, b + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			pr_err("%s: read error: %s", path,
-			       n < 0 ? strerror(-rc) : "file shrank");
-			goto err_free;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*buf = b;
-	*size = len;
-	return 0;
-
-err_free:
-	free(b);
-err_close:
-	close(fd);
-	return rc;
-}
-
 int bzimage_load(struct vmmem *mem, const char *kernel_path,
 		 const char *initrd_path, const char *cmdline,
 		 uint64_t ram_size, uint64_t rsdp_gpa, struct bzimage_boot *out)
@@ -523,11 +454,11 @@ int bzimage_load(struct vmmem *mem, const char *kernel_path,
 	size_t kernel_size = 0, initrd_size = 0;
 	int rc;
 
-	rc = read_file(kernel_path, low_end, &kernel, &kernel_size);
+	rc = loader_read_file(kernel_path, low_end, &kernel, &kernel_size);
 	if (rc)
 		return rc;
 	if (initrd_path) {
-		rc = read_file(initrd_path, low_end, &initrd, &initrd_size);
+		rc = loader_read_file(initrd_path, low_end, &initrd, &initrd_size);
 		if (rc)
 			goto out_free_kernel;
 	}

@@ -6,16 +6,15 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <vmmem/memory.h>
 
 #include "../util.h"
+#include "../x86/boot.h"
+#include "file.h"
 #include "pvh.h"
 
 /* Xen's ELF note carrying the 32-bit PVH entry point. */
@@ -24,6 +23,7 @@
 #define MAX_PHDRS 64
 /* Refuse images larger than this before reading them. */
 #define MAX_IMAGE (1ull << 30)
+#define PVH_PAGE 4096ull
 
 /* [off, off + len) inside a buffer of size bytes? */
 static bool in_file(uint64_t off, uint64_t len, size_t size)
@@ -187,56 +187,68 @@ int pvh_load_buffer(struct vmmem *mem, const void *image, size_t size,
 int pvh_load(struct vmmem *mem, const char *path, uint64_t floor,
 	     struct pvh_image *out)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd, rc;
+	uint8_t *buf;
+	size_t size;
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		pr_err("%s: %s", path, strerror(errno));
+	rc = loader_read_file(path, MAX_IMAGE, &buf, &size);
+	if (rc)
+		return rc;
+	rc = pvh_load_buffer(mem, buf, size, path, floor, out);
+	free(buf);
+	return rc;
+}
+
+int pvh_load_initrd_buffer(struct vmmem *mem, const void *initrd, size_t size,
+			   const char *name, uint64_t ram_size,
+			   uint64_t kernel_last, uint64_t *gpa)
+{
+	uint64_t ram_gpa[2], ram_len[2], top, at;
+	int rc;
+
+	if (size == 0) {
+		pr_err("%s: initrd is empty", name);
+		return -EINVAL;
+	}
+	/* Linux takes the module's address as 32 bits: RAM below the
+	 * hole, which also keeps it clear of the device window. */
+	arch_ram_ranges(ram_size, ram_gpa, ram_len);
+	top = ram_len[0];
+	at = (top - (size < top ? size : top)) & ~(PVH_PAGE - 1);
+	if (size > top || kernel_last >= at) {
+		pr_err("%s: initrd of %zu bytes does not fit between the "
+		       "kernel's end %#llx and the end of RAM below the MMIO "
+		       "hole %#llx (try a larger --memory)",
+		       name, size, (unsigned long long)kernel_last + 1,
+		       (unsigned long long)top);
+		return -E2BIG;
+	}
+	rc = vmmem_write(mem, at, initrd, size);
+	if (rc) {
+		pr_err("%s: writing the initrd at %#llx: %s", name,
+		       (unsigned long long)at, strerror(-rc));
 		return rc;
 	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		pr_err("%s: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		pr_err("%s: not a regular file", path);
-		rc = -EINVAL;
-		goto out_close;
-	}
-	if ((uint64_t)st.st_size > MAX_IMAGE) {
-		pr_err("%s: image too large (%lld bytes)", path,
-		       (long long)st.st_size);
-		rc = -E2BIG;
-		goto out_close;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		pr_err("%s: out of memory", path);
-		goto out_close;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+	*gpa = at;
+	return 0;
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO;
-			pr_err("%s: read error: %s", path,
-			       n < 0 ? strerror(errno) : "file shrank");
-			goto out_free;
-		}
-		got += (size_t)n;
-	}
-	rc = pvh_load_buffer(mem, buf, got, path, floor, out);
-out_free:
+int pvh_load_initrd(struct vmmem *mem, const char *path, uint64_t ram_size,
+		    uint64_t kernel_last, uint64_t *gpa, uint64_t *len)
+{
+	uint64_t ram_gpa[2], ram_len[2];
+	uint8_t *buf;
+	size_t size;
+	int rc;
+
+	arch_ram_ranges(ram_size, ram_gpa, ram_len);
+	rc = loader_read_file(path, ram_len[0], &buf, &size);
+	if (rc)
+		return rc;
+	rc = pvh_load_initrd_buffer(mem, buf, size, path, ram_size,
+				    kernel_last, gpa);
 	free(buf);
-out_close:
-	close(fd);
+	if (!rc)
+		*len = size;
 	return rc;
 }

@@ -23,6 +23,13 @@ struct hvm_start_info {
 	uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
 struct hvm_memmap_entry {
 	uint64_t addr;
 	uint64_t size;
@@ -51,8 +58,11 @@ unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2])
 	return 2;
 }
 
-int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline)
+int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline,
+		   const struct boot_pvh_extra *x)
 {
+	const struct boot_pvh_extra none = { 0 };
+	struct hvm_modlist_entry mod;
 	struct hvm_memmap_entry map[4];
 	struct hvm_start_info si;
 	uint64_t gpa[2], len[2];
@@ -62,6 +72,8 @@ int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline)
 
 	if (clen > BOOT_CMDLINE_MAX)
 		return -E2BIG;
+	if (!x)
+		x = &none;
 	nram = arch_ram_ranges(size, gpa, len);
 	/* Low RAM, the legacy area (reserved: no RAM a guest may use),
 	 * RAM from 1 MiB to the hole, RAM above 4 GiB. */
@@ -77,8 +89,16 @@ int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline)
 		.cmdline_paddr = BOOT_CMDLINE,
 		.memmap_paddr = BOOT_MEMMAP,
 		.memmap_entries = n,
+		.rsdp_paddr = x->rsdp_gpa,
 	};
 	rc = vmmem_write(mem, BOOT_CMDLINE, cmdline, clen);
+	if (!rc && x->initrd_len) {
+		mod = (struct hvm_modlist_entry){ .paddr = x->initrd_gpa,
+						  .size = x->initrd_len };
+		si.nr_modules = 1;
+		si.modlist_paddr = BOOT_MODLIST;
+		rc = vmmem_write_obj(mem, BOOT_MODLIST, &mod);
+	}
 	if (!rc)
 		rc = vmmem_write(mem, BOOT_MEMMAP, map, n * sizeof(map[0]));
 	if (!rc)

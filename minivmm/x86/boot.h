@@ -14,6 +14,7 @@ struct vmmem;
 /* Guest-physical layout (the common microVM layout). */
 #define BOOT_START_INFO 0x6000ull	/* struct hvm_start_info */
 #define BOOT_MEMMAP 0x6040ull		/* its memory map */
+#define BOOT_MODLIST 0x60c0ull		/* its module list: the initrd */
 #define BOOT_CMDLINE 0x20000ull		/* NUL-terminated command line */
 #define BOOT_CMDLINE_MAX 0x800u		/* including the NUL */
 #define BOOT_LOW_RAM_END 0x9fc00ull	/* end of RAM below the legacy area */
@@ -35,13 +36,24 @@ struct vmmem;
 /* The RAM ranges for a memory size: below the hole, and above 4 GiB. */
 unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2]);
 
+/* What a PVH kernel such as Linux's vmlinux gets beyond the memory map and
+ * the command line (all 0 for our own guest). */
+struct boot_pvh_extra {
+	uint64_t rsdp_gpa;	/* the ACPI RSDP; 0: none */
+	uint64_t initrd_gpa;	/* module 0, the initrd */
+	uint64_t initrd_len;	/* 0: no module */
+};
+
 /*
  * Write the PVH boot information: hvm_start_info at BOOT_START_INFO with
- * the e820-style memory map for `size` bytes of RAM, and the command line.
+ * the e820-style memory map for `size` bytes of RAM, the command line, and
+ * what x asks for (NULL: nothing more): rsdp_paddr, and the initrd as the
+ * one module at BOOT_MODLIST.
  * Return: 0, -E2BIG when the command line does not fit BOOT_CMDLINE_MAX,
  * or a libvmmem error.
  */
-int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline);
+int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline,
+		   const struct boot_pvh_extra *x);
 
 /*
  * Write what a 64-bit entry needs: a GDT at BOOT_GDT (flat 64-bit code at
