@@ -526,14 +526,15 @@ static void test_acpi_fadt_is_hardware_reduced(void **state)
 	assert_int_equal(get32(t + 112), 1u << 20 | 1u << 4 | 1u << 5);
 }
 
-static void test_acpi_fadt_says_vga_not_present(void **state)
+/* IAPC_BOOT_ARCH: VGA not present (2), CMOS RTC not present (5). */
+static void test_acpi_fadt_says_no_vga_and_no_cmos_rtc(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t *t;
 
 	build(f);
 	t = table(f, fadt_gpa(f), NULL);
-	assert_int_equal(t[109] | t[110] << 8, 1u << 2);
+	assert_int_equal(t[109] | t[110] << 8, 1u << 2 | 1u << 5);
 }
 
 static void test_acpi_fadt_has_no_fixed_hardware_blocks(void **state)
@@ -1220,7 +1221,7 @@ int main(void)
 		T(test_acpi_fadt_is_revision_6_minor_5_of_276_bytes),
 		T(test_acpi_fadt_points_at_dsdt_through_x_dsdt),
 		T(test_acpi_fadt_is_hardware_reduced),
-		T(test_acpi_fadt_says_vga_not_present),
+		T(test_acpi_fadt_says_no_vga_and_no_cmos_rtc),
 		T(test_acpi_fadt_has_no_fixed_hardware_blocks),
 		/* MADT */
 		T(test_acpi_madt_checksum_is_zero),

@@ -49,6 +49,7 @@ _Static_assert(ACPI_TABLES_END == ACPI_RSDP, "the RSDP follows the tables");
 #define FADT_SLEEP_STATUS 256u
 #define FADT_HYPERVISOR_VENDOR 268u
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
+#define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
 #define FADT_PWR_BUTTON (1u << 4)
 #define FADT_SLP_BUTTON (1u << 5)
 #define FADT_HW_REDUCED_ACPI (1u << 20)
@@ -510,7 +511,10 @@ static size_t build_fadt(struct out *o, size_t dsdt,
 	if (!out_reserve(o, FADT_LEN - SDT_HEADER_LEN))
 		return start;
 	t = o->buf + start;
-	put16(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT);
+	/* No CMOS RTC: its ports read as all ones, so a guest that probed
+	 * it would poll a forever-busy update flag (thousands of exits). */
+	put16(t + FADT_IAPC_BOOT_ARCH,
+	      IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
 	put32(t + FADT_FLAGS,
 	      FADT_HW_REDUCED_ACPI | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
 	t[FADT_MINOR_VERSION] = FADT_MINOR;
