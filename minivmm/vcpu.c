@@ -59,7 +59,7 @@ out:
 	return ret;
 }
 
-int vcpu_create(struct vm *vm, unsigned id, struct vcpu *out)
+int vcpu_init(struct vm *vm, unsigned id, struct vcpu *out)
 {
 	struct vcpu v = { .vm = vm, .id = id };
 	int ret;
@@ -90,7 +90,7 @@ err_close_vcpu:
 	return ret;
 }
 
-void vcpu_destroy(struct vcpu *v)
+void vcpu_fini(struct vcpu *v)
 {
 	if (v->run)
 		munmap(v->run, (size_t)v->vm->run_size);

@@ -29,8 +29,8 @@ enum vcpu_stop {
 	VCPU_FAILED,		/* KVM could not run the guest; state printed */
 };
 
-int vcpu_create(struct vm *vm, unsigned id, struct vcpu *out);
-void vcpu_destroy(struct vcpu *v);
+int vcpu_init(struct vm *vm, unsigned id, struct vcpu *out);
+void vcpu_fini(struct vcpu *v);
 
 /*
  * The PVH entry state: 32-bit protected mode, paging off, flat segments,

@@ -19,7 +19,7 @@
  * three pages just below the BIOS area, inside the MMIO hole. */
 #define TSS_ADDR 0xfffbd000ull
 
-int vm_create(struct vm *vm)
+int vm_init(struct vm *vm)
 {
 	int ret, version;
 
@@ -83,7 +83,7 @@ err_close_kvm:
 	return ret;
 }
 
-void vm_destroy(struct vm *vm)
+void vm_fini(struct vm *vm)
 {
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

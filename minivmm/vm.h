@@ -27,8 +27,8 @@ struct vm {
  * one. Errors are negative errno with a message already printed:
  * -ENOENT (no /dev/kvm), -EACCES (no permission), others from KVM.
  */
-int vm_create(struct vm *vm);
-void vm_destroy(struct vm *vm);
+int vm_init(struct vm *vm);
+void vm_fini(struct vm *vm);
 
 /*
  * Register every region of mem as a memory slot (slot i = region i); each

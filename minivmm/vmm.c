@@ -585,7 +585,7 @@ static int setup(struct machine *m)
 	rc = o->kernel ? setup_linux(m, &be) : setup_image(m, &be);
 	if (rc)
 		return rc;
-	rc = vm_create(&m->vm);
+	rc = vm_init(&m->vm);
 	if (rc)
 		return rc;
 	rc = vm_set_memory(&m->vm, m->mem, o->dirty_log);
@@ -607,7 +607,7 @@ static int setup(struct machine *m)
 	 * only need their threads.
 	 */
 	for (m->ncpus = 0; m->ncpus < o->cpus; m->ncpus++) {
-		rc = vcpu_create(&m->vm, m->ncpus, &m->vcpu[m->ncpus]);
+		rc = vcpu_init(&m->vm, m->ncpus, &m->vcpu[m->ncpus]);
 		if (rc)
 			return rc;
 	}
@@ -1043,7 +1043,7 @@ static void teardown(struct machine *m)
 	unsigned i;
 
 	for (i = 0; i < m->ncpus; i++)
-		vcpu_destroy(&m->vcpu[i]);
+		vcpu_fini(&m->vcpu[i]);
 	vmmio_destroy(m->transport);
 	vcon_destroy(m->console);
 	for (q = 0; q < NQUEUES; q++)
@@ -1058,7 +1058,7 @@ static void teardown(struct machine *m)
 	close_output(&m->serial_out);
 	i8042_destroy(m->kbd);
 	if (m->vm.kvm_fd >= 0 || m->vm.vm_fd >= 0)
-		vm_destroy(&m->vm);
+		vm_fini(&m->vm);
 	vmmem_destroy(m->mem);
 }
 

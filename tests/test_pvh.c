@@ -308,7 +308,7 @@ static void assert_rejected(struct fixture *f, int err)
 
 /* ---- The ELF header ---- */
 
-static void test_loader_rejects_empty_buffer(void **state)
+static void test_pvh_rejects_empty_buffer(void **state)
 {
 	struct fixture *f = *state;
 
@@ -317,7 +317,7 @@ static void test_loader_rejects_empty_buffer(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_buffer_shorter_than_elf_header(void **state)
+static void test_pvh_rejects_buffer_shorter_than_elf_header(void **state)
 {
 	struct fixture *f = *state;
 
@@ -325,7 +325,7 @@ static void test_loader_rejects_buffer_shorter_than_elf_header(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_bad_magic(void **state)
+static void test_pvh_rejects_bad_magic(void **state)
 {
 	struct fixture *f = *state;
 
@@ -334,7 +334,7 @@ static void test_loader_rejects_bad_magic(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_32_bit_class(void **state)
+static void test_pvh_rejects_32_bit_class(void **state)
 {
 	struct fixture *f = *state;
 
@@ -343,7 +343,7 @@ static void test_loader_rejects_32_bit_class(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_big_endian_data(void **state)
+static void test_pvh_rejects_big_endian_data(void **state)
 {
 	struct fixture *f = *state;
 
@@ -352,7 +352,7 @@ static void test_loader_rejects_big_endian_data(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_other_machine(void **state)
+static void test_pvh_rejects_other_machine(void **state)
 {
 	struct fixture *f = *state;
 
@@ -361,7 +361,7 @@ static void test_loader_rejects_other_machine(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_shared_object(void **state)
+static void test_pvh_rejects_shared_object(void **state)
 {
 	struct fixture *f = *state;
 
@@ -370,7 +370,7 @@ static void test_loader_rejects_shared_object(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_relocatable_object(void **state)
+static void test_pvh_rejects_relocatable_object(void **state)
 {
 	struct fixture *f = *state;
 
@@ -381,7 +381,7 @@ static void test_loader_rejects_relocatable_object(void **state)
 
 /* ---- The program header table ---- */
 
-static void test_loader_rejects_32_bit_phentsize(void **state)
+static void test_pvh_rejects_32_bit_phentsize(void **state)
 {
 	struct fixture *f = *state;
 
@@ -390,7 +390,7 @@ static void test_loader_rejects_32_bit_phentsize(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_oversized_phentsize(void **state)
+static void test_pvh_rejects_oversized_phentsize(void **state)
 {
 	struct fixture *f = *state;
 
@@ -399,7 +399,7 @@ static void test_loader_rejects_oversized_phentsize(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_zero_phnum(void **state)
+static void test_pvh_rejects_zero_phnum(void **state)
 {
 	struct fixture *f = *state;
 
@@ -408,7 +408,7 @@ static void test_loader_rejects_zero_phnum(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_more_than_64_phdrs(void **state)
+static void test_pvh_rejects_more_than_64_phdrs(void **state)
 {
 	struct fixture *f = *state;
 
@@ -421,7 +421,7 @@ static void test_loader_rejects_more_than_64_phdrs(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_accepts_64_phdrs(void **state)
+static void test_pvh_accepts_64_phdrs(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -432,7 +432,7 @@ static void test_loader_accepts_64_phdrs(void **state)
 	assert_int_equal(out.entry, ENTRY);
 }
 
-static void test_loader_rejects_phdr_table_past_end_of_file(void **state)
+static void test_pvh_rejects_phdr_table_past_end_of_file(void **state)
 {
 	struct fixture *f = *state;
 	size_t len;
@@ -445,7 +445,7 @@ static void test_loader_rejects_phdr_table_past_end_of_file(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_phdr_offset_that_wraps(void **state)
+static void test_pvh_rejects_phdr_offset_that_wraps(void **state)
 {
 	struct fixture *f = *state;
 
@@ -454,7 +454,7 @@ static void test_loader_rejects_phdr_offset_that_wraps(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_truncated_phdr_table(void **state)
+static void test_pvh_rejects_truncated_phdr_table(void **state)
 {
 	struct fixture *f = *state;
 
@@ -465,7 +465,7 @@ static void test_loader_rejects_truncated_phdr_table(void **state)
 
 /* ---- Segment checks ---- */
 
-static void test_loader_rejects_note_segment_past_end_of_file(void **state)
+static void test_pvh_rejects_note_segment_past_end_of_file(void **state)
 {
 	struct fixture *f = *state;
 
@@ -478,7 +478,7 @@ static void test_loader_rejects_note_segment_past_end_of_file(void **state)
 }
 
 static void
-test_loader_rejects_note_segment_offset_past_end_of_file(void **state)
+test_pvh_rejects_note_segment_offset_past_end_of_file(void **state)
 {
 	struct fixture *f = *state;
 
@@ -487,7 +487,7 @@ test_loader_rejects_note_segment_offset_past_end_of_file(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_segment_size_that_wraps(void **state)
+static void test_pvh_rejects_note_segment_size_that_wraps(void **state)
 {
 	struct fixture *f = *state;
 
@@ -496,7 +496,7 @@ static void test_loader_rejects_note_segment_size_that_wraps(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_segment_data_past_end_of_file(void **state)
+static void test_pvh_rejects_segment_data_past_end_of_file(void **state)
 {
 	struct fixture *f = *state;
 
@@ -505,7 +505,7 @@ static void test_loader_rejects_segment_data_past_end_of_file(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_segment_offset_that_wraps(void **state)
+static void test_pvh_rejects_segment_offset_that_wraps(void **state)
 {
 	struct fixture *f = *state;
 
@@ -514,7 +514,7 @@ static void test_loader_rejects_segment_offset_that_wraps(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_filesz_larger_than_memsz(void **state)
+static void test_pvh_rejects_filesz_larger_than_memsz(void **state)
 {
 	struct fixture *f = *state;
 
@@ -523,7 +523,7 @@ static void test_loader_rejects_filesz_larger_than_memsz(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_segment_past_end_of_guest_memory(void **state)
+static void test_pvh_rejects_segment_past_end_of_guest_memory(void **state)
 {
 	struct fixture *f = *state;
 
@@ -534,7 +534,7 @@ static void test_loader_rejects_segment_past_end_of_guest_memory(void **state)
 	assert_rejected(f, -E2BIG);
 }
 
-static void test_loader_rejects_bss_past_end_of_guest_memory(void **state)
+static void test_pvh_rejects_bss_past_end_of_guest_memory(void **state)
 {
 	struct fixture *f = *state;
 
@@ -544,7 +544,7 @@ static void test_loader_rejects_bss_past_end_of_guest_memory(void **state)
 	assert_rejected(f, -E2BIG);
 }
 
-static void test_loader_rejects_segment_above_guest_memory(void **state)
+static void test_pvh_rejects_segment_above_guest_memory(void **state)
 {
 	struct fixture *f = *state;
 
@@ -554,7 +554,7 @@ static void test_loader_rejects_segment_above_guest_memory(void **state)
 	assert_rejected(f, -E2BIG);
 }
 
-static void test_loader_rejects_segment_that_wraps_address_space(void **state)
+static void test_pvh_rejects_segment_that_wraps_address_space(void **state)
 {
 	struct fixture *f = *state;
 
@@ -564,7 +564,7 @@ static void test_loader_rejects_segment_that_wraps_address_space(void **state)
 	assert_rejected(f, -E2BIG);
 }
 
-static void test_loader_rejects_segment_below_floor(void **state)
+static void test_pvh_rejects_segment_below_floor(void **state)
 {
 	struct fixture *f = *state;
 
@@ -574,7 +574,7 @@ static void test_loader_rejects_segment_below_floor(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_segment_straddling_floor(void **state)
+static void test_pvh_rejects_segment_straddling_floor(void **state)
 {
 	struct fixture *f = *state;
 
@@ -583,7 +583,7 @@ static void test_loader_rejects_segment_straddling_floor(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_segment_overlapping_by_one_byte(void **state)
+static void test_pvh_rejects_segment_overlapping_by_one_byte(void **state)
 {
 	struct fixture *f = *state;
 
@@ -592,7 +592,7 @@ static void test_loader_rejects_segment_overlapping_by_one_byte(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_segment_overlapping_an_earlier_bss(void **state)
+static void test_pvh_rejects_segment_overlapping_an_earlier_bss(void **state)
 {
 	struct fixture *f = *state;
 
@@ -602,7 +602,7 @@ static void test_loader_rejects_segment_overlapping_an_earlier_bss(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_segment_ending_on_an_earlier_start(void **state)
+static void test_pvh_rejects_segment_ending_on_an_earlier_start(void **state)
 {
 	struct fixture *f = *state;
 
@@ -614,7 +614,7 @@ static void test_loader_rejects_segment_ending_on_an_earlier_start(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_segment_containing_an_earlier_one(void **state)
+static void test_pvh_rejects_segment_containing_an_earlier_one(void **state)
 {
 	struct fixture *f = *state;
 
@@ -624,7 +624,7 @@ static void test_loader_rejects_segment_containing_an_earlier_one(void **state)
 	assert_rejected(f, -EINVAL);
 }
 
-static void test_loader_rejects_identical_segments(void **state)
+static void test_pvh_rejects_identical_segments(void **state)
 {
 	struct fixture *f = *state;
 
@@ -637,7 +637,7 @@ static void test_loader_rejects_identical_segments(void **state)
  * Two overlapping segments in guest RAM at the very top of the address
  * space: the last one ends exactly at 2^64.
  */
-static void test_loader_rejects_overlap_at_top_of_address_space(void **state)
+static void test_pvh_rejects_overlap_at_top_of_address_space(void **state)
 {
 	struct fixture *f = *state;
 	const uint64_t top = UINT64_MAX - 0x1fff; /* [top, 2^64) */
@@ -656,7 +656,7 @@ static void test_loader_rejects_overlap_at_top_of_address_space(void **state)
 
 /* ---- The PVH note ---- */
 
-static void test_loader_rejects_image_without_note_segment(void **state)
+static void test_pvh_rejects_image_without_note_segment(void **state)
 {
 	struct fixture *f = *state;
 
@@ -664,7 +664,7 @@ static void test_loader_rejects_image_without_note_segment(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_with_other_name(void **state)
+static void test_pvh_rejects_note_with_other_name(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -675,7 +675,7 @@ static void test_loader_rejects_note_with_other_name(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_with_unterminated_name(void **state)
+static void test_pvh_rejects_note_with_unterminated_name(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -686,7 +686,7 @@ static void test_loader_rejects_note_with_unterminated_name(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_with_other_type(void **state)
+static void test_pvh_rejects_note_with_other_type(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -696,7 +696,7 @@ static void test_loader_rejects_note_with_other_type(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_with_2_byte_descriptor(void **state)
+static void test_pvh_rejects_note_with_2_byte_descriptor(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -707,7 +707,7 @@ static void test_loader_rejects_note_with_2_byte_descriptor(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_note_with_16_byte_descriptor(void **state)
+static void test_pvh_rejects_note_with_16_byte_descriptor(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -720,7 +720,7 @@ static void test_loader_rejects_note_with_16_byte_descriptor(void **state)
 
 /* Decoys with the wrong name, type and size come first, each claiming an
  * entry that is also loaded; the real note after them wins. */
-static void test_loader_skips_notes_that_are_not_the_entry(void **state)
+static void test_pvh_skips_notes_that_are_not_the_entry(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t notes[4 * NOTE_MAX];
@@ -737,7 +737,7 @@ static void test_loader_skips_notes_that_are_not_the_entry(void **state)
 	assert_int_equal(out.entry, ENTRY + 4);
 }
 
-static void test_loader_rejects_note_whose_name_runs_past_segment(void **state)
+static void test_pvh_rejects_note_whose_name_runs_past_segment(void **state)
 {
 	struct fixture *f = *state;
 	Elf64_Nhdr nh = { .n_namesz = 0xffffffff,
@@ -753,7 +753,7 @@ static void test_loader_rejects_note_whose_name_runs_past_segment(void **state)
 }
 
 static void
-test_loader_rejects_note_whose_descriptor_runs_past_segment(void **state)
+test_pvh_rejects_note_whose_descriptor_runs_past_segment(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -766,7 +766,7 @@ test_loader_rejects_note_whose_descriptor_runs_past_segment(void **state)
 }
 
 static void
-test_loader_rejects_note_segment_shorter_than_note_header(void **state)
+test_pvh_rejects_note_segment_shorter_than_note_header(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -777,7 +777,7 @@ test_loader_rejects_note_segment_shorter_than_note_header(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_finds_note_in_a_later_note_segment(void **state)
+static void test_pvh_finds_note_in_a_later_note_segment(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -791,7 +791,7 @@ static void test_loader_finds_note_in_a_later_note_segment(void **state)
 }
 
 static void
-test_loader_keeps_entry_when_a_later_note_segment_lacks_it(void **state)
+test_pvh_keeps_entry_when_a_later_note_segment_lacks_it(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -804,7 +804,7 @@ test_loader_keeps_entry_when_a_later_note_segment_lacks_it(void **state)
 	assert_int_equal(out.entry, ENTRY);
 }
 
-static void test_loader_accepts_8_byte_note_descriptor(void **state)
+static void test_pvh_accepts_8_byte_note_descriptor(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t note[NOTE_MAX];
@@ -819,7 +819,7 @@ static void test_loader_accepts_8_byte_note_descriptor(void **state)
 	assert_int_equal(out.entry, ENTRY);
 }
 
-static void test_loader_rejects_entry_outside_every_segment(void **state)
+static void test_pvh_rejects_entry_outside_every_segment(void **state)
 {
 	struct fixture *f = *state;
 
@@ -828,7 +828,7 @@ static void test_loader_rejects_entry_outside_every_segment(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_entry_one_past_segment_end(void **state)
+static void test_pvh_rejects_entry_one_past_segment_end(void **state)
 {
 	struct fixture *f = *state;
 
@@ -837,7 +837,7 @@ static void test_loader_rejects_entry_one_past_segment_end(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_rejects_entry_in_an_empty_segment(void **state)
+static void test_pvh_rejects_entry_in_an_empty_segment(void **state)
 {
 	struct fixture *f = *state;
 
@@ -847,7 +847,7 @@ static void test_loader_rejects_entry_in_an_empty_segment(void **state)
 	assert_rejected(f, -ENOEXEC);
 }
 
-static void test_loader_accepts_entry_at_last_byte_of_bss(void **state)
+static void test_pvh_accepts_entry_at_last_byte_of_bss(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -860,7 +860,7 @@ static void test_loader_accepts_entry_at_last_byte_of_bss(void **state)
 
 /* ---- Loading ---- */
 
-static void test_loader_copies_segment_data_exactly(void **state)
+static void test_pvh_copies_segment_data_exactly(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -871,7 +871,7 @@ static void test_loader_copies_segment_data_exactly(void **state)
 	assert_seg_data(f, LOAD_GPA, LOAD_FILESZ);
 }
 
-static void test_loader_zeroes_bss_over_old_contents(void **state)
+static void test_pvh_zeroes_bss_over_old_contents(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -881,7 +881,7 @@ static void test_loader_zeroes_bss_over_old_contents(void **state)
 	assert_zero(f, LOAD_GPA + LOAD_FILESZ, LOAD_MEMSZ - LOAD_FILESZ);
 }
 
-static void test_loader_writes_nothing_past_memsz(void **state)
+static void test_pvh_writes_nothing_past_memsz(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t end = LOAD_GPA + LOAD_MEMSZ;
@@ -892,7 +892,7 @@ static void test_loader_writes_nothing_past_memsz(void **state)
 	assert_filled(f, end, MEM_SIZE - end);
 }
 
-static void test_loader_reports_entry_and_loaded_range(void **state)
+static void test_pvh_reports_entry_and_loaded_range(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -904,7 +904,7 @@ static void test_loader_reports_entry_and_loaded_range(void **state)
 	assert_int_equal(out.highest, LOAD_GPA + LOAD_MEMSZ - 1);
 }
 
-static void test_loader_loads_several_segments(void **state)
+static void test_pvh_loads_several_segments(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -930,7 +930,7 @@ static void test_loader_loads_several_segments(void **state)
 	assert_filled(f, 0x180100, MEM_SIZE - 0x180100);
 }
 
-static void test_loader_loads_segment_of_bss_only(void **state)
+static void test_pvh_loads_segment_of_bss_only(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -943,7 +943,7 @@ static void test_loader_loads_segment_of_bss_only(void **state)
 }
 
 static void
-test_loader_loads_segment_ending_at_end_of_guest_memory(void **state)
+test_pvh_loads_segment_ending_at_end_of_guest_memory(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -955,7 +955,7 @@ test_loader_loads_segment_ending_at_end_of_guest_memory(void **state)
 	assert_int_equal(out.highest, MEM_SIZE - 1);
 }
 
-static void test_loader_ignores_empty_load_segment_outside_memory(void **state)
+static void test_pvh_ignores_empty_load_segment_outside_memory(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -967,7 +967,7 @@ static void test_loader_ignores_empty_load_segment_outside_memory(void **state)
 	assert_int_equal(out.highest, LOAD_GPA + LOAD_MEMSZ - 1);
 }
 
-static void test_loader_ignores_other_segment_types(void **state)
+static void test_pvh_ignores_other_segment_types(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -988,7 +988,7 @@ static void write_image_file(struct fixture *f, size_t len)
 	const char *dir = getenv("TMPDIR");
 	int fd;
 
-	snprintf(f->path, sizeof(f->path), "%s/test_loader.XXXXXX",
+	snprintf(f->path, sizeof(f->path), "%s/test_pvh.XXXXXX",
 		 dir && strlen(dir) < 32 ? dir : "/tmp");
 	fd = mkstemp(f->path);
 	assert_true(fd >= 0);
@@ -996,7 +996,7 @@ static void write_image_file(struct fixture *f, size_t len)
 	assert_int_equal(close(fd), 0);
 }
 
-static void test_loader_file_that_does_not_exist_is_enoent(void **state)
+static void test_pvh_file_that_does_not_exist_is_enoent(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out = OUT_SENTINEL;
@@ -1007,7 +1007,7 @@ static void test_loader_file_that_does_not_exist_is_enoent(void **state)
 	assert_int_equal(out.entry, OUT_SENTINEL.entry);
 }
 
-static void test_loader_file_that_is_a_directory_is_einval(void **state)
+static void test_pvh_file_that_is_a_directory_is_einval(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out = OUT_SENTINEL;
@@ -1016,7 +1016,7 @@ static void test_loader_file_that_is_a_directory_is_einval(void **state)
 	assert_int_equal(out.entry, OUT_SENTINEL.entry);
 }
 
-static void test_loader_empty_file_is_not_an_executable(void **state)
+static void test_pvh_empty_file_is_not_an_executable(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out = OUT_SENTINEL;
@@ -1026,7 +1026,7 @@ static void test_loader_empty_file_is_not_an_executable(void **state)
 	assert_filled(f, 0, MEM_SIZE);
 }
 
-static void test_loader_file_of_bad_image_is_rejected(void **state)
+static void test_pvh_file_of_bad_image_is_rejected(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out = OUT_SENTINEL;
@@ -1038,7 +1038,7 @@ static void test_loader_file_of_bad_image_is_rejected(void **state)
 	assert_filled(f, 0, MEM_SIZE);
 }
 
-static void test_loader_loads_image_from_file(void **state)
+static void test_pvh_loads_image_from_file(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out;
@@ -1055,7 +1055,7 @@ static void test_loader_loads_image_from_file(void **state)
 
 /* A file cut short inside the segment data is checked against its real
  * size, not the sizes its headers claim. */
-static void test_loader_file_truncated_inside_segment_is_rejected(void **state)
+static void test_pvh_file_truncated_inside_segment_is_rejected(void **state)
 {
 	struct fixture *f = *state;
 	struct pvh_image out = OUT_SENTINEL;
@@ -1081,7 +1081,7 @@ static const uint8_t *initrd_bytes(void)
 	return b;
 }
 
-static void test_loader_initrd_goes_page_aligned_to_the_top_of_ram(
+static void test_pvh_initrd_goes_page_aligned_to_the_top_of_ram(
 	void **state)
 {
 	struct fixture *f = *state;
@@ -1098,7 +1098,7 @@ static void test_loader_initrd_goes_page_aligned_to_the_top_of_ram(
 	assert_filled(f, gpa + INITRD_LEN, MEM_SIZE - gpa - INITRD_LEN);
 }
 
-static void test_loader_initrd_may_start_right_after_the_kernel(void **state)
+static void test_pvh_initrd_may_start_right_after_the_kernel(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
@@ -1110,7 +1110,7 @@ static void test_loader_initrd_may_start_right_after_the_kernel(void **state)
 	assert_int_equal(gpa, INITRD_GPA);
 }
 
-static void test_loader_initrd_over_the_kernel_is_e2big(void **state)
+static void test_pvh_initrd_over_the_kernel_is_e2big(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
@@ -1123,7 +1123,7 @@ static void test_loader_initrd_over_the_kernel_is_e2big(void **state)
 	assert_filled(f, 0, MEM_SIZE);
 }
 
-static void test_loader_initrd_larger_than_ram_is_e2big(void **state)
+static void test_pvh_initrd_larger_than_ram_is_e2big(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
@@ -1138,7 +1138,7 @@ static void test_loader_initrd_larger_than_ram_is_e2big(void **state)
 	assert_filled(f, 0, MEM_SIZE);
 }
 
-static void test_loader_empty_initrd_is_einval(void **state)
+static void test_pvh_empty_initrd_is_einval(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
@@ -1151,7 +1151,7 @@ static void test_loader_empty_initrd_is_einval(void **state)
 
 /* RAM claimed (4 MiB) beyond what guest memory backs (2 MiB): the write
  * fails and says so. */
-static void test_loader_initrd_in_unbacked_ram_is_efault(void **state)
+static void test_pvh_initrd_in_unbacked_ram_is_efault(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
@@ -1163,7 +1163,7 @@ static void test_loader_initrd_in_unbacked_ram_is_efault(void **state)
 	assert_int_equal(gpa, 1);
 }
 
-static void test_loader_initrd_from_file(void **state)
+static void test_pvh_initrd_from_file(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1, len = 0;
@@ -1179,7 +1179,7 @@ static void test_loader_initrd_from_file(void **state)
 	assert_memory_equal(guest(f) + gpa, initrd_bytes(), INITRD_LEN);
 }
 
-static void test_loader_initrd_file_missing_is_enoent(void **state)
+static void test_pvh_initrd_file_missing_is_enoent(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1, len = 7;
@@ -1192,7 +1192,7 @@ static void test_loader_initrd_file_missing_is_enoent(void **state)
 }
 
 /* A file larger than RAM is refused before it is read. */
-static void test_loader_initrd_file_larger_than_ram_is_e2big(void **state)
+static void test_pvh_initrd_file_larger_than_ram_is_e2big(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t gpa = 1, len = 7;
@@ -1211,87 +1211,87 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		/* The ELF header */
-		T(test_loader_rejects_empty_buffer),
-		T(test_loader_rejects_buffer_shorter_than_elf_header),
-		T(test_loader_rejects_bad_magic),
-		T(test_loader_rejects_32_bit_class),
-		T(test_loader_rejects_big_endian_data),
-		T(test_loader_rejects_other_machine),
-		T(test_loader_rejects_shared_object),
-		T(test_loader_rejects_relocatable_object),
+		T(test_pvh_rejects_empty_buffer),
+		T(test_pvh_rejects_buffer_shorter_than_elf_header),
+		T(test_pvh_rejects_bad_magic),
+		T(test_pvh_rejects_32_bit_class),
+		T(test_pvh_rejects_big_endian_data),
+		T(test_pvh_rejects_other_machine),
+		T(test_pvh_rejects_shared_object),
+		T(test_pvh_rejects_relocatable_object),
 		/* The program header table */
-		T(test_loader_rejects_32_bit_phentsize),
-		T(test_loader_rejects_oversized_phentsize),
-		T(test_loader_rejects_zero_phnum),
-		T(test_loader_rejects_more_than_64_phdrs),
-		T(test_loader_accepts_64_phdrs),
-		T(test_loader_rejects_phdr_table_past_end_of_file),
-		T(test_loader_rejects_phdr_offset_that_wraps),
-		T(test_loader_rejects_truncated_phdr_table),
+		T(test_pvh_rejects_32_bit_phentsize),
+		T(test_pvh_rejects_oversized_phentsize),
+		T(test_pvh_rejects_zero_phnum),
+		T(test_pvh_rejects_more_than_64_phdrs),
+		T(test_pvh_accepts_64_phdrs),
+		T(test_pvh_rejects_phdr_table_past_end_of_file),
+		T(test_pvh_rejects_phdr_offset_that_wraps),
+		T(test_pvh_rejects_truncated_phdr_table),
 		/* Segment checks */
-		T(test_loader_rejects_note_segment_past_end_of_file),
-		T(test_loader_rejects_note_segment_offset_past_end_of_file),
-		T(test_loader_rejects_note_segment_size_that_wraps),
-		T(test_loader_rejects_segment_data_past_end_of_file),
-		T(test_loader_rejects_segment_offset_that_wraps),
-		T(test_loader_rejects_filesz_larger_than_memsz),
-		T(test_loader_rejects_segment_past_end_of_guest_memory),
-		T(test_loader_rejects_bss_past_end_of_guest_memory),
-		T(test_loader_rejects_segment_above_guest_memory),
-		T(test_loader_rejects_segment_that_wraps_address_space),
-		T(test_loader_rejects_segment_below_floor),
-		T(test_loader_rejects_segment_straddling_floor),
-		T(test_loader_rejects_segment_overlapping_by_one_byte),
-		T(test_loader_rejects_segment_overlapping_an_earlier_bss),
-		T(test_loader_rejects_segment_ending_on_an_earlier_start),
-		T(test_loader_rejects_segment_containing_an_earlier_one),
-		T(test_loader_rejects_identical_segments),
-		T(test_loader_rejects_overlap_at_top_of_address_space),
+		T(test_pvh_rejects_note_segment_past_end_of_file),
+		T(test_pvh_rejects_note_segment_offset_past_end_of_file),
+		T(test_pvh_rejects_note_segment_size_that_wraps),
+		T(test_pvh_rejects_segment_data_past_end_of_file),
+		T(test_pvh_rejects_segment_offset_that_wraps),
+		T(test_pvh_rejects_filesz_larger_than_memsz),
+		T(test_pvh_rejects_segment_past_end_of_guest_memory),
+		T(test_pvh_rejects_bss_past_end_of_guest_memory),
+		T(test_pvh_rejects_segment_above_guest_memory),
+		T(test_pvh_rejects_segment_that_wraps_address_space),
+		T(test_pvh_rejects_segment_below_floor),
+		T(test_pvh_rejects_segment_straddling_floor),
+		T(test_pvh_rejects_segment_overlapping_by_one_byte),
+		T(test_pvh_rejects_segment_overlapping_an_earlier_bss),
+		T(test_pvh_rejects_segment_ending_on_an_earlier_start),
+		T(test_pvh_rejects_segment_containing_an_earlier_one),
+		T(test_pvh_rejects_identical_segments),
+		T(test_pvh_rejects_overlap_at_top_of_address_space),
 		/* The PVH note */
-		T(test_loader_rejects_image_without_note_segment),
-		T(test_loader_rejects_note_with_other_name),
-		T(test_loader_rejects_note_with_unterminated_name),
-		T(test_loader_rejects_note_with_other_type),
-		T(test_loader_rejects_note_with_2_byte_descriptor),
-		T(test_loader_rejects_note_with_16_byte_descriptor),
-		T(test_loader_skips_notes_that_are_not_the_entry),
-		T(test_loader_rejects_note_whose_name_runs_past_segment),
-		T(test_loader_rejects_note_whose_descriptor_runs_past_segment),
-		T(test_loader_rejects_note_segment_shorter_than_note_header),
-		T(test_loader_finds_note_in_a_later_note_segment),
-		T(test_loader_keeps_entry_when_a_later_note_segment_lacks_it),
-		T(test_loader_accepts_8_byte_note_descriptor),
-		T(test_loader_rejects_entry_outside_every_segment),
-		T(test_loader_rejects_entry_one_past_segment_end),
-		T(test_loader_rejects_entry_in_an_empty_segment),
-		T(test_loader_accepts_entry_at_last_byte_of_bss),
+		T(test_pvh_rejects_image_without_note_segment),
+		T(test_pvh_rejects_note_with_other_name),
+		T(test_pvh_rejects_note_with_unterminated_name),
+		T(test_pvh_rejects_note_with_other_type),
+		T(test_pvh_rejects_note_with_2_byte_descriptor),
+		T(test_pvh_rejects_note_with_16_byte_descriptor),
+		T(test_pvh_skips_notes_that_are_not_the_entry),
+		T(test_pvh_rejects_note_whose_name_runs_past_segment),
+		T(test_pvh_rejects_note_whose_descriptor_runs_past_segment),
+		T(test_pvh_rejects_note_segment_shorter_than_note_header),
+		T(test_pvh_finds_note_in_a_later_note_segment),
+		T(test_pvh_keeps_entry_when_a_later_note_segment_lacks_it),
+		T(test_pvh_accepts_8_byte_note_descriptor),
+		T(test_pvh_rejects_entry_outside_every_segment),
+		T(test_pvh_rejects_entry_one_past_segment_end),
+		T(test_pvh_rejects_entry_in_an_empty_segment),
+		T(test_pvh_accepts_entry_at_last_byte_of_bss),
 		/* Loading */
-		T(test_loader_copies_segment_data_exactly),
-		T(test_loader_zeroes_bss_over_old_contents),
-		T(test_loader_writes_nothing_past_memsz),
-		T(test_loader_reports_entry_and_loaded_range),
-		T(test_loader_loads_several_segments),
-		T(test_loader_loads_segment_of_bss_only),
-		T(test_loader_loads_segment_ending_at_end_of_guest_memory),
-		T(test_loader_ignores_empty_load_segment_outside_memory),
-		T(test_loader_ignores_other_segment_types),
+		T(test_pvh_copies_segment_data_exactly),
+		T(test_pvh_zeroes_bss_over_old_contents),
+		T(test_pvh_writes_nothing_past_memsz),
+		T(test_pvh_reports_entry_and_loaded_range),
+		T(test_pvh_loads_several_segments),
+		T(test_pvh_loads_segment_of_bss_only),
+		T(test_pvh_loads_segment_ending_at_end_of_guest_memory),
+		T(test_pvh_ignores_empty_load_segment_outside_memory),
+		T(test_pvh_ignores_other_segment_types),
 		/* pvh_load() */
-		T(test_loader_file_that_does_not_exist_is_enoent),
-		T(test_loader_file_that_is_a_directory_is_einval),
-		T(test_loader_empty_file_is_not_an_executable),
-		T(test_loader_file_of_bad_image_is_rejected),
-		T(test_loader_loads_image_from_file),
-		T(test_loader_file_truncated_inside_segment_is_rejected),
+		T(test_pvh_file_that_does_not_exist_is_enoent),
+		T(test_pvh_file_that_is_a_directory_is_einval),
+		T(test_pvh_empty_file_is_not_an_executable),
+		T(test_pvh_file_of_bad_image_is_rejected),
+		T(test_pvh_loads_image_from_file),
+		T(test_pvh_file_truncated_inside_segment_is_rejected),
 		/* pvh_load_initrd() */
-		T(test_loader_initrd_goes_page_aligned_to_the_top_of_ram),
-		T(test_loader_initrd_may_start_right_after_the_kernel),
-		T(test_loader_initrd_over_the_kernel_is_e2big),
-		T(test_loader_initrd_larger_than_ram_is_e2big),
-		T(test_loader_empty_initrd_is_einval),
-		T(test_loader_initrd_in_unbacked_ram_is_efault),
-		T(test_loader_initrd_from_file),
-		T(test_loader_initrd_file_missing_is_enoent),
-		T(test_loader_initrd_file_larger_than_ram_is_e2big),
+		T(test_pvh_initrd_goes_page_aligned_to_the_top_of_ram),
+		T(test_pvh_initrd_may_start_right_after_the_kernel),
+		T(test_pvh_initrd_over_the_kernel_is_e2big),
+		T(test_pvh_initrd_larger_than_ram_is_e2big),
+		T(test_pvh_empty_initrd_is_einval),
+		T(test_pvh_initrd_in_unbacked_ram_is_efault),
+		T(test_pvh_initrd_from_file),
+		T(test_pvh_initrd_file_missing_is_enoent),
+		T(test_pvh_initrd_file_larger_than_ram_is_e2big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,7 +156,7 @@ static enum vcpu_stop handle(struct fixture *f)
 
 /* ---- Port I/O ---- */
 
-static void test_exit_port_out_reaches_device_at_port_offset(void **state)
+static void test_vcpu_port_out_reaches_device_at_port_offset(void **state)
 {
 	struct fixture *f = *state;
 
@@ -170,7 +170,7 @@ static void test_exit_port_out_reaches_device_at_port_offset(void **state)
 	assert_int_equal(f->port_dev.log[0].data[0], 0x41);
 }
 
-static void test_exit_port_out_passes_all_bytes_of_a_dword(void **state)
+static void test_vcpu_port_out_passes_all_bytes_of_a_dword(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t dword[4] = { 0x78, 0x56, 0x34, 0x12 };
@@ -184,7 +184,7 @@ static void test_exit_port_out_passes_all_bytes_of_a_dword(void **state)
 	assert_memory_equal(f->port_dev.log[0].data, dword, 4);
 }
 
-static void test_exit_port_in_stores_device_reply_in_run(void **state)
+static void test_vcpu_port_in_stores_device_reply_in_run(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t *data = pio_data(f);
@@ -203,7 +203,7 @@ static void test_exit_port_in_stores_device_reply_in_run(void **state)
 	assert_int_equal(data[2], STALE);
 }
 
-static void test_exit_string_out_writes_each_element_in_turn(void **state)
+static void test_vcpu_string_out_writes_each_element_in_turn(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t text[5] = { 'h', 'e', 'l', 'l', 'o' };
@@ -221,7 +221,7 @@ static void test_exit_string_out_writes_each_element_in_turn(void **state)
 	}
 }
 
-static void test_exit_string_out_of_words_steps_by_element_size(void **state)
+static void test_vcpu_string_out_of_words_steps_by_element_size(void **state)
 {
 	struct fixture *f = *state;
 	const uint16_t words[3] = { 0x1111, 0x2222, 0x3333 };
@@ -237,7 +237,7 @@ static void test_exit_string_out_of_words_steps_by_element_size(void **state)
 	}
 }
 
-static void test_exit_string_in_fills_each_element_in_turn(void **state)
+static void test_vcpu_string_in_fills_each_element_in_turn(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t reply[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -257,7 +257,7 @@ static void test_exit_string_in_fills_each_element_in_turn(void **state)
 	assert_int_equal(data[8], STALE);
 }
 
-static void test_exit_string_io_of_zero_count_does_nothing(void **state)
+static void test_vcpu_string_io_of_zero_count_does_nothing(void **state)
 {
 	struct fixture *f = *state;
 
@@ -266,7 +266,7 @@ static void test_exit_string_io_of_zero_count_does_nothing(void **state)
 	assert_int_equal(f->port_dev.n, 0);
 }
 
-static void test_exit_unclaimed_port_in_reads_all_ones(void **state)
+static void test_vcpu_unclaimed_port_in_reads_all_ones(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t *data = pio_data(f);
@@ -282,7 +282,7 @@ static void test_exit_unclaimed_port_in_reads_all_ones(void **state)
 	assert_int_equal(f->port_dev.n, 0);
 }
 
-static void test_exit_unclaimed_port_out_is_ignored(void **state)
+static void test_vcpu_unclaimed_port_out_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 
@@ -292,7 +292,7 @@ static void test_exit_unclaimed_port_out_is_ignored(void **state)
 	assert_int_equal(f->mmio_dev.n, 0);
 }
 
-static void test_exit_port_access_never_reaches_mmio_bus(void **state)
+static void test_vcpu_port_access_never_reaches_mmio_bus(void **state)
 {
 	struct fixture *f = *state;
 	struct dev other = { .n = 0 };
@@ -306,7 +306,7 @@ static void test_exit_port_access_never_reaches_mmio_bus(void **state)
 
 /* ---- MMIO ---- */
 
-static void test_exit_mmio_write_reaches_device_at_offset(void **state)
+static void test_vcpu_mmio_write_reaches_device_at_offset(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t data[4] = { 0xde, 0xad, 0xbe, 0xef };
@@ -321,7 +321,7 @@ static void test_exit_mmio_write_reaches_device_at_offset(void **state)
 	assert_memory_equal(f->mmio_dev.log[0].data, data, 4);
 }
 
-static void test_exit_mmio_read_stores_device_reply_in_run(void **state)
+static void test_vcpu_mmio_read_stores_device_reply_in_run(void **state)
 {
 	struct fixture *f = *state;
 	const uint8_t reply[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
@@ -337,7 +337,7 @@ static void test_exit_mmio_read_stores_device_reply_in_run(void **state)
 	assert_memory_equal(f->run->mmio.data, reply, 8);
 }
 
-static void test_exit_mmio_read_touches_only_len_bytes(void **state)
+static void test_vcpu_mmio_read_touches_only_len_bytes(void **state)
 {
 	struct fixture *f = *state;
 
@@ -349,7 +349,7 @@ static void test_exit_mmio_read_touches_only_len_bytes(void **state)
 	assert_int_equal(f->run->mmio.data[1], STALE);
 }
 
-static void test_exit_unclaimed_mmio_read_reads_all_ones(void **state)
+static void test_vcpu_unclaimed_mmio_read_reads_all_ones(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t *data = f->run->mmio.data;
@@ -363,7 +363,7 @@ static void test_exit_unclaimed_mmio_read_reads_all_ones(void **state)
 	assert_int_equal(f->mmio_dev.n, 0);
 }
 
-static void test_exit_unclaimed_mmio_write_is_ignored(void **state)
+static void test_vcpu_unclaimed_mmio_write_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 
@@ -372,7 +372,7 @@ static void test_exit_unclaimed_mmio_write_is_ignored(void **state)
 	assert_int_equal(f->mmio_dev.n, 0);
 }
 
-static void test_exit_mmio_of_zero_length_is_ignored(void **state)
+static void test_vcpu_mmio_of_zero_length_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 
@@ -383,7 +383,7 @@ static void test_exit_mmio_of_zero_length_is_ignored(void **state)
 	assert_int_equal(f->run->mmio.data[0], STALE);
 }
 
-static void test_exit_mmio_longer_than_8_bytes_is_ignored(void **state)
+static void test_vcpu_mmio_longer_than_8_bytes_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 	unsigned i;
@@ -396,7 +396,7 @@ static void test_exit_mmio_longer_than_8_bytes_is_ignored(void **state)
 		assert_int_equal(f->run->mmio.data[i], STALE);
 }
 
-static void test_exit_mmio_write_longer_than_8_bytes_is_ignored(void **state)
+static void test_vcpu_mmio_write_longer_than_8_bytes_is_ignored(void **state)
 {
 	struct fixture *f = *state;
 
@@ -405,7 +405,7 @@ static void test_exit_mmio_write_longer_than_8_bytes_is_ignored(void **state)
 	assert_int_equal(f->mmio_dev.n, 0);
 }
 
-static void test_exit_mmio_access_never_reaches_port_bus(void **state)
+static void test_vcpu_mmio_access_never_reaches_port_bus(void **state)
 {
 	struct fixture *f = *state;
 
@@ -416,7 +416,7 @@ static void test_exit_mmio_access_never_reaches_port_bus(void **state)
 
 /* ---- Other exits ---- */
 
-static void test_exit_hlt_halts(void **state)
+static void test_vcpu_hlt_halts(void **state)
 {
 	struct fixture *f = *state;
 
@@ -424,7 +424,7 @@ static void test_exit_hlt_halts(void **state)
 	assert_int_equal(handle(f), VCPU_HALTED);
 }
 
-static void test_exit_shutdown_shuts_down(void **state)
+static void test_vcpu_shutdown_shuts_down(void **state)
 {
 	struct fixture *f = *state;
 
@@ -432,7 +432,7 @@ static void test_exit_shutdown_shuts_down(void **state)
 	assert_int_equal(handle(f), VCPU_SHUTDOWN);
 }
 
-static void test_exit_intr_continues(void **state)
+static void test_vcpu_intr_continues(void **state)
 {
 	struct fixture *f = *state;
 
@@ -442,7 +442,7 @@ static void test_exit_intr_continues(void **state)
 	assert_int_equal(f->mmio_dev.n, 0);
 }
 
-static void test_exit_internal_error_fails(void **state)
+static void test_vcpu_internal_error_fails(void **state)
 {
 	struct fixture *f = *state;
 
@@ -451,7 +451,7 @@ static void test_exit_internal_error_fails(void **state)
 	assert_int_equal(handle(f), VCPU_FAILED);
 }
 
-static void test_exit_internal_error_of_other_kind_fails(void **state)
+static void test_vcpu_internal_error_of_other_kind_fails(void **state)
 {
 	struct fixture *f = *state;
 
@@ -460,7 +460,7 @@ static void test_exit_internal_error_of_other_kind_fails(void **state)
 	assert_int_equal(handle(f), VCPU_FAILED);
 }
 
-static void test_exit_fail_entry_fails(void **state)
+static void test_vcpu_fail_entry_fails(void **state)
 {
 	struct fixture *f = *state;
 
@@ -469,7 +469,7 @@ static void test_exit_fail_entry_fails(void **state)
 	assert_int_equal(handle(f), VCPU_FAILED);
 }
 
-static void test_exit_unknown_reason_fails(void **state)
+static void test_vcpu_unknown_reason_fails(void **state)
 {
 	struct fixture *f = *state;
 
@@ -477,7 +477,7 @@ static void test_exit_unknown_reason_fails(void **state)
 	assert_int_equal(handle(f), VCPU_FAILED);
 }
 
-static void test_exit_unhandled_reason_touches_no_device(void **state)
+static void test_vcpu_unhandled_reason_touches_no_device(void **state)
 {
 	struct fixture *f = *state;
 
@@ -493,35 +493,35 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		/* Port I/O */
-		T(test_exit_port_out_reaches_device_at_port_offset),
-		T(test_exit_port_out_passes_all_bytes_of_a_dword),
-		T(test_exit_port_in_stores_device_reply_in_run),
-		T(test_exit_string_out_writes_each_element_in_turn),
-		T(test_exit_string_out_of_words_steps_by_element_size),
-		T(test_exit_string_in_fills_each_element_in_turn),
-		T(test_exit_string_io_of_zero_count_does_nothing),
-		T(test_exit_unclaimed_port_in_reads_all_ones),
-		T(test_exit_unclaimed_port_out_is_ignored),
-		T(test_exit_port_access_never_reaches_mmio_bus),
+		T(test_vcpu_port_out_reaches_device_at_port_offset),
+		T(test_vcpu_port_out_passes_all_bytes_of_a_dword),
+		T(test_vcpu_port_in_stores_device_reply_in_run),
+		T(test_vcpu_string_out_writes_each_element_in_turn),
+		T(test_vcpu_string_out_of_words_steps_by_element_size),
+		T(test_vcpu_string_in_fills_each_element_in_turn),
+		T(test_vcpu_string_io_of_zero_count_does_nothing),
+		T(test_vcpu_unclaimed_port_in_reads_all_ones),
+		T(test_vcpu_unclaimed_port_out_is_ignored),
+		T(test_vcpu_port_access_never_reaches_mmio_bus),
 		/* MMIO */
-		T(test_exit_mmio_write_reaches_device_at_offset),
-		T(test_exit_mmio_read_stores_device_reply_in_run),
-		T(test_exit_mmio_read_touches_only_len_bytes),
-		T(test_exit_unclaimed_mmio_read_reads_all_ones),
-		T(test_exit_unclaimed_mmio_write_is_ignored),
-		T(test_exit_mmio_of_zero_length_is_ignored),
-		T(test_exit_mmio_longer_than_8_bytes_is_ignored),
-		T(test_exit_mmio_write_longer_than_8_bytes_is_ignored),
-		T(test_exit_mmio_access_never_reaches_port_bus),
+		T(test_vcpu_mmio_write_reaches_device_at_offset),
+		T(test_vcpu_mmio_read_stores_device_reply_in_run),
+		T(test_vcpu_mmio_read_touches_only_len_bytes),
+		T(test_vcpu_unclaimed_mmio_read_reads_all_ones),
+		T(test_vcpu_unclaimed_mmio_write_is_ignored),
+		T(test_vcpu_mmio_of_zero_length_is_ignored),
+		T(test_vcpu_mmio_longer_than_8_bytes_is_ignored),
+		T(test_vcpu_mmio_write_longer_than_8_bytes_is_ignored),
+		T(test_vcpu_mmio_access_never_reaches_port_bus),
 		/* Other exits */
-		T(test_exit_hlt_halts),
-		T(test_exit_shutdown_shuts_down),
-		T(test_exit_intr_continues),
-		T(test_exit_internal_error_fails),
-		T(test_exit_internal_error_of_other_kind_fails),
-		T(test_exit_fail_entry_fails),
-		T(test_exit_unknown_reason_fails),
-		T(test_exit_unhandled_reason_touches_no_device),
+		T(test_vcpu_hlt_halts),
+		T(test_vcpu_shutdown_shuts_down),
+		T(test_vcpu_intr_continues),
+		T(test_vcpu_internal_error_fails),
+		T(test_vcpu_internal_error_of_other_kind_fails),
+		T(test_vcpu_fail_entry_fails),
+		T(test_vcpu_unknown_reason_fails),
+		T(test_vcpu_unhandled_reason_touches_no_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
