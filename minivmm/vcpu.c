@@ -302,14 +302,31 @@ enum vcpu_stop vcpu_handle_exit(struct bus *pio, struct bus *mmio,
 	}
 }
 
+/*
+ * Finish the instruction of the last port or MMIO exit (a read's data goes
+ * into its register only on the next KVM_RUN) without running the guest
+ * further: KVM_RUN with immediate_exit set does exactly that and returns
+ * EINTR. Until then the vCPU's registers are not its whole state, so this
+ * comes before anyone saves them.
+ */
+static void complete_io(struct vcpu *v)
+{
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+		pr_debug("vCPU %u: completing I/O: %s", v->id, strerror(errno));
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+}
+
 enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			const bool *stop)
 {
 	for (;;) {
 		enum vcpu_stop why;
 
-		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
+			complete_io(v);
 			return VCPU_STOPPED;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A kick: *stop says whether it was for us. */

@@ -60,7 +60,9 @@ enum vcpu_stop vcpu_handle_exit(struct bus *pio, struct bus *mmio,
 
 /*
  * Run until *stop is set (checked after every exit; vcpu_kick() makes a
- * running KVM_RUN return) or the guest halts, shuts down or fails.
+ * running KVM_RUN return) or the guest halts, shuts down or fails. When it
+ * returns VCPU_STOPPED the instruction of the last exit is complete, so the
+ * vCPU's state can be saved.
  */
 enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			const bool *stop);

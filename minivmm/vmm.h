@@ -26,6 +26,9 @@ struct vmm_opts {
 	unsigned timeout;		/* seconds, 0 = none */
 	unsigned cpus;			/* vCPUs, 1 .. VMM_MAX_CPUS */
 	bool dirty_log;
+	const char *api_socket;		/* control API, or NULL */
+	const char *restore_path;	/* --restore: a state file */
+	const char *mem_file_path;	/* --mem-file: its memory */
 };
 
 #define VMM_MAX_CPUS 64

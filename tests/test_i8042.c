@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "../minivmm/bus.h"
-#include "../minivmm/i8042.h"
+#include "../minivmm/devices/i8042.h"
 #include "sysmock.h"
 
 #define STR_OBF I8042_STR_OBF

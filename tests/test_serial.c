@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "../minivmm/bus.h"
-#include "../minivmm/serial.h"
+#include "../minivmm/devices/serial.h"
 #include "sysmock.h"
 
 /* Register bits, spelled out as a guest driver knows them. */

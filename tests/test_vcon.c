@@ -32,7 +32,7 @@
 #include <vmmem/scalar.h>
 
 #include "../minivmm/bus.h"
-#include "../minivmm/virtio/console.h"
+#include "../minivmm/devices/console.h"
 #include "../minivmm/virtio/mmio.h"
 #include "../minivmm/virtio/queue.h"
 #include "sysmock.h"
@@ -130,7 +130,6 @@ static int make_fixture(void **state, bool with_fd)
 	irq.opaque = f;
 	if (vmmio_create("console", &vcon_ops, f->c, f->mem, &irq, &f->t))
 		goto err;
-	vcon_attach(f->c, f->t);
 	vcon_set_blocked_cb(f->c, count_blocked, f);
 	bus_init(&f->bus);
 	if (bus_register(&f->bus, MMIO_BASE, VMMIO_WINDOW, &vmmio_bus_ops,
@@ -367,9 +366,7 @@ static bool output(struct fixture *f)
 {
 	bool blocked;
 
-	vmmio_lock(f->t);
 	blocked = vcon_output(f->c);
-	vmmio_unlock(f->t);
 	return blocked;
 }
 
@@ -377,9 +374,7 @@ static size_t input(struct fixture *f, const void *buf, size_t len)
 {
 	size_t n;
 
-	vmmio_lock(f->t);
 	n = vcon_input(f->c, buf, len);
-	vmmio_unlock(f->t);
 	return n;
 }
 
@@ -387,9 +382,7 @@ static bool input_ready(struct fixture *f)
 {
 	bool ready;
 
-	vmmio_lock(f->t);
 	ready = vcon_input_ready(f->c);
-	vmmio_unlock(f->t);
 	return ready;
 }
 
@@ -397,9 +390,7 @@ static bool blocked(struct fixture *f)
 {
 	bool b;
 
-	vmmio_lock(f->t);
 	b = vcon_output_blocked(f->c);
-	vmmio_unlock(f->t);
 	return b;
 }
 
@@ -520,9 +511,7 @@ static void test_vcon_resize_raises_config_interrupt(void **state)
 
 	bring_up(f, V1 | FSIZE);
 	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
-	vmmio_lock(f->t);
 	vcon_resize(f->c, 132, 43);
-	vmmio_unlock(f->t);
 	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS) & 2, 2);
 	assert_int_equal(f->irqs, 1);
@@ -537,9 +526,7 @@ static void test_vcon_resize_without_f_size_only_updates_values(void **state)
 
 	bring_up(f, V1);
 	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
-	vmmio_lock(f->t);
 	vcon_resize(f->c, 100, 30);
-	vmmio_unlock(f->t);
 	assert_int_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(f->irqs, 0);
 	assert_int_equal(rd16(f, VMMIO_REG_CONFIG + 0), 100);
@@ -569,9 +556,7 @@ static void test_vcon_transmits_chain_to_out_fd(void **state)
 	assert_int_equal(f->irqs, 1);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 1);
 	assert_false(blocked(f));
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_out(f->c), strlen(msg));
-	vmmio_unlock(f->t);
 }
 
 static void test_vcon_transmits_many_chains_in_order(void **state)
@@ -653,9 +638,7 @@ static void test_vcon_back_pressure_keeps_every_byte_in_order(void **state)
 	assert_int_equal(id, ha);
 	used_elem(f, TXQ, 1, &id, &len);
 	assert_int_equal(id, hb);
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_out(f->c), A_LEN + B_LEN);
-	vmmio_unlock(f->t);
 	assert_false(blocked(f));
 }
 
@@ -1011,9 +994,7 @@ static void test_vcon_emergency_buffer_overflow_drops_and_counts(void **state)
 	filled = fill_pipe(f);
 	for (i = 0; i < VCON_EMERG_BUF + 10; i++)
 		emerg(f, (unsigned char)('a' + i % 26));
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_dropped(f->c), 10);
-	vmmio_unlock(f->t);
 	drain_until_done(f, out, sizeof(out), &got);
 	assert_int_equal(got, filled + VCON_EMERG_BUF);
 	for (i = 0; i < VCON_EMERG_BUF; i++)
@@ -1022,9 +1003,7 @@ static void test_vcon_emergency_buffer_overflow_drops_and_counts(void **state)
 	emerg(f, '!');
 	drain(f, out, sizeof(out), &got);
 	assert_int_equal(got, filled + VCON_EMERG_BUF + 1);
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_dropped(f->c), 10);
-	vmmio_unlock(f->t);
 }
 
 /* Without an output fd, and when it breaks. */
@@ -1041,10 +1020,8 @@ static void test_vcon_discards_output_without_out_fd(void **state)
 	assert_int_equal(used_idx(f, TXQ), 3 * QSIZE);
 	assert_false(blocked(f));
 	assert_false(output(f));
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_out(f->c), 0);
 	assert_int_equal(vcon_bytes_dropped(f->c), 0);
-	vmmio_unlock(f->t);
 }
 
 static void test_vcon_broken_output_discards_and_keeps_running(void **state)
@@ -1074,9 +1051,7 @@ static void test_vcon_broken_output_on_emergency_write(void **state)
 	bring_up(f, V1);
 	tx_send(f, "lost", 4, 1);
 	assert_int_equal(used_idx(f, TXQ), 1);
-	vmmio_lock(f->t);
 	assert_int_equal(vcon_bytes_out(f->c), 0);
-	vmmio_unlock(f->t);
 }
 
 /* EVENT_IDX through the transport. */

@@ -55,6 +55,7 @@ struct fake {
 	int activate_rc;
 	uint64_t features;
 	struct virtq *queues;
+	const struct virtio_irq *irq;
 	unsigned char config[16];
 };
 
@@ -85,13 +86,15 @@ static void fake_config_write(void *dev, uint64_t off, const void *data,
 		memcpy(d->config + off, data, len);
 }
 
-static int fake_activate(void *dev, uint64_t features, struct virtq *queues)
+static int fake_activate(void *dev, uint64_t features, struct virtq *queues,
+			 const struct virtio_irq *irq)
 {
 	struct fake *d = dev;
 
 	d->activations++;
 	d->features = features;
 	d->queues = queues;
+	d->irq = irq;
 	return d->activate_rc;
 }
 
@@ -101,6 +104,7 @@ static void fake_reset(void *dev)
 
 	d->resets++;
 	d->queues = NULL;
+	d->irq = NULL;
 }
 
 static void fake_notify(void *dev, unsigned q)
@@ -233,11 +237,17 @@ static void bring_up(struct fixture *f, uint64_t features)
 	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER_OK);
 }
 
-static void fail_locked(struct fixture *f, const char *why)
+/* What the transport hands its device at activation. */
+static const struct virtio_irq *seam(struct fixture *f)
 {
-	vmmio_lock(f->t);
-	vmmio_fail(f->t, why);
-	vmmio_unlock(f->t);
+	return vmmio_irq(f->t);
+}
+
+static void fail_seam(struct fixture *f, const char *why)
+{
+	const struct virtio_irq *irq = seam(f);
+
+	(irq->fail)(irq->opaque, why);
 }
 
 static void assert_needs_reset(struct fixture *f)
@@ -301,9 +311,7 @@ static void test_vmmio_status_follows_forward_path(void **state)
 	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
 	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK);
 	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_DRIVER_OK);
-	vmmio_lock(f->t);
 	assert_true(vmmio_active(f->t));
-	vmmio_unlock(f->t);
 	assert_int_equal(f->dev.activations, 1);
 }
 
@@ -345,9 +353,7 @@ static void test_vmmio_status_zero_resets_device(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	vmmio_lock(f->t);
-	vmmio_config_changed(f->t);
-	vmmio_unlock(f->t);
+	seam(f)->config_changed(seam(f)->opaque);
 	assert_int_not_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 	wr(f, VMMIO_REG_QUEUE_SEL, 1);
 	wr(f, VMMIO_REG_STATUS, 0);
@@ -386,9 +392,7 @@ static void test_vmmio_driver_failed_status_stops_device(void **state)
 	wr(f, VMMIO_REG_STATUS, ST_DRIVER_OK | VIRTIO_STATUS_FAILED);
 	assert_int_equal(rd(f, VMMIO_REG_STATUS),
 			 ST_DRIVER_OK | VIRTIO_STATUS_FAILED);
-	vmmio_lock(f->t);
 	assert_false(vmmio_active(f->t));
-	vmmio_unlock(f->t);
 	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	assert_int_equal(f->dev.notify[0], 0);
 	/* Nothing but a reset moves on. */
@@ -538,7 +542,7 @@ static void test_vmmio_failure_is_reported_once(void **state)
 	negotiate(f, V1);
 	setup_queue_at(f, 0, QSIZE, HOLE, 0x2000, 0x3000);
 	assert_int_equal(f->irqs, 1);
-	fail_locked(f, "again");
+	fail_seam(f, "again");
 	assert_int_equal(f->irqs, 1);
 }
 
@@ -670,7 +674,7 @@ static void test_vmmio_status_write_back_keeps_needs_reset(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	fail_locked(f, "test");
+	fail_seam(f, "test");
 	/* Drivers add bits to what they read, NEEDS_RESET included. */
 	wr(f, VMMIO_REG_STATUS, rd(f, VMMIO_REG_STATUS));
 	assert_int_equal(rd(f, VMMIO_REG_STATUS),
@@ -724,12 +728,10 @@ static void test_vmmio_failed_device_gets_no_notify_until_reset(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	fail_locked(f, "queue 0: test failure");
+	fail_seam(f, "queue 0: test failure");
 	assert_needs_reset(f);
 	assert_int_equal(f->irqs, 1);
-	vmmio_lock(f->t);
 	assert_false(vmmio_active(f->t));
-	vmmio_unlock(f->t);
 	wr(f, VMMIO_REG_QUEUE_NOTIFY, 0);
 	vmmio_notify(f->t, 1);
 	assert_int_equal(f->dev.notify[0], 0);
@@ -747,17 +749,13 @@ static void test_vmmio_signal_used_sets_interrupt_status(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	vmmio_lock(f->t);
 	f->dev.queues[0].used_idx = 1; /* as if a chain was pushed */
-	vmmio_signal_used(f->t, 0);
-	vmmio_unlock(f->t);
+	seam(f)->signal_used(seam(f)->opaque, 0);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 1);
 	assert_int_equal(f->irqs, 1);
 	/* Nothing new: no interrupt. */
-	vmmio_lock(f->t);
-	vmmio_signal_used(f->t, 0);
-	vmmio_signal_used(f->t, FAKE_QUEUES);
-	vmmio_unlock(f->t);
+	seam(f)->signal_used(seam(f)->opaque, 0);
+	seam(f)->signal_used(seam(f)->opaque, FAKE_QUEUES);
 	assert_int_equal(f->irqs, 1);
 }
 
@@ -769,10 +767,8 @@ static void test_vmmio_signal_used_honours_no_interrupt(void **state)
 	assert_int_equal(
 		vmmem_write_le16(f->mem, 0x2000, VIRTQ_AVAIL_F_NO_INTERRUPT),
 		0);
-	vmmio_lock(f->t);
 	f->dev.queues[0].used_idx = 1;
-	vmmio_signal_used(f->t, 0);
-	vmmio_unlock(f->t);
+	seam(f)->signal_used(seam(f)->opaque, 0);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 	assert_int_equal(f->irqs, 0);
 }
@@ -783,9 +779,7 @@ static void test_vmmio_signal_used_ignored_when_inactive(void **state)
 
 	negotiate(f, V1);
 	setup_queue(f, 0);
-	vmmio_lock(f->t);
-	vmmio_signal_used(f->t, 0);
-	vmmio_unlock(f->t);
+	seam(f)->signal_used(seam(f)->opaque, 0);
 	assert_int_equal(f->irqs, 0);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 }
@@ -795,11 +789,9 @@ static void test_vmmio_interrupt_ack_clears_bits(void **state)
 	struct fixture *f = *state;
 
 	bring_up(f, V1);
-	vmmio_lock(f->t);
 	f->dev.queues[0].used_idx = 1;
-	vmmio_signal_used(f->t, 0);
-	vmmio_config_changed(f->t);
-	vmmio_unlock(f->t);
+	seam(f)->signal_used(seam(f)->opaque, 0);
+	seam(f)->config_changed(seam(f)->opaque);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 3);
 	wr(f, VMMIO_REG_INTERRUPT_ACK, 1);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 2);
@@ -813,17 +805,13 @@ static void test_vmmio_config_changed_bumps_generation(void **state)
 	uint32_t gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 
 	/* Before DRIVER_OK: a new generation, no interrupt. */
-	vmmio_lock(f->t);
-	vmmio_config_changed(f->t);
-	vmmio_unlock(f->t);
+	seam(f)->config_changed(seam(f)->opaque);
 	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(f->irqs, 0);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 0);
 	gen = rd(f, VMMIO_REG_CONFIG_GENERATION);
 	bring_up(f, V1);
-	vmmio_lock(f->t);
-	vmmio_config_changed(f->t);
-	vmmio_unlock(f->t);
+	seam(f)->config_changed(seam(f)->opaque);
 	assert_int_not_equal(rd(f, VMMIO_REG_CONFIG_GENERATION), gen);
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 2);
 	assert_int_equal(f->irqs, 1);
@@ -855,7 +843,7 @@ static void test_vmmio_config_space_is_passed_through(void **state)
 	assert_int_equal(f->dev.config[6], 0xef);
 	assert_int_equal(f->dev.config[7], 0xbe);
 	/* In any state, even after a failure. */
-	fail_locked(f, "test");
+	fail_seam(f, "test");
 	vmmio_bus_ops.write(f->t, VMMIO_REG_CONFIG, &v16, 2);
 	assert_int_equal(f->dev.config_writes, 2);
 }
@@ -1008,51 +996,15 @@ static void test_vmmio_works_without_irq_and_callbacks(void **state)
 	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	v = htole32(ST_DRIVER_OK);
 	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
-	vmmio_lock(t);
 	assert_true(vmmio_active(t));
-	vmmio_unlock(t);
 	v = 0;
 	vmmio_bus_ops.write(t, VMMIO_REG_QUEUE_NOTIFY, &v, 4);
-	vmmio_lock(t);
-	vmmio_fail(t, "bare device failure");
-	vmmio_unlock(t);
+	(vmmio_irq(t)->fail)(vmmio_irq(t)->opaque, "bare device failure");
 	v = 0;
 	vmmio_bus_ops.write(t, VMMIO_REG_STATUS, &v, 4);
 	vmmio_bus_ops.read(t, VMMIO_REG_STATUS, &v, 4);
 	assert_int_equal(v, 0);
 	vmmio_destroy(t);
-}
-
-struct locker {
-	struct fixture *f;
-	int done;
-};
-
-static void *write_status_thread(void *arg)
-{
-	struct locker *l = arg;
-
-	wr(l->f, VMMIO_REG_STATUS, ST_ACK);
-	__atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static void test_vmmio_register_access_takes_the_lock(void **state)
-{
-	struct fixture *f = *state;
-	struct locker l = { f, 0 };
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	pthread_t th;
-
-	vmmio_lock(f->t);
-	assert_int_equal(pthread_create(&th, NULL, write_status_thread, &l), 0);
-	nanosleep(&ts, NULL);
-	/* The vCPU's access waits for whoever holds the device. */
-	assert_int_equal(__atomic_load_n(&l.done, __ATOMIC_ACQUIRE), 0);
-	vmmio_unlock(f->t);
-	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_int_equal(l.done, 1);
-	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_ACK);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1106,7 +1058,6 @@ int main(void)
 		T(test_vmmio_create_rejects_bad_arguments),
 		T(test_vmmio_create_reports_allocation_failures),
 		T(test_vmmio_works_without_irq_and_callbacks),
-		T(test_vmmio_register_access_takes_the_lock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,8 @@
 
 #include <vmmem/memory.h>
 
+#include "../devices/device.h"
+#include "../state.h"
 #include "../util.h"
 #include "mmio.h"
 #include "queue.h"
@@ -46,7 +48,13 @@ struct vmmio {
 	void *dev;
 	struct vmmem *mem; /* our reference */
 	struct vmmio_irq irq;
+	struct virtio_irq seam; /* what the device gets at activation */
 
+	/*
+	 * Changed under the lock by register writes, and also by the device
+	 * through the seam, which takes no lock: hence atomic. The device
+	 * only sets bits (NEEDS_RESET, InterruptStatus) while it is active.
+	 */
 	uint32_t status;
 	uint32_t isr; /* InterruptStatus */
 	uint32_t config_gen;
@@ -79,9 +87,69 @@ static struct virtq *selected_queue(struct vmmio *t)
 	return &t->queues[t->queue_sel];
 }
 
+static void device_reset(struct vmmio *t);
+
+static uint32_t status(const struct vmmio *t)
+{
+	return __atomic_load_n(&t->status, __ATOMIC_ACQUIRE);
+}
+
+static void set_status(struct vmmio *t, uint32_t v)
+{
+	__atomic_store_n(&t->status, v, __ATOMIC_RELEASE);
+}
+
 static bool failed(const struct vmmio *t)
 {
-	return t->status & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED);
+	return status(t) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED);
+}
+
+static void set_isr(struct vmmio *t, uint32_t bits)
+{
+	__atomic_fetch_or(&t->isr, bits, __ATOMIC_ACQ_REL);
+}
+
+/* The seam (virtio.h): device-side calls, lock-free. */
+
+static void seam_signal_used(void *opaque, unsigned q)
+{
+	struct vmmio *t = opaque;
+
+	if (q >= t->ops->num_queues || !vmmio_active(t))
+		return;
+	if (!virtq_should_signal(&t->queues[q]))
+		return;
+	set_isr(t, INT_USED);
+	raise_irq(t);
+}
+
+static void seam_config_changed(void *opaque)
+{
+	struct vmmio *t = opaque;
+
+	__atomic_fetch_add(&t->config_gen, 1, __ATOMIC_ACQ_REL);
+	/* Before DRIVER_OK the driver reads the configuration when it gets
+	 * there; the new generation is enough. */
+	if (!(status(t) & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	set_isr(t, INT_CONFIG);
+	raise_irq(t);
+}
+
+static void seam_fail(void *opaque, const char *why)
+{
+	struct vmmio *t = opaque;
+	uint32_t old;
+
+	/* Once per failure: the first report is the one that matters, and
+	 * a guest must not be able to flood the log. */
+	old = __atomic_fetch_or(&t->status, VIRTIO_STATUS_NEEDS_RESET,
+				__ATOMIC_ACQ_REL);
+	if (old & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	set_isr(t, INT_CONFIG);
+	pr_err("%s: %s", t->name, why);
+	raise_irq(t);
 }
 
 int vmmio_create(const char *name, const struct virtio_dev_ops *ops, void *dev,
@@ -113,6 +181,12 @@ int vmmio_create(const char *name, const struct virtio_dev_ops *ops, void *dev,
 	t->mem = vmmem_ref(mem);
 	if (irq)
 		t->irq = *irq;
+	t->seam = (struct virtio_irq){
+		.signal_used = seam_signal_used,
+		.config_changed = seam_config_changed,
+		.fail = seam_fail,
+		.opaque = t,
+	};
 	*out = t;
 	return 0;
 
@@ -133,52 +207,29 @@ void vmmio_destroy(struct vmmio *t)
 	free(t);
 }
 
-void vmmio_lock(struct vmmio *t)
+static void lock(struct vmmio *t)
 {
 	pthread_mutex_lock(&t->lock);
 }
 
-void vmmio_unlock(struct vmmio *t)
+static void unlock(struct vmmio *t)
 {
 	pthread_mutex_unlock(&t->lock);
 }
 
 bool vmmio_active(const struct vmmio *t)
 {
-	return (t->status & VIRTIO_STATUS_DRIVER_OK) && !failed(t);
+	return (status(t) & VIRTIO_STATUS_DRIVER_OK) && !failed(t);
 }
 
-void vmmio_fail(struct vmmio *t, const char *why)
+const struct virtio_irq *vmmio_irq(const struct vmmio *t)
 {
-	/* Once per failure: the first report is the one that matters, and
-	 * a guest must not be able to flood the log. */
-	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
-		return;
-	t->status |= VIRTIO_STATUS_NEEDS_RESET;
-	t->isr |= INT_CONFIG;
-	pr_err("%s: %s", t->name, why);
-	raise_irq(t);
+	return &t->seam;
 }
 
-void vmmio_signal_used(struct vmmio *t, unsigned q)
+unsigned vmmio_num_queues(const struct vmmio *t)
 {
-	if (q >= t->ops->num_queues || !vmmio_active(t))
-		return;
-	if (!virtq_should_signal(&t->queues[q]))
-		return;
-	t->isr |= INT_USED;
-	raise_irq(t);
-}
-
-void vmmio_config_changed(struct vmmio *t)
-{
-	t->config_gen++;
-	/* Before DRIVER_OK the driver reads the configuration when it gets
-	 * there; the new generation is enough. */
-	if (!(t->status & VIRTIO_STATUS_DRIVER_OK))
-		return;
-	t->isr |= INT_CONFIG;
-	raise_irq(t);
+	return t->ops->num_queues;
 }
 
 static void queue_fail(struct vmmio *t, unsigned q, const char *why)
@@ -186,7 +237,7 @@ static void queue_fail(struct vmmio *t, unsigned q, const char *why)
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "queue %u: %s", q, why ? why : "invalid");
-	vmmio_fail(t, msg);
+	seam_fail(t, msg);
 }
 
 /* Deliver a notification of queue q to the device, lock held. */
@@ -201,9 +252,18 @@ static void notify_locked(struct vmmio *t, uint32_t q)
 
 void vmmio_notify(struct vmmio *t, unsigned q)
 {
-	vmmio_lock(t);
+	lock(t);
 	notify_locked(t, q);
-	vmmio_unlock(t);
+	unlock(t);
+}
+
+bool vmmio_poll(struct vmmio *t)
+{
+	/* The device checks its own state under its own lock; the transport
+	 * only keeps a stopped device from being called. */
+	if (!t->ops->poll || !vmmio_active(t))
+		return false;
+	return t->ops->poll(t->dev);
 }
 
 static void device_reset(struct vmmio *t)
@@ -214,8 +274,8 @@ static void device_reset(struct vmmio *t)
 		t->ops->reset(t->dev);
 	for (i = 0; i < t->ops->num_queues; i++)
 		virtq_reset(&t->queues[i]);
-	t->status = 0;
-	t->isr = 0;
+	set_status(t, 0);
+	__atomic_store_n(&t->isr, 0, __ATOMIC_RELEASE);
 	t->device_features_sel = 0;
 	t->driver_features_sel = 0;
 	t->driver_features = 0;
@@ -240,7 +300,7 @@ static void features_ok(struct vmmio *t)
 			 t->name);
 		return;
 	}
-	t->status = ST_FEATURES_OK;
+	set_status(t, ST_FEATURES_OK);
 }
 
 static void driver_ok(struct vmmio *t)
@@ -249,7 +309,7 @@ static void driver_ok(struct vmmio *t)
 	unsigned i;
 	int rc;
 
-	t->status = ST_DRIVER_OK;
+	set_status(t, ST_DRIVER_OK);
 	for (i = 0; i < t->ops->num_queues; i++) {
 		struct virtq *q = &t->queues[i];
 
@@ -267,20 +327,21 @@ static void driver_ok(struct vmmio *t)
 		 (unsigned long long)t->driver_features);
 	if (!t->ops->activate)
 		return;
-	rc = t->ops->activate(t->dev, t->driver_features, t->queues);
+	rc = t->ops->activate(t->dev, t->driver_features, t->queues,
+			      &t->seam);
 	if (rc < 0) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "activation failed: %s",
 			 strerror(-rc));
-		vmmio_fail(t, msg);
+		seam_fail(t, msg);
 	}
 }
 
 static void write_status(struct vmmio *t, uint32_t val)
 {
 	/* Drivers write back what they read, NEEDS_RESET included. */
-	uint32_t want = val & ~VIRTIO_STATUS_NEEDS_RESET;
+	uint32_t want = val & ~VIRTIO_STATUS_NEEDS_RESET, cur;
 
 	if (val == 0) {
 		device_reset(t);
@@ -288,23 +349,24 @@ static void write_status(struct vmmio *t, uint32_t val)
 	}
 	if (want & VIRTIO_STATUS_FAILED) {
 		/* The driver gave up: stop until it resets. */
-		t->status |= VIRTIO_STATUS_FAILED;
+		__atomic_fetch_or(&t->status, VIRTIO_STATUS_FAILED,
+				  __ATOMIC_ACQ_REL);
 		return;
 	}
-	if (failed(t) || want == t->status)
+	cur = status(t);
+	if (failed(t) || want == cur)
 		return;
 	/* Only the next step of the forward path is accepted. */
-	if (t->status == 0 && want == ST_ACK)
-		t->status = ST_ACK;
-	else if (t->status == ST_ACK && want == ST_DRIVER)
-		t->status = ST_DRIVER;
-	else if (t->status == ST_DRIVER && want == ST_FEATURES_OK)
+	if (cur == 0 && want == ST_ACK)
+		set_status(t, ST_ACK);
+	else if (cur == ST_ACK && want == ST_DRIVER)
+		set_status(t, ST_DRIVER);
+	else if (cur == ST_DRIVER && want == ST_FEATURES_OK)
 		features_ok(t);
-	else if (t->status == ST_FEATURES_OK && want == ST_DRIVER_OK)
+	else if (cur == ST_FEATURES_OK && want == ST_DRIVER_OK)
 		driver_ok(t);
 	else
-		pr_debug("%s: status %#x -> %#x refused", t->name, t->status,
-			 val);
+		pr_debug("%s: status %#x -> %#x refused", t->name, cur, val);
 }
 
 static void write_queue_ready(struct vmmio *t, struct virtq *q, uint32_t val)
@@ -340,7 +402,7 @@ static void write_queue_reg(struct vmmio *t, uint64_t off, uint32_t val)
 	 * does not change while ready: virtq_validate() checked exactly the
 	 * values the device will use.
 	 */
-	if (!q || t->status != ST_FEATURES_OK)
+	if (!q || status(t) != ST_FEATURES_OK)
 		return;
 	if (off == VMMIO_REG_QUEUE_READY) {
 		write_queue_ready(t, q, val);
@@ -381,7 +443,7 @@ static void write_reg(struct vmmio *t, uint64_t off, uint32_t val)
 	case VMMIO_REG_DRIVER_FEATURES:
 		/* Only while negotiating: afterwards the device already
 		 * acts on the accepted set. */
-		if (t->status != ST_DRIVER || t->driver_features_sel > 1)
+		if (status(t) != ST_DRIVER || t->driver_features_sel > 1)
 			break;
 		set_half(&t->driver_features, val, t->driver_features_sel == 1);
 		break;
@@ -402,7 +464,7 @@ static void write_reg(struct vmmio *t, uint64_t off, uint32_t val)
 		notify_locked(t, val);
 		break;
 	case VMMIO_REG_INTERRUPT_ACK:
-		t->isr &= ~val;
+		__atomic_fetch_and(&t->isr, ~val, __ATOMIC_ACQ_REL);
 		break;
 	case VMMIO_REG_STATUS:
 		write_status(t, val);
@@ -433,9 +495,9 @@ static uint32_t read_reg(struct vmmio *t, uint64_t off)
 	case VMMIO_REG_QUEUE_READY:
 		return q ? q->ready : 0;
 	case VMMIO_REG_INTERRUPT_STATUS:
-		return t->isr;
+		return __atomic_load_n(&t->isr, __ATOMIC_ACQUIRE);
 	case VMMIO_REG_STATUS:
-		return t->status;
+		return status(t);
 	case VMMIO_REG_SHM_LEN_LOW:
 	case VMMIO_REG_SHM_LEN_HIGH:
 	case VMMIO_REG_SHM_BASE_LOW:
@@ -443,7 +505,7 @@ static uint32_t read_reg(struct vmmio *t, uint64_t off)
 		/* No shared memory regions: length and base read as -1. */
 		return 0xffffffff;
 	case VMMIO_REG_CONFIG_GENERATION:
-		return t->config_gen;
+		return __atomic_load_n(&t->config_gen, __ATOMIC_ACQUIRE);
 	}
 	return 0;
 }
@@ -468,7 +530,7 @@ static void window_read(void *opaque, uint64_t off, void *data, unsigned len)
 	if (!data || len == 0 || len > 8)
 		return;
 	memset(data, 0, len);
-	vmmio_lock(t);
+	lock(t);
 	if (off >= VMMIO_REG_CONFIG) {
 		if (config_access_ok(off, len) && t->ops->config_read)
 			t->ops->config_read(t->dev, off - VMMIO_REG_CONFIG, data,
@@ -477,7 +539,7 @@ static void window_read(void *opaque, uint64_t off, void *data, unsigned len)
 		v = htole32(read_reg(t, off));
 		memcpy(data, &v, 4);
 	}
-	vmmio_unlock(t);
+	unlock(t);
 }
 
 static void window_write(void *opaque, uint64_t off, const void *data,
@@ -488,7 +550,7 @@ static void window_write(void *opaque, uint64_t off, const void *data,
 
 	if (!data || len == 0 || len > 8)
 		return;
-	vmmio_lock(t);
+	lock(t);
 	if (off >= VMMIO_REG_CONFIG) {
 		/* Passed on in every state: the console's emerg_wr must work
 		 * on an unconfigured device. */
@@ -499,10 +561,164 @@ static void window_write(void *opaque, uint64_t off, const void *data,
 		memcpy(&v, data, 4);
 		write_reg(t, off, le32toh(v));
 	}
-	vmmio_unlock(t);
+	unlock(t);
 }
 
 const struct bus_ops vmmio_bus_ops = {
 	.read = window_read,
 	.write = window_write,
+};
+
+/* Saved state. */
+
+/* Layout version of the transport's section, checked on restore. */
+#define VMMIO_STATE_VERSION 1
+
+static void mmio_reset(void *opaque)
+{
+	struct vmmio *t = opaque;
+
+	lock(t);
+	device_reset(t);
+	unlock(t);
+}
+
+static int mmio_save(void *opaque, struct state_buf *b)
+{
+	struct vmmio *t = opaque;
+	uint32_t st;
+	unsigned i;
+	int rc = 0;
+
+	lock(t);
+	st = status(t);
+	state_put_u32(b, VMMIO_STATE_VERSION);
+	state_put_u32(b, t->ops->device_id);
+	state_put_u32(b, t->ops->num_queues);
+	state_put_u32(b, st);
+	state_put_u32(b, __atomic_load_n(&t->isr, __ATOMIC_ACQUIRE));
+	state_put_u32(b, __atomic_load_n(&t->config_gen, __ATOMIC_ACQUIRE));
+	state_put_u32(b, t->device_features_sel);
+	state_put_u32(b, t->driver_features_sel);
+	state_put_u64(b, t->driver_features);
+	state_put_u32(b, t->queue_sel);
+	for (i = 0; i < t->ops->num_queues; i++) {
+		const struct virtq *q = &t->queues[i];
+
+		state_put_u16(b, q->size);
+		state_put_u8(b, q->ready);
+		state_put_u64(b, q->desc);
+		state_put_u64(b, q->avail);
+		state_put_u64(b, q->used);
+	}
+	/* A live device: the queues' positions and the device's own state.
+	 * A failed one is reset by its driver before it is used again. */
+	if (vmmio_active(t)) {
+		for (i = 0; i < t->ops->num_queues; i++)
+			if (t->queues[i].ready)
+				virtq_save(&t->queues[i], b);
+		if (t->ops->save)
+			rc = t->ops->save(t->dev, b);
+	}
+	unlock(t);
+	return rc ? rc : b->err;
+}
+
+/* A status the forward path can reach, with or without the stop bits. */
+static bool status_valid(uint32_t st)
+{
+	uint32_t path = st & ~(VIRTIO_STATUS_NEEDS_RESET |
+			       VIRTIO_STATUS_FAILED);
+
+	return path == 0 || path == ST_ACK || path == ST_DRIVER ||
+	       path == ST_FEATURES_OK || path == ST_DRIVER_OK;
+}
+
+static int restore_locked(struct vmmio *t, struct state_rd *r)
+{
+	uint32_t st;
+	bool event_idx;
+	unsigned i;
+
+	if (state_get_u32(r) != VMMIO_STATE_VERSION ||
+	    state_get_u32(r) != t->ops->device_id ||
+	    state_get_u32(r) != t->ops->num_queues)
+		return -EBADMSG;
+	st = state_get_u32(r);
+	__atomic_store_n(&t->isr, state_get_u32(r) & (INT_USED | INT_CONFIG),
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&t->config_gen, state_get_u32(r), __ATOMIC_RELEASE);
+	t->device_features_sel = state_get_u32(r);
+	t->driver_features_sel = state_get_u32(r);
+	t->driver_features = state_get_u64(r);
+	t->queue_sel = state_get_u32(r);
+	if (r->err || !status_valid(st) ||
+	    (t->driver_features & ~offered_features(t)))
+		return -EBADMSG;
+	for (i = 0; i < t->ops->num_queues; i++) {
+		struct virtq *q = &t->queues[i];
+
+		q->size = state_get_u16(r);
+		q->ready = state_get_u8(r) != 0;
+		q->desc = state_get_u64(r);
+		q->avail = state_get_u64(r);
+		q->used = state_get_u64(r);
+		/* A ready queue passed these checks when the driver set it
+		 * ready; the file must not skip them. */
+		if (q->ready && virtq_validate(q, t->mem, t->ops->queue_max))
+			return -EBADMSG;
+	}
+	if (r->err)
+		return -EBADMSG;
+	set_status(t, st);
+	if (!vmmio_active(t))
+		return 0;
+	event_idx = t->driver_features & 1ull << VIRTIO_F_EVENT_IDX;
+	for (i = 0; i < t->ops->num_queues; i++)
+		if (t->queues[i].ready &&
+		    virtq_restore(&t->queues[i], t->mem, event_idx, r))
+			return -EBADMSG;
+	if (t->ops->restore)
+		return t->ops->restore(t->dev, r, t->driver_features,
+				       t->queues, &t->seam);
+	if (t->ops->activate)
+		return t->ops->activate(t->dev, t->driver_features, t->queues,
+					&t->seam) ? -EBADMSG : 0;
+	return 0;
+}
+
+static int mmio_restore(void *opaque, struct state_rd *r)
+{
+	struct vmmio *t = opaque;
+	unsigned i;
+	int rc;
+
+	lock(t);
+	device_reset(t);
+	rc = restore_locked(t, r);
+	if (!rc)
+		rc = state_rd_end(r);
+	if (rc) {
+		device_reset(t);
+		unlock(t);
+		return -EBADMSG;
+	}
+	/*
+	 * A notification the guest sent just before the snapshot was still
+	 * in its eventfd, which did not travel: look at every queue once, and
+	 * interrupt once if anything was pending (a spare interrupt is
+	 * harmless, a lost one can hang a driver).
+	 */
+	for (i = 0; i < t->ops->num_queues; i++)
+		notify_locked(t, i);
+	if (__atomic_load_n(&t->isr, __ATOMIC_ACQUIRE))
+		raise_irq(t);
+	unlock(t);
+	return 0;
+}
+
+const struct device_ops vmmio_device_ops = {
+	.reset = mmio_reset,
+	.save = mmio_save,
+	.restore = mmio_restore,
 };

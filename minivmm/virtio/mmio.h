@@ -25,11 +25,18 @@
  * Offered features: the device's bits 0-23 (ops->features()), plus
  * VIRTIO_F_VERSION_1 and VIRTIO_F_EVENT_IDX. Never INDIRECT_DESC.
  *
- * Threading: register accesses come from a vCPU thread, queue work from the
- * event loop. Every entry point here takes the transport's lock, and every
- * call into the device's ops happens with it held; code outside the
- * transport that touches the device (the event loop feeding console input)
- * takes it with vmmio_lock().
+ * Threading: register accesses come from vCPU threads, notifications and
+ * polling from the event loop. Every entry point here takes the
+ * transport's lock, and every call into the device's ops happens with it
+ * held; the device takes its own lock inside, and reaches back only through
+ * the struct virtio_irq seam, which takes no lock (lock order: transport,
+ * then device). Nothing outside takes either lock.
+ *
+ * As a device of the machine (vmmio_device_ops, devices/device.h) the
+ * transport saves its registers, each queue's configuration and, for a
+ * live device, the queues' positions and the device's own state; a restore
+ * checks all of it as it would the guest's register writes, then looks at
+ * every queue once (a notification in flight at the snapshot is not lost).
  */
 #ifndef MINIVMM_VIRTIO_MMIO_H
 #define MINIVMM_VIRTIO_MMIO_H
@@ -40,6 +47,7 @@
 #include "../bus.h"
 #include "virtio.h"
 
+struct device_ops;
 struct vmmem;
 struct vmmio;
 
@@ -105,34 +113,26 @@ void vmmio_destroy(struct vmmio *t);
 /* Register window accesses; opaque is the struct vmmio. */
 extern const struct bus_ops vmmio_bus_ops;
 
-void vmmio_lock(struct vmmio *t);
-void vmmio_unlock(struct vmmio *t);
+/* The machine's view: reset, save, restore (opaque: the struct vmmio). */
+extern const struct device_ops vmmio_device_ops;
 
-/* A queue notification that arrived through an ioeventfd. Takes the lock. */
+/* A queue notification that arrived through an ioeventfd. */
 void vmmio_notify(struct vmmio *t, unsigned q);
 
-/* For the device, lock held: */
+/*
+ * Let a live device look for work without a notification (its poll op).
+ * Return: whether it found any.
+ */
+bool vmmio_poll(struct vmmio *t);
+
+/* The device's queue count (for one notification eventfd each). */
+unsigned vmmio_num_queues(const struct vmmio *t);
 
 /*
- * Chains were pushed to queue q: set InterruptStatus bit 0 and raise the
- * interrupt if the driver wants one (virtq_should_signal()). Nothing while
- * the device is not active.
+ * The seam this transport hands its device at activation (and the only
+ * way the device reaches it); for harnesses that drive a device model.
  */
-void vmmio_signal_used(struct vmmio *t, unsigned q);
-
-/*
- * The guest broke the protocol: set DEVICE_NEEDS_RESET, raise a
- * configuration interrupt, stop calling the device until the driver resets
- * it, and report `why` once on stderr ("minivmm: <name>: <why>"; further
- * calls before the reset are silent). The VMM keeps running.
- */
-void vmmio_fail(struct vmmio *t, const char *why);
-
-/*
- * The device changed its configuration: new generation, and (once the
- * driver set DRIVER_OK) InterruptStatus bit 1 and an interrupt.
- */
-void vmmio_config_changed(struct vmmio *t);
+const struct virtio_irq *vmmio_irq(const struct vmmio *t);
 
 /* Whether the device is live: DRIVER_OK and not failed. */
 bool vmmio_active(const struct vmmio *t);

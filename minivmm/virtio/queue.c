@@ -22,6 +22,7 @@
 #include <vmmem/region.h>
 #include <vmmem/scalar.h>
 
+#include "../state.h"
 #include "queue.h"
 
 /* A descriptor as the guest wrote it; copied once, then checked. */
@@ -513,4 +514,92 @@ int virtq_enable_notify(struct virtq *q, bool enable)
 const char *virtq_error(const struct virtq *q)
 {
 	return q ? q->error : NULL;
+}
+
+void virtq_save(const struct virtq *q, struct state_buf *b)
+{
+	unsigned i;
+
+	state_put_u8(b, q->event_idx);
+	state_put_u16(b, q->last_avail);
+	state_put_u16(b, q->used_idx);
+	state_put_u16(b, q->signalled_used);
+	state_put_u8(b, q->signalled_valid);
+	for (i = 0; i < VIRTQ_MAX_SIZE / 64; i++)
+		state_put_u64(b, q->owned[i]);
+	for (i = 0; i < VIRTQ_MAX_SIZE / 64; i++)
+		state_put_u64(b, q->heads[i]);
+	for (i = 0; i < VIRTQ_MAX_SIZE; i++)
+		state_put_u16(b, q->link[i]);
+}
+
+/*
+ * The held chains must be what virtq_pop() could have left: every head is
+ * owned, each chain runs over owned descriptors only, ends within the
+ * queue size, and together the chains cover every owned descriptor exactly
+ * once. Nothing outside the queue is owned.
+ */
+static bool held_chains_valid(const struct virtq *q)
+{
+	uint64_t seen[VIRTQ_MAX_SIZE / 64] = { 0 };
+	unsigned i, hops, owned = 0, visited = 0;
+
+	for (i = 0; i < VIRTQ_MAX_SIZE; i++) {
+		if (!bit_test(q->owned, i)) {
+			if (bit_test(q->heads, i))
+				return false;
+			continue;
+		}
+		if (i >= q->size)
+			return false;
+		owned++;
+	}
+	for (i = 0; i < q->size; i++) {
+		unsigned d = i;
+
+		if (!bit_test(q->heads, i))
+			continue;
+		for (hops = 0;; hops++) {
+			if (hops >= q->size || d >= q->size ||
+			    !bit_test(q->owned, d) || bit_test(seen, d))
+				return false;
+			bit_set(seen, d);
+			visited++;
+			if (q->link[d] == VIRTQ_LINK_END)
+				break;
+			d = q->link[d];
+		}
+	}
+	return visited == owned;
+}
+
+int virtq_restore(struct virtq *q, struct vmmem *mem, bool event_idx,
+		  struct state_rd *r)
+{
+	unsigned i;
+
+	virtq_start(q, mem, event_idx);
+	if (state_get_u8(r) != event_idx)
+		state_rd_fail(r);
+	q->last_avail = state_get_u16(r);
+	q->used_idx = state_get_u16(r);
+	q->signalled_used = state_get_u16(r);
+	q->signalled_valid = state_get_u8(r) != 0;
+	for (i = 0; i < VIRTQ_MAX_SIZE / 64; i++)
+		q->owned[i] = state_get_u64(r);
+	for (i = 0; i < VIRTQ_MAX_SIZE / 64; i++)
+		q->heads[i] = state_get_u64(r);
+	for (i = 0; i < VIRTQ_MAX_SIZE; i++)
+		q->link[i] = state_get_u16(r);
+	if (r->err || !held_chains_valid(q)) {
+		state_rd_fail(r);
+		virtq_start(q, mem, event_idx);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+bool virtq_holds(const struct virtq *q, uint16_t head)
+{
+	return head < q->size && bit_test(q->heads, head);
 }

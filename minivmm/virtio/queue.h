@@ -22,6 +22,8 @@
 
 #include <vmmem/addr.h>
 
+struct state_buf;
+struct state_rd;
 struct vmmem;
 
 /* Largest queue our devices offer (QueueSizeMax). */
@@ -155,6 +157,25 @@ int virtq_enable_notify(struct virtq *q, bool enable);
  * for a notification. No validation: virtq_pop() does that.
  */
 bool virtq_has_avail(struct virtq *q);
+
+/*
+ * Append a started queue's device-side state (indices, the chains the
+ * device holds) to b; its configuration is the transport's to save.
+ */
+void virtq_save(const struct virtq *q, struct state_buf *b);
+
+/*
+ * Start a queue whose configuration was restored and validated
+ * (virtq_validate()) with the state virtq_save() wrote: event_idx must match
+ * what was saved, and the held chains must be consistent (each over held
+ * descriptors inside the queue, ending, none shared).
+ * Return: 0, or -EBADMSG (the queue is then started from zero).
+ */
+int virtq_restore(struct virtq *q, struct vmmem *mem, bool event_idx,
+		  struct state_rd *r);
+
+/* Whether head is the head of a chain the device holds. */
+bool virtq_holds(const struct virtq *q, uint16_t head);
 
 /* The reason of the last -EBADMSG/-EINVAL, or NULL. */
 const char *virtq_error(const struct virtq *q);

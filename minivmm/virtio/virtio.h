@@ -3,7 +3,8 @@
  * virtio.h - virtio constants and the interface between a transport and a
  * device. A device describes itself with a static virtio_dev_ops table; the
  * transport (virtio/mmio.c) owns the registers, the status state machine and
- * the queues, and calls into the device through the table.
+ * the queues, and calls into the device through the table. The device
+ * reaches back only through the struct virtio_irq handed to it.
  */
 #ifndef MINIVMM_VIRTIO_H
 #define MINIVMM_VIRTIO_H
@@ -26,8 +27,36 @@
 
 #define VIRTIO_ID_CONSOLE 3
 
+struct state_buf;
+struct state_rd;
 struct virtq;
 
+/*
+ * How a device reaches its driver, handed to it at activation and valid
+ * until its reset: the transport implements it (virtio-mmio: the
+ * InterruptStatus register and an interrupt line). The device calls it
+ * under its own lock, never the transport's, and only while active; the
+ * calls take no lock and never call back into the device.
+ */
+struct virtio_irq {
+	/* Chains were pushed to queue q: interrupt the driver if it asked
+	 * for one (virtq_should_signal()). */
+	void (*signal_used)(void *opaque, unsigned q);
+	/* The device's configuration space changed. */
+	void (*config_changed)(void *opaque);
+	/* The driver broke the protocol: mark the device NEEDS_RESET and
+	 * stop calling it until the driver resets it. why is reported once. */
+	void (*fail)(void *opaque, const char *why);
+	void *opaque;
+};
+
+/*
+ * A virtio device. It owns its queue count and what each queue is for; it
+ * never names its transport, and the transport never reaches into it but
+ * through this table. Every callback runs with the transport's lock held
+ * (the device takes its own lock inside); a device must not call into the
+ * transport other than through the struct virtio_irq it was given.
+ */
 struct virtio_dev_ops {
 	uint32_t device_id;
 	unsigned num_queues;
@@ -43,14 +72,32 @@ struct virtio_dev_ops {
 			     unsigned len);
 	/*
 	 * DRIVER_OK: the queues are set up and validated; queues[i] for
-	 * i < num_queues stay valid until reset. Return 0, or a negative
-	 * errno to fail the device (the transport sets NEEDS_RESET).
+	 * i < num_queues stay valid until reset, and so does irq. Return 0,
+	 * or a negative errno to fail the device (the transport sets
+	 * NEEDS_RESET).
 	 */
-	int (*activate)(void *dev, uint64_t features, struct virtq *queues);
+	int (*activate)(void *dev, uint64_t features, struct virtq *queues,
+			const struct virtio_irq *irq);
 	/* The driver wrote 0 to Status (or the transport reset the device). */
 	void (*reset)(void *dev);
 	/* The driver notified queue q (QueueNotify or its ioeventfd). */
 	void (*notify)(void *dev, unsigned q);
+	/*
+	 * Optional: look for work without a notification, for an event loop
+	 * that polls for a while after activity. Return: whether there was
+	 * any. Called without the transport's lock.
+	 */
+	bool (*poll)(void *dev);
+	/*
+	 * Optional: the device's own state (not the queues', which the
+	 * transport saves), while the machine is paused. restore() is
+	 * called instead of activate() for a device that was active when
+	 * saved, with the queues already restored; it must check every
+	 * value it reads, as if it came from the guest. NULL: stateless.
+	 */
+	int (*save)(void *dev, struct state_buf *b);
+	int (*restore)(void *dev, struct state_rd *r, uint64_t features,
+		       struct virtq *queues, const struct virtio_irq *irq);
 };
 
 #endif /* MINIVMM_VIRTIO_H */

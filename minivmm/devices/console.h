@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * console.h - virtio-console, port 0 only (receiveq 0, transmitq 1), with
+ * devices/console.h - virtio-console, port 0 only (receiveq 0, transmitq 1), with
  * VIRTIO_CONSOLE_F_SIZE and VIRTIO_CONSOLE_F_EMERG_WRITE.
  *
  * Output goes straight from guest memory to out_fd (non-blocking) with
@@ -14,7 +14,7 @@
  * chain being sent, then emergency bytes written meanwhile, then later
  * chains. Transmit chains must hold only device-readable buffers, receive
  * chains only device-writable ones; anything else fails the device
- * (vmmio_fail), the receive side as soon as the chain is posted. Receive
+ * (the seam's fail()), the receive side as soon as the chain is posted. Receive
  * chains are taken from the queue when the guest notifies and kept until
  * input arrives; each vcon_input() call fills chains in order and returns
  * each one (even partly filled) with the number of bytes written.
@@ -38,8 +38,13 @@
  * event loop, which EPOLLOUT wakes at once, gets to run. With out_fd -1
  * there is no such limit.
  *
- * Every function below except vcon_create/vcon_destroy must be called with
- * the transport's lock held (vmmio_lock()).
+ * The device knows no transport: it is created on its own, handed to one
+ * with vcon_ops, and reaches its driver only through the struct virtio_irq
+ * given at activation. It has its own lock, taken by every function below
+ * and every op, so the event loop calls it directly from its thread while
+ * vCPU threads reach it through the transport. Its saved state (vcon_ops
+ * save/restore) is the negotiated features, the terminal size, pending
+ * emergency bytes and the chains it holds with how far each got.
  */
 #ifndef MINIVMM_VIRTIO_CONSOLE_H
 #define MINIVMM_VIRTIO_CONSOLE_H
@@ -48,11 +53,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virtio.h"
+#include "../virtio/virtio.h"
 
 struct vcon;
 struct vmmem;
-struct vmmio;
 
 #define VIRTIO_CONSOLE_F_SIZE 0
 #define VIRTIO_CONSOLE_F_MULTIPORT 1
@@ -73,9 +77,6 @@ extern const struct virtio_dev_ops vcon_ops;
 int vcon_create(struct vmmem *mem, int out_fd, uint16_t cols, uint16_t rows,
 		struct vcon **out);
 void vcon_destroy(struct vcon *c);
-
-/* Connect the device to its transport (for interrupts and failures). */
-void vcon_attach(struct vcon *c, struct vmmio *t);
 
 /*
  * Deliver host input to the guest: fill receive buffers with up to len
@@ -102,15 +103,15 @@ bool vcon_output(struct vcon *c);
 bool vcon_tx_waiting(struct vcon *c);
 
 /* Whether output is waiting for out_fd to become writable. */
-bool vcon_output_blocked(const struct vcon *c);
+bool vcon_output_blocked(struct vcon *c);
 
 /*
  * Be told when output becomes blocked outside vcon_output(): in a queue
  * notification (which may run on a vCPU thread), an emergency write, or
- * activation. fn runs with the transport's lock held and must not take it;
- * it should make the event loop wait for out_fd to become writable (for
+ * activation. fn runs with the device's lock held and must not call into
+ * the device; it should make the event loop wait for out_fd to become writable (for
  * example epoll_ctl() adding EPOLLOUT, which is safe from any thread) and
- * then call vcon_output() under the lock. vcon_output() itself reports
+ * then call vcon_output(). vcon_output() itself reports
  * blocking by its return value only. fn NULL: no callback.
  */
 void vcon_set_blocked_cb(struct vcon *c, void (*fn)(void *opaque),
@@ -120,9 +121,9 @@ void vcon_set_blocked_cb(struct vcon *c, void (*fn)(void *opaque),
 void vcon_resize(struct vcon *c, uint16_t cols, uint16_t rows);
 
 /* Bytes transmitted to out_fd so far (for tests and statistics). */
-uint64_t vcon_bytes_out(const struct vcon *c);
+uint64_t vcon_bytes_out(struct vcon *c);
 
 /* Emergency bytes dropped because their buffer was full (see above). */
-uint64_t vcon_bytes_dropped(const struct vcon *c);
+uint64_t vcon_bytes_dropped(struct vcon *c);
 
 #endif /* MINIVMM_VIRTIO_CONSOLE_H */

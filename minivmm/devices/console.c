@@ -6,6 +6,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,8 @@
 
 #include "../util.h"
 #include "console.h"
-#include "mmio.h"
-#include "queue.h"
+#include "../state.h"
+#include "../virtio/queue.h"
 
 #define RXQ 0
 #define TXQ 1
@@ -38,9 +39,16 @@ struct rx_chain {
 };
 
 struct vcon {
+	/*
+	 * Taken by every entry point: the transport calls in from vCPU
+	 * threads (with its own lock held), the event loop from the main
+	 * thread. The seam (irq) takes no lock, so calling it here is safe.
+	 */
+	pthread_mutex_t lock;
 	struct vmmem *mem; /* our reference */
 	int out_fd;
-	struct vmmio *t;
+	const struct virtio_irq *irq; /* from activation to reset */
+	bool active;		      /* activated, not failed or reset */
 	uint16_t cols, rows;
 	uint64_t features;	 /* negotiated; 0 until activation */
 	struct virtq *rxq, *txq; /* live queues, NULL when absent */
@@ -80,7 +88,7 @@ struct vcon {
 
 static bool live(const struct vcon *c)
 {
-	return c->t && vmmio_active(c->t);
+	return c->active;
 }
 
 static bool discarding(const struct vcon *c)
@@ -93,8 +101,16 @@ static void fail(struct vcon *c, unsigned q, const char *why)
 	char msg[128];
 
 	snprintf(msg, sizeof(msg), "queue %u: %s", q, why ? why : "invalid");
-	if (c->t)
-		vmmio_fail(c->t, msg);
+	/* The transport stops calling us; the loop's calls see !live(). */
+	c->active = false;
+	if (c->irq)
+		c->irq->fail(c->irq->opaque, msg);
+}
+
+static void signal_used(struct vcon *c, unsigned q)
+{
+	if (live(c))
+		c->irq->signal_used(c->irq->opaque, q);
 }
 
 static void output_broken(struct vcon *c, int err)
@@ -262,8 +278,8 @@ static bool run_output(struct vcon *c)
 			break;
 	}
 out:
-	if (c->tx_pushed && live(c))
-		vmmio_signal_used(c->t, TXQ);
+	if (c->tx_pushed)
+		signal_used(c, TXQ);
 	c->tx_pushed = false;
 	c->blocked = blocked;
 	return blocked;
@@ -339,7 +355,7 @@ static void rx_clear(struct vcon *c)
 	c->rx_buf_count = 0;
 }
 
-size_t vcon_input(struct vcon *c, const void *buf, size_t len)
+static size_t input(struct vcon *c, const void *buf, size_t len)
 {
 	const unsigned char *src = buf;
 	size_t accepted = 0;
@@ -384,59 +400,115 @@ size_t vcon_input(struct vcon *c, const void *buf, size_t len)
 		c->rx_count--;
 	}
 out:
-	if (pushed && live(c))
-		vmmio_signal_used(c->t, RXQ);
+	if (pushed)
+		signal_used(c, RXQ);
 	return accepted;
+}
+
+size_t vcon_input(struct vcon *c, const void *buf, size_t len)
+{
+	size_t n;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = input(c, buf, len);
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 bool vcon_input_ready(struct vcon *c)
 {
-	if (!c || !c->rxq || !live(c))
+	bool ready = false;
+
+	if (!c)
 		return false;
-	if (c->rx_count == 0)
-		rx_take(c);
-	return c->rx_count > 0 && live(c);
+	pthread_mutex_lock(&c->lock);
+	if (c->rxq && live(c)) {
+		if (c->rx_count == 0)
+			rx_take(c);
+		ready = c->rx_count > 0 && live(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ready;
 }
 
-bool vcon_tx_waiting(struct vcon *c)
+/* Whether the guest queued output we could take now. */
+static bool tx_waiting(struct vcon *c)
 {
 	return c->txq && live(c) && !c->blocked && virtq_has_avail(c->txq);
 }
 
-bool vcon_output(struct vcon *c)
+bool vcon_tx_waiting(struct vcon *c)
 {
-	if (!c)
-		return false;
-	return run_output(c);
+	bool waiting;
+
+	pthread_mutex_lock(&c->lock);
+	waiting = tx_waiting(c);
+	pthread_mutex_unlock(&c->lock);
+	return waiting;
 }
 
-bool vcon_output_blocked(const struct vcon *c)
+bool vcon_output(struct vcon *c)
 {
-	return c && c->blocked;
+	bool blocked;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	blocked = run_output(c);
+	pthread_mutex_unlock(&c->lock);
+	return blocked;
+}
+
+bool vcon_output_blocked(struct vcon *c)
+{
+	bool blocked;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	blocked = c->blocked;
+	pthread_mutex_unlock(&c->lock);
+	return blocked;
 }
 
 void vcon_set_blocked_cb(struct vcon *c, void (*fn)(void *opaque), void *opaque)
 {
+	pthread_mutex_lock(&c->lock);
 	c->blocked_fn = fn;
 	c->blocked_opaque = opaque;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void vcon_resize(struct vcon *c, uint16_t cols, uint16_t rows)
 {
+	pthread_mutex_lock(&c->lock);
 	c->cols = cols;
 	c->rows = rows;
-	if (c->t && (c->features & 1ull << VIRTIO_CONSOLE_F_SIZE))
-		vmmio_config_changed(c->t);
+	if (live(c) && (c->features & 1ull << VIRTIO_CONSOLE_F_SIZE))
+		c->irq->config_changed(c->irq->opaque);
+	pthread_mutex_unlock(&c->lock);
 }
 
-uint64_t vcon_bytes_out(const struct vcon *c)
+uint64_t vcon_bytes_out(struct vcon *c)
 {
-	return c->bytes_out;
+	uint64_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->bytes_out;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
-uint64_t vcon_bytes_dropped(const struct vcon *c)
+uint64_t vcon_bytes_dropped(struct vcon *c)
 {
-	return c->bytes_dropped;
+	uint64_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->bytes_dropped;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 static void emerg_write(struct vcon *c, unsigned char byte)
@@ -473,9 +545,11 @@ static void con_config_read(void *dev, uint64_t off, void *data, unsigned len)
 
 	if (off >= CFG_LEN)
 		return;
+	pthread_mutex_lock(&c->lock);
 	v16 = htole16(c->cols);
 	memcpy(cfg + CFG_COLS, &v16, 2);
 	v16 = htole16(c->rows);
+	pthread_mutex_unlock(&c->lock);
 	memcpy(cfg + CFG_ROWS, &v16, 2);
 	/* max_nr_ports (no MULTIPORT) and emerg_wr (write-only) read 0. */
 	if (len > CFG_LEN - off)
@@ -490,28 +564,43 @@ static void con_config_write(void *dev, uint64_t off, const void *data,
 
 	/* Only emerg_wr is writable; its low byte is the character, which
 	 * is the first byte of a little-endian write of any width. */
-	if (off == CFG_EMERG_WR && len >= 1)
+	if (off == CFG_EMERG_WR && len >= 1) {
+		pthread_mutex_lock(&c->lock);
 		emerg_write(c, *(const unsigned char *)data);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
-static int con_activate(void *dev, uint64_t features, struct virtq *queues)
+/* Start using the queues (activation, or a restore). */
+static void attach_queues(struct vcon *c, uint64_t features,
+			  struct virtq *queues, const struct virtio_irq *irq)
+{
+	c->features = features;
+	c->irq = irq;
+	c->active = true;
+	c->rxq = queues[RXQ].ready ? &queues[RXQ] : NULL;
+	c->txq = queues[TXQ].ready ? &queues[TXQ] : NULL;
+}
+
+static int con_activate(void *dev, uint64_t features, struct virtq *queues,
+			const struct virtio_irq *irq)
 {
 	struct vcon *c = dev;
 
-	c->features = features;
-	c->rxq = queues[RXQ].ready ? &queues[RXQ] : NULL;
-	c->txq = queues[TXQ].ready ? &queues[TXQ] : NULL;
+	pthread_mutex_lock(&c->lock);
+	attach_queues(c, features, queues, irq);
 	/* The driver may have posted buffers before DRIVER_OK, when its
 	 * notifications were not passed on. */
 	rx_take(c);
 	kick_output(c);
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
-static void con_reset(void *dev)
+static void reset_locked(struct vcon *c)
 {
-	struct vcon *c = dev;
-
+	c->active = false;
+	c->irq = NULL;
 	c->features = 0;
 	c->rxq = NULL;
 	c->txq = NULL;
@@ -524,14 +613,204 @@ static void con_reset(void *dev)
 	c->blocked = c->emerg_len > 0;
 }
 
+static void con_reset(void *dev)
+{
+	struct vcon *c = dev;
+
+	pthread_mutex_lock(&c->lock);
+	reset_locked(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void con_notify(void *dev, unsigned q)
 {
 	struct vcon *c = dev;
 
+	pthread_mutex_lock(&c->lock);
 	if (q == RXQ)
 		rx_take(c);
 	else if (q == TXQ)
 		kick_output(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Polling after transmit activity: take what the guest queued since. */
+static bool con_poll(void *dev)
+{
+	struct vcon *c = dev;
+	bool waiting;
+
+	pthread_mutex_lock(&c->lock);
+	waiting = tx_waiting(c);
+	if (waiting)
+		run_output(c);
+	pthread_mutex_unlock(&c->lock);
+	return waiting;
+}
+
+/*
+ * Saved state: the negotiated features, the terminal size the guest saw,
+ * emergency bytes not yet written, and the chains the device holds (the
+ * transmit chain being sent with how far it got, the posted receive
+ * chains). Their buffers are guest addresses, checked again on restore.
+ */
+static void put_bufs(struct state_buf *b, const struct virtq_buf *buf,
+		     unsigned n, unsigned first)
+{
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		const struct virtq_buf *x = &buf[(first + k) % VIRTQ_MAX_SIZE];
+
+		state_put_u64(b, x->gpa);
+		state_put_u32(b, x->len);
+		state_put_u8(b, x->write);
+	}
+}
+
+static int con_save(void *dev, struct state_buf *b)
+{
+	struct vcon *c = dev;
+	unsigned i, k;
+
+	pthread_mutex_lock(&c->lock);
+	state_put_u64(b, c->features);
+	state_put_u16(b, c->cols);
+	state_put_u16(b, c->rows);
+	state_put_u32(b, c->emerg_len);
+	for (k = 0; k < c->emerg_len; k++)
+		state_put_u8(b, c->emerg[(c->emerg_head + k) % VCON_EMERG_BUF]);
+	state_put_u8(b, c->tx_held);
+	if (c->tx_held) {
+		state_put_u16(b, c->tx_chain.head);
+		state_put_u16(b, c->tx_chain.n);
+		state_put_u16(b, c->tx_buf);
+		state_put_u32(b, c->tx_off);
+		put_bufs(b, c->tx_chain.buf, c->tx_chain.n, 0);
+	}
+	state_put_u32(b, c->rx_count);
+	for (i = 0; i < c->rx_count; i++) {
+		const struct rx_chain *ch = &c->rx[(c->rx_first + i) %
+						   VIRTQ_MAX_SIZE];
+
+		state_put_u16(b, ch->head);
+		state_put_u16(b, ch->n);
+		put_bufs(b, c->rx_buf, ch->n, ch->first);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return b->err;
+}
+
+/*
+ * Read a chain's n buffers: each inside guest memory, all readable (tx)
+ * or all writable (rx), the total within 32 bits. Return: false if not.
+ */
+static bool get_bufs(struct vcon *c, struct state_rd *r, struct virtq_buf *out,
+		     unsigned n, unsigned first, bool write)
+{
+	uint64_t total = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		struct virtq_buf *x = &out[(first + k) % VIRTQ_MAX_SIZE];
+
+		x->gpa = state_get_u64(r);
+		x->len = state_get_u32(r);
+		x->write = state_get_u8(r) != 0;
+		total += x->len;
+		if (r->err || x->write != write || total > UINT32_MAX ||
+		    vmmem_check_range(c->mem, x->gpa, x->len))
+			return false;
+	}
+	return true;
+}
+
+/* How many chains the queue says the device holds. */
+static unsigned held_chains(const struct virtq *q)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; q && i < q->size; i++)
+		n += virtq_holds(q, (uint16_t)i);
+	return n;
+}
+
+static int restore_locked(struct vcon *c, struct state_rd *r,
+			  uint64_t features)
+{
+	uint16_t cols, rows;
+	unsigned i, k, n;
+
+	if (state_get_u64(r) != features)
+		return -EBADMSG;
+	cols = state_get_u16(r);
+	rows = state_get_u16(r);
+	n = state_get_u32(r);
+	if (n > VCON_EMERG_BUF)
+		return -EBADMSG;
+	for (k = 0; k < n; k++)
+		c->emerg[k] = state_get_u8(r);
+	c->emerg_head = 0;
+	c->emerg_len = n;
+	c->tx_held = state_get_u8(r) != 0;
+	if (c->tx_held) {
+		struct virtq_chain *ch = &c->tx_chain;
+
+		ch->head = state_get_u16(r);
+		ch->n = state_get_u16(r);
+		c->tx_buf = state_get_u16(r);
+		c->tx_off = state_get_u32(r);
+		if (!c->txq || !virtq_holds(c->txq, ch->head) ||
+		    ch->n == 0 || ch->n > VIRTQ_MAX_SIZE ||
+		    !get_bufs(c, r, ch->buf, ch->n, 0, false) ||
+		    c->tx_buf > ch->n ||
+		    (c->tx_buf < ch->n && c->tx_off > ch->buf[c->tx_buf].len))
+			return -EBADMSG;
+	}
+	if (held_chains(c->txq) != c->tx_held)
+		return -EBADMSG;
+	n = state_get_u32(r);
+	if (n > VIRTQ_MAX_SIZE || (n && !c->rxq) || n != held_chains(c->rxq))
+		return -EBADMSG;
+	for (i = 0; i < n; i++) {
+		struct rx_chain *ch = &c->rx[i];
+
+		ch->head = state_get_u16(r);
+		ch->n = state_get_u16(r);
+		ch->first = c->rx_buf_count;
+		if (!virtq_holds(c->rxq, ch->head) || ch->n == 0 ||
+		    ch->n > VIRTQ_MAX_SIZE - c->rx_buf_count ||
+		    !get_bufs(c, r, c->rx_buf, ch->n, ch->first, true))
+			return -EBADMSG;
+		c->rx_buf_count += ch->n;
+		c->rx_count++;
+	}
+	/* The guest saw the old terminal size; tell it about this one. */
+	if ((cols != c->cols || rows != c->rows) &&
+	    (features & 1ull << VIRTIO_CONSOLE_F_SIZE))
+		c->irq->config_changed(c->irq->opaque);
+	return r->err;
+}
+
+static int con_restore(void *dev, struct state_rd *r, uint64_t features,
+		       struct virtq *queues, const struct virtio_irq *irq)
+{
+	struct vcon *c = dev;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	reset_locked(c);
+	c->emerg_len = 0;
+	c->blocked = false;
+	attach_queues(c, features, queues, irq);
+	rc = restore_locked(c, r, features);
+	if (rc) {
+		reset_locked(c);
+		c->emerg_len = 0;
+		c->blocked = false;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc ? -EBADMSG : 0;
 }
 
 const struct virtio_dev_ops vcon_ops = {
@@ -544,6 +823,9 @@ const struct virtio_dev_ops vcon_ops = {
 	.activate = con_activate,
 	.reset = con_reset,
 	.notify = con_notify,
+	.poll = con_poll,
+	.save = con_save,
+	.restore = con_restore,
 };
 
 int vcon_create(struct vmmem *mem, int out_fd, uint16_t cols, uint16_t rows,
@@ -556,6 +838,10 @@ int vcon_create(struct vmmem *mem, int out_fd, uint16_t cols, uint16_t rows,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	if (pthread_mutex_init(&c->lock, NULL)) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->mem = vmmem_ref(mem);
 	c->out_fd = out_fd;
 	c->cols = cols;
@@ -568,11 +854,7 @@ void vcon_destroy(struct vcon *c)
 {
 	if (!c)
 		return;
+	pthread_mutex_destroy(&c->lock);
 	vmmem_destroy(c->mem);
 	free(c);
-}
-
-void vcon_attach(struct vcon *c, struct vmmio *t)
-{
-	c->t = t;
 }

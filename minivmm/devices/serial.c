@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "bus.h"
+#include "../bus.h"
 #include "serial.h"
-#include "util.h"
+#include "../state.h"
+#include "../util.h"
+#include "device.h"
 
 /* IER */
 #define IER_RDI 0x01  /* received data available */
@@ -633,3 +635,110 @@ uint64_t serial_bytes_dropped(struct serial *s)
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
+
+/* The machine's view (devices/device.h). */
+
+static void reset_locked(struct serial *s)
+{
+	s->ier = s->fcr = s->lcr = s->mcr = s->scr = s->dlm = 0;
+	s->dll = 0x01;
+	s->lsr_errors = 0;
+	s->msr_deltas = 0;
+	s->msr_lines = modem_lines(s);
+	s->thr_pending = false;
+	rx_clear(s);
+	update_irq(s);
+}
+
+static void dev_reset(void *opaque)
+{
+	struct serial *s = opaque;
+
+	pthread_mutex_lock(&s->lock);
+	reset_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Saved: the registers, the receive FIFO and the bytes waiting for output
+ * (they were written by the guest and count as sent). Where output goes,
+ * and whether it broke, belongs to the process.
+ */
+static int dev_save(void *opaque, struct state_buf *b)
+{
+	struct serial *s = opaque;
+	unsigned i;
+
+	pthread_mutex_lock(&s->lock);
+	state_put_u8(b, s->ier);
+	state_put_u8(b, s->fcr);
+	state_put_u8(b, s->lcr);
+	state_put_u8(b, s->mcr);
+	state_put_u8(b, s->scr);
+	state_put_u8(b, s->dll);
+	state_put_u8(b, s->dlm);
+	state_put_u8(b, s->lsr_errors);
+	state_put_u8(b, s->msr_lines);
+	state_put_u8(b, s->msr_deltas);
+	state_put_u8(b, s->thr_pending);
+	state_put_u32(b, s->rx_count);
+	for (i = 0; i < s->rx_count; i++)
+		state_put_u8(b, s->rx[(s->rx_head + i) % SERIAL_RX_FIFO]);
+	state_put_u32(b, s->tx_len);
+	for (i = 0; i < s->tx_len; i++)
+		state_put_u8(b, s->tx[(s->tx_head + i) % SERIAL_TX_BUF]);
+	pthread_mutex_unlock(&s->lock);
+	return b->err;
+}
+
+static int dev_restore(void *opaque, struct state_rd *r)
+{
+	struct serial *s = opaque;
+	unsigned i, n;
+
+	pthread_mutex_lock(&s->lock);
+	s->ier = state_get_u8(r) & IER_MASK;
+	s->fcr = state_get_u8(r) & (FCR_ENABLE | FCR_TRIGGER);
+	s->lcr = state_get_u8(r);
+	s->mcr = state_get_u8(r) & MCR_MASK;
+	s->scr = state_get_u8(r);
+	s->dll = state_get_u8(r);
+	s->dlm = state_get_u8(r);
+	s->lsr_errors = state_get_u8(r) & LSR_ERRORS;
+	s->msr_lines = state_get_u8(r) & 0xf0;
+	s->msr_deltas = state_get_u8(r) & 0x0f;
+	s->thr_pending = state_get_u8(r) != 0;
+	n = state_get_u32(r);
+	if (n > SERIAL_RX_FIFO)
+		state_rd_fail(r);
+	s->rx_head = 0;
+	for (s->rx_count = 0; !r->err && s->rx_count < n; s->rx_count++)
+		s->rx[s->rx_count] = state_get_u8(r);
+	n = state_get_u32(r);
+	if (n > SERIAL_TX_BUF)
+		state_rd_fail(r);
+	s->tx_head = 0;
+	for (i = 0; !r->err && i < n; i++)
+		s->tx[i] = state_get_u8(r);
+	s->tx_len = r->err ? 0 : n;
+	if (state_rd_end(r)) {
+		s->tx_len = 0;
+		reset_locked(s);
+		pthread_mutex_unlock(&s->lock);
+		return -EBADMSG;
+	}
+	if (discarding(s))
+		s->tx_len = 0;
+	/* The line follows the registers; the interrupt controller's own
+	 * state was restored with the VM. */
+	s->level = false;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+const struct device_ops serial_device_ops = {
+	.reset = dev_reset,
+	.save = dev_save,
+	.restore = dev_restore,
+};

@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 struct bus_ops;
+struct device_ops;
 struct serial;
 
 /* COM1, where the kernel looks first (console=ttyS0). */
@@ -84,6 +85,13 @@ struct serial_irq {
 	void (*set_level)(void *opaque, bool high);
 	void *opaque;
 };
+
+/*
+ * The machine's view (devices/device.h), opaque the struct serial: reset to
+ * power-on registers; save and restore the registers, the receive FIFO and
+ * the output still waiting for out_fd.
+ */
+extern const struct device_ops serial_device_ops;
 
 /* Register accesses; opaque is the struct serial, offsets 0-7. */
 extern const struct bus_ops serial_bus_ops;

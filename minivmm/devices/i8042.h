@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 struct bus_ops;
+struct device_ops;
 struct i8042;
 
 #define I8042_DATA_PORT 0x60
@@ -70,6 +71,11 @@ struct i8042;
  * interrupt, as a BIOS leaves it. */
 #define I8042_CTR_DEFAULT                                                      \
 	(I8042_CTR_XLATE | I8042_CTR_SYSFLAG | I8042_CTR_KBDINT)
+
+/* The machine's view (devices/device.h), opaque the struct i8042: the
+ * command byte, output port, a command waiting for its data byte, and a
+ * reply waiting to be read. */
+extern const struct device_ops i8042_device_ops;
 
 /* Register accesses; opaque is the struct i8042, one port each. */
 extern const struct bus_ops i8042_data_bus_ops;

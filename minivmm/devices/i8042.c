@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "bus.h"
+#include "../bus.h"
+#include "../state.h"
+#include "device.h"
 #include "i8042.h"
 
 #define CMD_READ_CTR 0x20
@@ -218,3 +220,63 @@ void i8042_destroy(struct i8042 *k)
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
+
+/* The machine's view (devices/device.h). */
+
+static void dev_reset(void *opaque)
+{
+	struct i8042 *k = opaque;
+
+	pthread_mutex_lock(&k->lock);
+	k->ctr = I8042_CTR_DEFAULT;
+	k->outp = OUTP_DEFAULT;
+	k->pending = 0;
+	k->obuf = 0;
+	k->obf = false;
+	k->last_cmd = false;
+	pthread_mutex_unlock(&k->lock);
+}
+
+static int dev_save(void *opaque, struct state_buf *b)
+{
+	struct i8042 *k = opaque;
+
+	pthread_mutex_lock(&k->lock);
+	state_put_u8(b, k->ctr);
+	state_put_u8(b, k->outp);
+	state_put_u8(b, k->pending);
+	state_put_u8(b, k->obuf);
+	state_put_u8(b, k->obf);
+	state_put_u8(b, k->last_cmd);
+	pthread_mutex_unlock(&k->lock);
+	return b->err;
+}
+
+static int dev_restore(void *opaque, struct state_rd *r)
+{
+	struct i8042 *k = opaque;
+	uint8_t pending;
+	int rc;
+
+	pthread_mutex_lock(&k->lock);
+	k->ctr = state_get_u8(r);
+	k->outp = state_get_u8(r);
+	pending = state_get_u8(r);
+	/* Only the two commands that wait for a data byte can be pending. */
+	k->pending = pending == CMD_WRITE_CTR || pending == CMD_WRITE_OUTP ?
+			     pending : 0;
+	k->obuf = state_get_u8(r);
+	k->obf = state_get_u8(r) != 0;
+	k->last_cmd = state_get_u8(r) != 0;
+	rc = pending != k->pending ? -EBADMSG : state_rd_end(r);
+	pthread_mutex_unlock(&k->lock);
+	if (rc)
+		dev_reset(k);
+	return rc;
+}
+
+const struct device_ops i8042_device_ops = {
+	.reset = dev_reset,
+	.save = dev_save,
+	.restore = dev_restore,
+};

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.c - the main thread's event loop: queue notifications (ioeventfds),
+ * standard input, device output that waits for its fd, signals, the
+ * timeout, and requests of the control API. The devices lock themselves;
+ * the loop only calls them.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices/console.h"
+#include "devices/serial.h"
+#include "machine.h"
+#include "term.h"
+#include "util.h"
+#include "virtio/mmio.h"
+
+/*
+ * After a notification, look at the device's queues for this long before
+ * going to sleep in epoll: a guest streaming output queues its next chain
+ * within microseconds, and catching it by polling saves a notification on
+ * its side and a wake-up on ours (QEMU's event loop polls the same way).
+ */
+#define POLL_NS 30000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The event loop's view of stdin. */
+struct input {
+	int fd;			/* -1 when closed or not used */
+	bool tty;		/* escapes apply */
+	bool polled;		/* registered with epoll */
+	bool plain_file;	/* epoll cannot watch it: always readable */
+	bool to_serial;		/* feeds the UART, not the virtio console */
+	struct term_esc esc;
+	uint8_t buf[4096 + 1];
+	size_t len, off;	/* filtered bytes not yet accepted */
+};
+
+/* Offer pending input to the guest. */
+static void feed(struct machine *m, struct input *in)
+{
+	size_t n;
+
+	if (in->off == in->len)
+		return;
+	if (in->to_serial)
+		n = serial_input(m->serial, in->buf + in->off,
+				 in->len - in->off);
+	else
+		n = vcon_input(m->console, in->buf + in->off,
+			       in->len - in->off);
+	in->off += n;
+	if (in->off == in->len)
+		in->off = in->len = 0;
+}
+
+/* Read stdin when our buffer is empty; returns true on Ctrl-A x. */
+static bool read_input(struct machine *m, struct input *in)
+{
+	uint8_t raw[4096];
+	bool quit = false;
+	ssize_t n;
+
+	if (in->fd < 0 || in->len)
+		return false;
+	n = read(in->fd, raw, sizeof(raw));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	if (n <= 0) {
+		/* End of input (or an error, reported): stop watching it
+		 * for good, so a closed pipe cannot make the loop spin. */
+		if (n < 0)
+			pr_err("standard input: %s", strerror(errno));
+		in->fd = -1;
+		return false;
+	}
+	if (in->tty) {
+		in->len = term_filter(&in->esc, raw, (size_t)n, in->buf, &quit);
+	} else {
+		memcpy(in->buf, raw, (size_t)n);
+		in->len = (size_t)n;
+	}
+	in->off = 0;
+	feed(m, in);
+	return quit;
+}
+
+/*
+ * Watch fd for events (0: stop watching). Return: false when epoll cannot
+ * watch it at all (a regular file, which is always ready).
+ */
+static bool set_interest(int ep, int fd, uint32_t events, bool *registered)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (events && !*registered) {
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+			*registered = true;
+		else if (errno == EPERM)
+			return false;
+	} else if (!events && *registered) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+		*registered = false;
+	}
+	return true;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0
+								    : -errno;
+}
+
+static void handle_signal(struct machine *m, int sfd)
+{
+	struct signalfd_siginfo si;
+	struct winsize ws;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGWINCH) {
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+			vcon_resize(m->console, ws.ws_col, ws.ws_row);
+		return;
+	}
+	pr_err("stopped by signal %d (%s)", (int)si.ssi_signo,
+	       strsignal((int)si.ssi_signo));
+	machine_stop(m, 128 + (int)si.ssi_signo);
+}
+
+/* Where standard input goes, if anywhere. */
+static void input_init(struct machine *m, struct input *in)
+{
+	const struct vmm_opts *o = m->opts;
+	struct stat st;
+
+	*in = (struct input){ .fd = -1 };
+	/* The virtio console, or the UART when only the UART is on the
+	 * terminal. */
+	in->to_serial = o->console != VMM_CONSOLE_STDIO &&
+			o->serial == VMM_CONSOLE_STDIO && m->serial;
+	if (o->console != VMM_CONSOLE_STDIO && !in->to_serial)
+		return;
+	in->fd = STDIN_FILENO;
+	in->tty = isatty(STDIN_FILENO);
+	in->plain_file = fstat(STDIN_FILENO, &st) == 0 &&
+			 (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
+}
+
+/* Watch each device's output fd only while that output is blocked. */
+struct outputs {
+	bool out_polled, serial_polled;
+};
+
+/* Return: whether some output must be retried at once (a file). */
+static bool watch_outputs(struct machine *m, int ep, struct outputs *w)
+{
+	bool again = false;
+
+	if (m->console && m->out.fd >= 0) {
+		bool blocked = vcon_output_blocked(m->console);
+
+		/* Output that epoll cannot watch (a file) is always
+		 * writable: go on at once instead of waiting. */
+		if (!set_interest(ep, m->out.fd, blocked ? EPOLLOUT : 0,
+				  &w->out_polled) && blocked) {
+			vcon_output(m->console);
+			again = true;
+		}
+	}
+	if (m->serial && m->serial_out.fd >= 0) {
+		bool blocked = serial_output_blocked(m->serial);
+
+		if (!set_interest(ep, m->serial_out.fd,
+				  blocked ? EPOLLOUT : 0, &w->serial_polled) &&
+		    blocked) {
+			serial_output(m->serial);
+			again = true;
+		}
+	}
+	return again;
+}
+
+/* A queue notification: pass it on, and poll for a while after it. */
+static bool handle_notify(struct machine *m, int fd, uint64_t *poll_until)
+{
+	uint64_t count;
+	unsigned q;
+
+	for (q = 0; q < m->nqueues; q++) {
+		if (fd != m->notify_fd[q])
+			continue;
+		if (read(fd, &count, sizeof(count)) == sizeof(count)) {
+			vmmio_notify(m->transport, q);
+			*poll_until = now_ns() + POLL_NS;
+		}
+		return true;
+	}
+	return false;
+}
+
+static int add_fds(struct machine *m, int ep, int sfd, int tfd)
+{
+	unsigned q;
+
+	if (add_fd(ep, m->stop_fd) || add_fd(ep, sfd) || add_fd(ep, tfd) ||
+	    add_fd(ep, m->wake_fd) || add_fd(ep, m->ctl_fd))
+		return -errno;
+	for (q = 0; q < m->nqueues; q++)
+		if (add_fd(ep, m->notify_fd[q]))
+			return -errno;
+	return 0;
+}
+
+int loop_run(struct machine *m, int sfd, int tfd)
+{
+	struct input in;
+	struct outputs w = { 0 };
+	uint64_t poll_until = 0, wakeups = 0, count;
+	struct epoll_event evs[8];
+	int ep, i, n, rc;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	rc = add_fds(m, ep, sfd, tfd);
+	if (rc)
+		goto out;
+	input_init(m, &in);
+
+	for (;;) {
+		/* Polling the queues: look at epoll, do not sleep. */
+		int timeout = poll_until ? 0 : -1;
+		bool want_in, ready = false;
+
+		/* Read input only when the last read was delivered; stop
+		 * watching stdin otherwise, so it cannot spin the loop. */
+		want_in = in.fd >= 0 && in.len == 0;
+		if (in.plain_file) {
+			ready = in.to_serial ? serial_input_ready(m->serial) :
+					       vcon_input_ready(m->console);
+			if (want_in && ready)
+				timeout = 0;
+		} else if (in.fd >= 0) {
+			set_interest(ep, in.fd, want_in ? EPOLLIN : 0,
+				     &in.polled);
+		} else if (in.polled) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+			in.polled = false;
+		}
+		if (watch_outputs(m, ep, &w))
+			timeout = 0;
+
+		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
+		wakeups++;
+		if (n < 0 && errno != EINTR) {
+			rc = -errno;
+			pr_err("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		if (n == 0 && in.plain_file && read_input(m, &in))
+			machine_stop(m, VMM_EXIT_OK);
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == m->stop_fd)
+				goto out;
+			if (fd == sfd) {
+				handle_signal(m, sfd);
+			} else if (fd == m->wake_fd) {
+				/* Re-arm below, at the top of the loop. */
+				if (read(fd, &count, sizeof(count)) < 0)
+					continue;
+			} else if (fd == tfd) {
+				if (read(tfd, &count, sizeof(count)) < 0)
+					continue;
+				pr_err("guest timed out after %u s; stopping "
+				       "it", m->opts->timeout);
+				machine_stop(m, VMM_EXIT_TIMEOUT);
+			} else if (fd == in.fd) {
+				if (read_input(m, &in)) {
+					pr_debug("Ctrl-A x: quitting");
+					machine_stop(m, VMM_EXIT_OK);
+				}
+			} else if (m->serial && fd == m->serial_out.fd) {
+				serial_output(m->serial);
+			} else if (fd == m->out.fd) {
+				vcon_output(m->console);
+			} else {
+				handle_notify(m, fd, &poll_until);
+			}
+		}
+		/* Receive buffers may have arrived with a notification. */
+		if (m->console)
+			feed(m, &in);
+		if (poll_until && m->transport) {
+			if (vmmio_poll(m->transport))
+				poll_until = now_ns() + POLL_NS;
+			else if (now_ns() >= poll_until)
+				poll_until = 0;
+		}
+	}
+out:
+	/* A loop that spins (on a closed stdin, say) shows up here. */
+	pr_debug("event loop: %llu wake-ups", (unsigned long long)wakeups);
+	close(ep);
+	return rc;
+}
+
+/*
+ * Wait until fd can take more output. A reader that never drains holds us
+ * here, like any program writing to a full pipe.
+ */
+static void wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+void loop_drain(struct machine *m)
+{
+	int rounds;
+
+	for (rounds = 0; m->serial && rounds < 100000; rounds++) {
+		if (!serial_output(m->serial))
+			break;
+		wait_writable(m->serial_out.fd);
+	}
+	for (rounds = 0; m->console && m->out.fd >= 0 && rounds < 100000;
+	     rounds++) {
+		if (!vcon_output(m->console))
+			break;
+		wait_writable(m->out.fd);
+	}
+}
