@@ -678,7 +678,7 @@ static void test_memory_create_anon_accepts_range_ending_at_top(void **state)
 
 static void test_memory_create_anon_rejects_unknown_flags(void **state)
 {
-	static const unsigned bad[] = { 1u << 6, 0x80000000u,
+	static const unsigned bad[] = { 1u << 7, 0x80000000u,
 					~VMMEM_REGION_FLAGS_ALL };
 	static const struct vmmem_range range = { 0x0, PAGE };
 	size_t i;

@@ -391,6 +391,10 @@ static void test_xen_rejects_bad_arguments_before_any_call(void **state)
 						 VMMEM_XEN_GRANT, fake.guest, 0,
 						 DOMID, &r),
 			 -EINVAL);
+	assert_int_equal(vmmem_region_create_xen(
+				 FOREIGN_GPA, PAGE, VMMEM_REGION_PRIVATE,
+				 VMMEM_XEN_FOREIGN, fake.guest, 0, DOMID, &r),
+			 -EINVAL);
 	assert_int_equal(vmmem_region_create_xen(GRANT_GPA, 0, 0,
 						 VMMEM_XEN_GRANT, fake.guest, 0,
 						 DOMID, &r),
