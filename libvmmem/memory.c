@@ -484,3 +484,42 @@ int vmmem_check_range(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len)
 	rc = vmmem__check(mem, gpa, len, false);
 	return rc == -ENOTSUP ? 0 : rc;
 }
+
+/*
+ * Not vmmem__check(mem, gpa, len, true): that reports a region without a
+ * host mapping as -ENOTSUP in preference to a read-only region after it,
+ * and whether a region is mapped is not the question here.
+ */
+int vmmem_check_writable(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len)
+{
+	const struct vmmem__slot *s;
+	vmmem_gpa_t last;
+	uint64_t off;
+	int rc = 0;
+
+	if (len == 0)
+		return 0;
+	if (vmmem_gpa_last(gpa, len, &last))
+		return -EOVERFLOW;
+	s = vmmem__lookup(mem, gpa);
+	if (!s)
+		return -EFAULT;
+	off = gpa - s->gpa;
+	/* Each step moves on to the next region, so the walk takes at most
+	 * as many steps as there are regions under the range. */
+	for (;;) {
+		uint64_t piece = s->len - off;
+
+		/* Keep walking after a read-only region: a hole further on
+		 * is reported first, as vmmem__walk() does. */
+		if (s->region->flags & VMMEM_REGION_READONLY)
+			rc = -EACCES;
+		if (piece >= len)
+			return rc;
+		len -= piece;
+		s = vmmem__next_adjacent(mem, s);
+		if (!s)
+			return -EFAULT;
+		off = 0;
+	}
+}

@@ -228,6 +228,10 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
+	/* A memfd exists to be shared: a private mapping would hide the
+	 * guest's memory from every other holder of the fd. */
+	if (flags & VMMEM_REGION_PRIVATE)
+		return -EINVAL;
 	if (flags & VMMEM_REGION_HUGETLB)
 		mfd_flags |= MFD_HUGETLB;
 	size = (flags & VMMEM_REGION_HUGETLB) ?
@@ -269,6 +273,7 @@ err_free:
 int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			     int fd, uint64_t foff, struct vmmem_region **out)
 {
+	int mflags = MAP_SHARED | MAP_NORESERVE;
 	struct vmmem_region *r;
 	uint64_t end;
 	int rc;
@@ -291,7 +296,14 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		goto err_free;
 	}
 	r->foff = foff;
-	rc = region_map(r, MAP_SHARED | MAP_NORESERVE, r->fd, foff, NULL);
+	/*
+	 * Copy-on-write: pages come from the file until first written, then
+	 * are ours. The kernel allows a writable private mapping of a file
+	 * open only for reading, as nothing is ever written back to it.
+	 */
+	if (flags & VMMEM_REGION_PRIVATE)
+		mflags = MAP_PRIVATE | MAP_NORESERVE;
+	rc = region_map(r, mflags, r->fd, foff, NULL);
 	if (rc)
 		goto err_close;
 	*out = r;

@@ -41,6 +41,7 @@
 #include <vmmem/region.h>
 
 #include "../minivmm/x86/acpi.h"
+#include "fixture.h"
 #include "sysmock.h"
 
 #define MiB (1ull << 20)
@@ -141,13 +142,13 @@ static void expected_virtio(uint8_t out[sizeof(virtio_v000)], unsigned n)
 /* Guest memory [0, len) as one anonymous region, the table area filled. */
 static int setup_mem(void **state, uint64_t gpa, uint64_t len, unsigned flags)
 {
-	struct vmmem_range ram = { gpa, len };
+	const struct fixture_region ram = { gpa, len, flags };
 	struct fixture *f;
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	if (vmmem_create_anon(&ram, 1, flags, &f->mem))
+	if (fixture_mem_create(&ram, 1, NULL, &f->mem))
 		goto err_free;
 	if (!flags && gpa <= ACPI_TABLES_START &&
 	    gpa + len >= ACPI_RSDP + 0x1000 &&

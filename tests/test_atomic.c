@@ -29,6 +29,8 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
+#include "fixture.h"
+
 #define M_GPA 0x00000ull
 #define RO_GPA 0x10000ull
 #define CROSS_GPA 0x21000ull
@@ -63,11 +65,7 @@ static const int all_orders[] = {
 
 static int setup(void **state)
 {
-	static const struct {
-		vmmem_gpa_t gpa;
-		uint64_t len;
-		unsigned flags;
-	} spec[NREGIONS] = {
+	static const struct fixture_region spec[NREGIONS] = {
 		{ M_GPA, 0x2000, 0 },
 		{ RO_GPA, 0x1000, VMMEM_REGION_READONLY },
 		{ 0x20000, 0x1001, 0 },
@@ -76,33 +74,23 @@ static int setup(void **state)
 		{ U_GPA, 0x1000, 0 },
 	};
 	struct fixture *f = calloc(1, sizeof(*f));
-	int i;
 
 	if (!f)
 		return -1;
-	for (i = 0; i < NREGIONS; i++)
-		if (vmmem_region_create_anon(spec[i].gpa, spec[i].len,
-					     spec[i].flags, &f->r[i]) != 0)
-			goto err;
-	if (vmmem_create(f->r, NREGIONS, &f->mem) != 0)
-		goto err;
+	if (fixture_mem_create(spec, NREGIONS, f->r, &f->mem)) {
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
-err:
-	for (i = 0; i < NREGIONS; i++)
-		vmmem_region_destroy(f->r[i]);
-	free(f);
-	return -1;
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int i;
 
 	vmmem_destroy(f->mem);
-	for (i = 0; i < NREGIONS; i++)
-		vmmem_region_destroy(f->r[i]);
+	fixture_regions_destroy(f->r, NREGIONS);
 	free(f);
 	return 0;
 }

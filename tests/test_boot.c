@@ -40,6 +40,7 @@
 #include <vmmem/memory.h>
 
 #include "../minivmm/x86/boot.h"
+#include "fixture.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -62,7 +63,7 @@ struct fixture {
  * start info, memory map and command line areas filled with FILL. */
 static int setup_size(void **state, uint64_t size)
 {
-	struct vmmem_range ranges[2];
+	struct fixture_region spec[2];
 	uint64_t gpa[2], len[2];
 	struct fixture *f;
 	unsigned n, i;
@@ -72,10 +73,13 @@ static int setup_size(void **state, uint64_t size)
 		return -1;
 	n = arch_ram_ranges(size, gpa, len);
 	for (i = 0; i < n; i++)
-		ranges[i] = (struct vmmem_range){ gpa[i], len[i] };
+		spec[i] = (struct fixture_region){ gpa[i], len[i], 0 };
 	f->size = size;
-	if (vmmem_create_anon(ranges, n, 0, &f->mem) ||
-	    vmmem_fill(f->mem, BOOT_START_INFO, FILL, 0x1000) ||
+	if (fixture_mem_create(spec, n, NULL, &f->mem)) {
+		free(f);
+		return -1;
+	}
+	if (vmmem_fill(f->mem, BOOT_START_INFO, FILL, 0x1000) ||
 	    vmmem_fill(f->mem, BOOT_CMDLINE, FILL, 2 * BOOT_CMDLINE_MAX)) {
 		vmmem_destroy(f->mem);
 		free(f);
@@ -104,13 +108,13 @@ static int setup_4g(void **state)
  * structures go. */
 static int setup_no_boot_area(void **state)
 {
-	struct vmmem_range ram = { 2 * MiB, 62 * MiB };
+	static const struct fixture_region ram = { 2 * MiB, 62 * MiB, 0 };
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
 	f->size = 64 * MiB;
-	if (vmmem_create_anon(&ram, 1, 0, &f->mem)) {
+	if (fixture_mem_create(&ram, 1, NULL, &f->mem)) {
 		free(f);
 		return -1;
 	}

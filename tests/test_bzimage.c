@@ -54,6 +54,7 @@
 
 #include "../minivmm/loader/bzimage.h"
 #include "../minivmm/x86/boot.h"
+#include "fixture.h"
 #include "sysmock.h"
 
 #define MiB (1ull << 20)
@@ -198,23 +199,13 @@ static void image_init(struct fixture *f)
 
 /* ---- Fixture and checks ---- */
 
-static int fill_mem(struct vmmem **mem, uint64_t size)
-{
-	struct vmmem_range ram = { 0, size };
-
-	if (vmmem_create_anon(&ram, 1, 0, mem))
-		return -1;
-	return vmmem_fill(*mem, 0, FILL, size) ? -1 : 0;
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	if (fill_mem(&f->mem, MEM_SIZE)) {
-		vmmem_destroy(f->mem);
+	if (fixture_ram_create(MEM_SIZE, 0, FILL, &f->mem)) {
 		free(f);
 		return -1;
 	}
@@ -817,11 +808,11 @@ static void test_bzimage_rejects_memory_not_backing_initrd(void **state)
 static void test_bzimage_reports_write_to_read_only_memory(void **state)
 {
 	struct fixture *f = *state;
-	struct vmmem_range ram = { 0, MEM_SIZE };
 	struct bzimage_boot out;
 
-	assert_int_equal(
-		vmmem_create_anon(&ram, 1, VMMEM_REGION_READONLY, &f->big), 0);
+	assert_int_equal(fixture_ram_create(MEM_SIZE, VMMEM_REGION_READONLY,
+					    FIXTURE_NO_FILL, &f->big),
+			 0);
 	out_init(&out);
 	assert_int_equal(load_into(f, f->big, &out), -EACCES);
 	assert_out_untouched(&out);
@@ -1227,13 +1218,13 @@ static void test_bzimage_e820_lists_ram_above_4_gib(void **state)
 static void test_bzimage_places_initrd_below_hole_with_5_gib(void **state)
 {
 	struct fixture *f = *state;
-	struct vmmem_range ram[] = { { 0, 3 * GiB }, { 4 * GiB, 2 * GiB } };
 	uint8_t zp[0x1000], *initrd = malloc(INITRD_SIZE);
 	struct bzimage_boot out;
 	size_t i;
 
 	assert_non_null(initrd);
-	assert_int_equal(vmmem_create_anon(ram, 2, 0, &f->big), 0);
+	assert_int_equal(
+		fixture_ram_create(5 * GiB, 0, FIXTURE_NO_FILL, &f->big), 0);
 	f->ram_size = 5 * GiB;
 	/* initrd_addr_max allows all of 4 GiB: the hole is the limit. */
 	set32(f, HDR_INITRD_ADDR_MAX, UINT32_MAX);
@@ -1606,7 +1597,6 @@ static bool find_real_kernel(char *path, size_t len)
 static void test_bzimage_loads_real_debian_kernel(void **state)
 {
 	struct fixture *f = *state;
-	struct vmmem_range ram = { 0, 256 * MiB };
 	uint8_t hdr[0x300], zp[0x1000];
 	char path[256];
 	struct bzimage_boot out;
@@ -1634,7 +1624,8 @@ static void test_bzimage_loads_real_debian_kernel(void **state)
 	print_message("parsing %s\n", path);
 
 	/* 256 MiB, reserved lazily: only the loaded bytes cost memory. */
-	assert_int_equal(vmmem_create_anon(&ram, 1, 0, &f->big), 0);
+	assert_int_equal(
+		fixture_ram_create(256 * MiB, 0, FIXTURE_NO_FILL, &f->big), 0);
 	assert_int_equal(bzimage_load(f->big, path, NULL, CMDLINE, 256 * MiB,
 				      RSDP, &out),
 			 0);

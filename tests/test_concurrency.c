@@ -27,6 +27,7 @@
 
 #include <vmmem/vmmem.h>
 
+#include "fixture.h"
 #include "sysmock.h"
 
 /* The sanitizers make every access several times slower: do fewer. */
@@ -378,7 +379,7 @@ static void *wt_reader_main(void *arg)
 
 static int wt_setup(void **state)
 {
-	static const struct vmmem_range r[] = { { 0x0, WT_LEN } };
+	static const struct fixture_region r[] = { { 0x0, WT_LEN, 0 } };
 	struct wait_test *wt = calloc(1, sizeof(*wt));
 	struct vmmem *mem = NULL;
 	int rc;
@@ -386,11 +387,11 @@ static int wt_setup(void **state)
 	if (!wt)
 		return -1;
 	*state = wt;
-	rc = vmmem_create_anon(r, 1, 0, &mem);
+	rc = fixture_mem_create(r, 1, NULL, &mem);
 	if (rc == 0)
 		rc = vmmem_write_u64(mem, 0, WT_MARK);
 	if (rc == 0)
-		rc = vmmem_create_anon(r, 1, 0, &wt->next);
+		rc = fixture_mem_create(r, 1, NULL, &wt->next);
 	if (rc == 0)
 		rc = vmmem_space_create(mem, &wt->space);
 	vmmem_destroy(mem);
@@ -548,15 +549,15 @@ static void *tear_writer_main(void *arg)
 
 static int tear_setup(void **state)
 {
-	static const struct vmmem_range r[] = { { 0x0, 0x1000 },
-						{ 0x1000, 0x1000 } };
+	static const struct fixture_region r[] = { { 0x0, 0x1000, 0 },
+						   { 0x1000, 0x1000, 0 } };
 	struct tear_test *tt = calloc(1, sizeof(*tt));
 	unsigned i;
 
 	if (!tt)
 		return -1;
 	*state = tt;
-	if (vmmem_create_anon(r, ARRAY_SIZE(r), 0, &tt->mem))
+	if (fixture_mem_create(r, ARRAY_SIZE(r), NULL, &tt->mem))
 		return -1;
 	for (i = 0; i < TEAR_READERS; i++) {
 		tt->readers[i].tt = tt;
@@ -693,16 +694,15 @@ static unsigned dl_count(const uint64_t *bits)
 /* Map the region; start_count threads meet on the start barrier. */
 static int dl_setup_threads(void **state, unsigned start_count)
 {
+	static const struct fixture_region spec = { 0, DL_LEN,
+						    VMMEM_REGION_DIRTY_LOG };
 	struct dirty_test *dt = calloc(1, sizeof(*dt));
 	unsigned i;
 
 	if (!dt)
 		return -1;
 	*state = dt;
-	if (vmmem_region_create_anon(0, DL_LEN, VMMEM_REGION_DIRTY_LOG,
-				     &dt->region))
-		return -1;
-	if (vmmem_create(&dt->region, 1, &dt->mem))
+	if (fixture_mem_create(&spec, 1, &dt->region, &dt->mem))
 		return -1;
 	for (i = 0; i < DL_THREADS; i++) {
 		dt->writers[i].dt = dt;
@@ -954,7 +954,7 @@ static void *hr_reader_main(void *arg)
 
 static int hr_setup(void **state)
 {
-	struct vmmem_range ranges[HR_REGIONS];
+	struct fixture_region ranges[HR_REGIONS];
 	struct hint_test *ht = calloc(1, sizeof(*ht));
 	uint64_t off;
 	unsigned i;
@@ -962,11 +962,9 @@ static int hr_setup(void **state)
 	if (!ht)
 		return -1;
 	*state = ht;
-	for (i = 0; i < HR_REGIONS; i++) {
-		ranges[i].gpa = i * HR_STRIDE;
-		ranges[i].len = HR_LEN;
-	}
-	if (vmmem_create_anon(ranges, HR_REGIONS, 0, &ht->mem))
+	for (i = 0; i < HR_REGIONS; i++)
+		ranges[i] = (struct fixture_region){ i * HR_STRIDE, HR_LEN, 0 };
+	if (fixture_mem_create(ranges, HR_REGIONS, NULL, &ht->mem))
 		return -1;
 	for (i = 0; i < HR_REGIONS; i++)
 		for (off = 0; off < HR_LEN; off += 8)

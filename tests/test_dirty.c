@@ -31,6 +31,8 @@
 #include <vmmem/scalar.h>
 #include <vmmem/slice.h>
 
+#include "fixture.h"
+
 #define PG 4096ull
 #define R0_GPA 0x000000ull
 #define R0_LEN 0x100000ull
@@ -55,44 +57,30 @@ struct fixture {
 
 static int setup(void **state)
 {
-	static const struct {
-		vmmem_gpa_t gpa;
-		uint64_t len;
-		unsigned flags;
-	} spec[4] = {
+	static const struct fixture_region spec[4] = {
 		{ R0_GPA, R0_LEN, VMMEM_REGION_DIRTY_LOG },
 		{ R1_GPA, R1_LEN, VMMEM_REGION_DIRTY_LOG },
 		{ R2_GPA, R2_LEN, 0 },
 		{ R3_GPA, R3_LEN, VMMEM_REGION_DIRTY_LOG },
 	};
 	struct fixture *f = calloc(1, sizeof(*f));
-	int i;
 
 	if (!f)
 		return -1;
-	for (i = 0; i < 4; i++)
-		if (vmmem_region_create_anon(spec[i].gpa, spec[i].len,
-					     spec[i].flags, &f->r[i]) != 0)
-			goto err;
-	if (vmmem_create(f->r, 4, &f->mem) != 0)
-		goto err;
+	if (fixture_mem_create(spec, 4, f->r, &f->mem)) {
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
-err:
-	for (i = 0; i < 4; i++)
-		vmmem_region_destroy(f->r[i]);
-	free(f);
-	return -1;
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int i;
 
 	vmmem_destroy(f->mem);
-	for (i = 0; i < 4; i++)
-		vmmem_region_destroy(f->r[i]);
+	fixture_regions_destroy(f->r, 4);
 	free(f);
 	return 0;
 }

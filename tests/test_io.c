@@ -29,6 +29,7 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
+#include "fixture.h"
 #include "sysmock.h"
 
 #define SPAN_GPA 0xf00ull
@@ -58,11 +59,7 @@ static void fill_pattern(unsigned char *buf, size_t len, unsigned n)
 
 static int setup(void **state)
 {
-	static const struct {
-		vmmem_gpa_t gpa;
-		uint64_t len;
-		unsigned flags;
-	} spec[4] = {
+	static const struct fixture_region spec[4] = {
 		{ 0x0000, 0x1000, 0 },
 		{ 0x1000, 0x2000, 0 },
 		{ 0x3000, 0x1000, 0 },
@@ -75,20 +72,13 @@ static int setup(void **state)
 		return -1;
 	for (i = 0; i < MAX_FDS; i++)
 		f->fds[i] = -1;
-	for (i = 0; i < 4; i++)
-		if (vmmem_region_create_anon(spec[i].gpa, spec[i].len,
-					     spec[i].flags, &f->r[i]) != 0)
-			goto err;
-	if (vmmem_create(f->r, 4, &f->mem) != 0)
-		goto err;
+	if (fixture_mem_create(spec, 4, f->r, &f->mem)) {
+		free(f);
+		return -1;
+	}
 	sysmock_reset();
 	*state = f;
 	return 0;
-err:
-	for (i = 0; i < 4; i++)
-		vmmem_region_destroy(f->r[i]);
-	free(f);
-	return -1;
 }
 
 static int teardown(void **state)
@@ -101,8 +91,7 @@ static int teardown(void **state)
 		if (f->fds[i] >= 0)
 			close(f->fds[i]);
 	vmmem_destroy(f->mem);
-	for (i = 0; i < 4; i++)
-		vmmem_region_destroy(f->r[i]);
+	fixture_regions_destroy(f->r, 4);
 	free(f);
 	return 0;
 }

@@ -572,12 +572,14 @@ static void test_memory_empty_set_faults_every_access(void **state)
 	assert_int_equal(vmmem_write_partial(mem, 0, buf, 8, &done), -EFAULT);
 	assert_int_equal(done, 0);
 	assert_int_equal(vmmem_check_range(mem, 0, 1), -EFAULT);
+	assert_int_equal(vmmem_check_writable(mem, 0, 1), -EFAULT);
 	assert_int_equal(vmmem_find_region(mem, 0, &found), -EFAULT);
 	assert_int_equal(vmmem_get_ptr(mem, 0, 1, &hva), -EFAULT);
 	assert_bytes(buf, 8, BUF_FILL);
 	/* A zero-length access still succeeds. */
 	assert_int_equal(vmmem_read(mem, 0, buf, 0), 0);
 	assert_int_equal(vmmem_check_range(mem, 0, 0), 0);
+	assert_int_equal(vmmem_check_writable(mem, 0, 0), 0);
 	vmmem_destroy(mem);
 }
 
@@ -676,7 +678,7 @@ static void test_memory_create_anon_accepts_range_ending_at_top(void **state)
 
 static void test_memory_create_anon_rejects_unknown_flags(void **state)
 {
-	static const unsigned bad[] = { 1u << 6, 0x80000000u,
+	static const unsigned bad[] = { 1u << 7, 0x80000000u,
 					~VMMEM_REGION_FLAGS_ALL };
 	static const struct vmmem_range range = { 0x0, PAGE };
 	size_t i;
@@ -1274,6 +1276,128 @@ static void test_memory_check_range_of_max_length_is_unbacked(void **state)
 	/* [0, 2^64 - 1) and [1, 2^64) do not wrap, but have holes. */
 	assert_int_equal(vmmem_check_range(f->mem, 0, UINT64_MAX), -EFAULT);
 	assert_int_equal(vmmem_check_range(f->mem, 1, UINT64_MAX), -EFAULT);
+}
+
+/* vmmem_check_writable() */
+
+static void test_memory_check_writable_of_zero_length_succeeds(void **state)
+{
+	struct fixture *f = *state;
+	static const vmmem_gpa_t gpas[] = { A_GPA,   HOLE1_GPA,	 R_GPA,
+					    END_GPA, UINT64_MAX, TOP_GPA - 1 };
+	size_t i;
+
+	for (i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++)
+		assert_int_equal(vmmem_check_writable(f->mem, gpas[i], 0), 0);
+}
+
+static void test_memory_check_writable_accepts_one_region(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(vmmem_check_writable(f->mem, D_GPA, PAGE), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, D_GPA + 0x10, 1), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, TOP_GPA, PAGE), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, UINT64_MAX, 1), 0);
+}
+
+static void test_memory_check_writable_crosses_adjacent_regions(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(vmmem_check_writable(f->mem, B_GPA - 1, 2), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, A_GPA, 3 * PAGE), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, B_GPA - 1, PAGE + 2), 0);
+	/* Up to the read-only region and from just after it. */
+	assert_int_equal(vmmem_check_writable(f->mem, E_GPA, PAGE), 0);
+	assert_int_equal(vmmem_check_writable(f->mem, F_GPA, PAGE), 0);
+}
+
+static void test_memory_check_writable_rejects_read_only_region(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(vmmem_check_writable(f->mem, R_GPA, PAGE), -EACCES);
+	assert_int_equal(vmmem_check_writable(f->mem, R_GPA + PAGE - 1, 1),
+			 -EACCES);
+	/* Ending in it, starting in it. */
+	assert_int_equal(vmmem_check_writable(f->mem, R_GPA - 1, 2), -EACCES);
+	assert_int_equal(vmmem_check_writable(f->mem, F_GPA - 1, 2), -EACCES);
+}
+
+static void test_memory_check_writable_rejects_read_only_in_middle(void **state)
+{
+	struct fixture *f = *state;
+
+	/* E, R, F: writable on both sides, read-only between. */
+	assert_int_equal(vmmem_check_writable(f->mem, E_GPA, 3 * PAGE),
+			 -EACCES);
+	assert_int_equal(
+		vmmem_check_writable(f->mem, R_GPA - 0x10, PAGE + 0x20),
+		-EACCES);
+	/* The same ranges are backed. */
+	assert_int_equal(vmmem_check_range(f->mem, E_GPA, 3 * PAGE), 0);
+}
+
+static void test_memory_check_writable_rejects_hole(void **state)
+{
+	struct fixture *f = *state;
+
+	/* A hole in the middle, at the end, at the start. */
+	assert_int_equal(vmmem_check_writable(f->mem, C_GPA, 3 * PAGE),
+			 -EFAULT);
+	assert_int_equal(vmmem_check_writable(f->mem, D_GPA, PAGE + 1),
+			 -EFAULT);
+	assert_int_equal(vmmem_check_writable(f->mem, HOLE2_GPA, 1), -EFAULT);
+	assert_int_equal(vmmem_check_writable(f->mem, D_GPA - 1, 2), -EFAULT);
+	assert_int_equal(vmmem_check_writable(f->mem, 0, UINT64_MAX), -EFAULT);
+}
+
+static void test_memory_check_writable_reports_hole_over_read_only(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Through R and on past the end of F: a hole beats read-only. */
+	assert_int_equal(vmmem_check_writable(f->mem, R_GPA, 2 * PAGE + 1),
+			 -EFAULT);
+	assert_int_equal(vmmem_check_writable(f->mem, HOLE2_GPA - 1,
+					      END_GPA - HOLE2_GPA + 2),
+			 -EFAULT);
+}
+
+static void test_memory_check_writable_rejects_wrap(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(vmmem_check_writable(f->mem, UINT64_MAX, 2),
+			 -EOVERFLOW);
+	assert_int_equal(vmmem_check_writable(f->mem, TOP_GPA + 1, PAGE),
+			 -EOVERFLOW);
+	assert_int_equal(vmmem_check_writable(f->mem, R_GPA, UINT64_MAX),
+			 -EOVERFLOW);
+}
+
+static void test_memory_check_writable_agrees_with_write(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		vmmem_gpa_t gpa;
+		uint64_t len;
+	} cases[] = {
+		{ B_GPA - 8, 16 },	  { C_GPA + PAGE - 8, 16 },
+		{ E_GPA + PAGE - 8, 16 }, { R_GPA + 8, 16 },
+		{ F_GPA - 8, 16 },	  { F_GPA + PAGE - 8, 16 },
+		{ TOP_GPA - 8, 16 },	  { A_GPA, 3 * PAGE },
+	};
+	uint8_t buf[3 * PAGE];
+	size_t i;
+
+	memset(buf, SRC_FILL, sizeof(buf));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(
+			vmmem_check_writable(f->mem, cases[i].gpa,
+					     cases[i].len),
+			vmmem_write(f->mem, cases[i].gpa, buf, cases[i].len));
 }
 
 /* vmmem_read(), vmmem_write() */
@@ -2357,6 +2481,21 @@ int main(void)
 		FIXTURE_TEST(test_memory_check_range_rejects_hole_in_middle),
 		FIXTURE_TEST(test_memory_check_range_rejects_wrap),
 		FIXTURE_TEST(test_memory_check_range_of_max_length_is_unbacked),
+		/* vmmem_check_writable() */
+		FIXTURE_TEST(
+			test_memory_check_writable_of_zero_length_succeeds),
+		FIXTURE_TEST(test_memory_check_writable_accepts_one_region),
+		FIXTURE_TEST(
+			test_memory_check_writable_crosses_adjacent_regions),
+		FIXTURE_TEST(
+			test_memory_check_writable_rejects_read_only_region),
+		FIXTURE_TEST(
+			test_memory_check_writable_rejects_read_only_in_middle),
+		FIXTURE_TEST(test_memory_check_writable_rejects_hole),
+		FIXTURE_TEST(
+			test_memory_check_writable_reports_hole_over_read_only),
+		FIXTURE_TEST(test_memory_check_writable_rejects_wrap),
+		FIXTURE_TEST(test_memory_check_writable_agrees_with_write),
 		/* vmmem_read(), vmmem_write() */
 		FIXTURE_TEST(test_memory_read_crosses_two_regions),
 		FIXTURE_TEST(test_memory_read_crosses_three_regions),

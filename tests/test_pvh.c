@@ -31,6 +31,7 @@
 #include <vmmem/memory.h>
 
 #include "../minivmm/loader/pvh.h"
+#include "fixture.h"
 
 #define MEM_SIZE 0x200000ull /* guest RAM: [0, 2 MiB) */
 #define FLOOR 0x100000ull    /* segments load at or above 1 MiB */
@@ -205,15 +206,12 @@ static void build_valid(struct image *img)
 
 static int setup(void **state)
 {
-	struct vmmem_range ram = { 0, MEM_SIZE };
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
 	f->img = calloc(1, sizeof(*f->img));
-	if (!f->img || vmmem_create_anon(&ram, 1, 0, &f->mem) ||
-	    vmmem_fill(f->mem, 0, FILL, MEM_SIZE)) {
-		vmmem_destroy(f->mem);
+	if (!f->img || fixture_ram_create(MEM_SIZE, 0, FILL, &f->mem)) {
 		free(f->img);
 		free(f);
 		return -1;
@@ -641,10 +639,11 @@ static void test_pvh_rejects_overlap_at_top_of_address_space(void **state)
 {
 	struct fixture *f = *state;
 	const uint64_t top = UINT64_MAX - 0x1fff; /* [top, 2^64) */
-	struct vmmem_range ram[] = { { 0, MEM_SIZE }, { top, 0x2000 } };
+	const struct fixture_region ram[] = { { 0, MEM_SIZE, 0 },
+					      { top, 0x2000, 0 } };
 	struct pvh_image out = OUT_SENTINEL;
 
-	assert_int_equal(vmmem_create_anon(ram, 2, 0, &f->top_mem), 0);
+	assert_int_equal(fixture_mem_create(ram, 2, NULL, &f->top_mem), 0);
 	add_entry_note(f->img, ENTRY);
 	add_load(f->img, LOAD_GPA, LOAD_FILESZ, LOAD_MEMSZ);
 	add_load(f->img, top, 0x10, 0x2000);

@@ -248,7 +248,7 @@ static void test_region_anon_rejects_unknown_flags(void **state)
 	struct vmmem_region *r = NULL;
 
 	(void)state;
-	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 1u << 6, &r),
+	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 1u << 7, &r),
 			 -EINVAL);
 	assert_int_equal(vmmem_region_create_anon(0, 0x1000, 1u << 31, &r),
 			 -EINVAL);
@@ -732,7 +732,7 @@ static void test_region_file_rejects_unknown_flags(void **state)
 	struct vmmem_region *r = NULL;
 
 	assert_int_equal(
-		vmmem_region_create_file(0, 0x1000, 1u << 6, f->fd, 0, &r),
+		vmmem_region_create_file(0, 0x1000, 1u << 7, f->fd, 0, &r),
 		-EINVAL);
 }
 
@@ -895,7 +895,8 @@ static void test_region_borrowed_rejects_options_it_cannot_apply(void **state)
 		VMMEM_REGION_THP,
 		VMMEM_REGION_DONTDUMP,
 		VMMEM_REGION_GUARD,
-		1u << 6,
+		VMMEM_REGION_PRIVATE,
+		1u << 7,
 		VMMEM_REGION_READONLY | VMMEM_REGION_GUARD,
 	};
 	struct vmmem_region *r = NULL;
@@ -971,6 +972,263 @@ static void test_region_borrowed_survives_every_malloc_failure(void **state)
 	(void)state;
 	check_alloc_failures(SYSMOCK_MALLOC, create_borrowed, p, 0);
 	munmap(p, 0x2000);
+}
+
+/* ---- private file mappings ---------------------------------------- */
+
+/* The file holds len bytes equal to byte at off. */
+static void assert_file_bytes(int fd, off_t off, size_t len, int byte)
+{
+	unsigned char buf[0x1000];
+
+	assert_true(len <= sizeof(buf));
+	assert_int_equal(pread(fd, buf, len, off), (ssize_t)len);
+	while (len--)
+		assert_int_equal(buf[len], (unsigned char)byte);
+}
+
+static void test_region_file_private_maps_private_read_write(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_file(
+				 0, 0x2000, VMMEM_REGION_PRIVATE, f->fd, 0, &r),
+			 0);
+	assert_true(sysmock_last()->mmap_flags & MAP_PRIVATE);
+	assert_false(sysmock_last()->mmap_flags & MAP_SHARED);
+	assert_int_equal(sysmock_last()->mmap_prot, PROT_READ | PROT_WRITE);
+	assert_int_equal(vmmem_region_kind(r), VMMEM_REGION_FILE);
+	assert_int_equal(vmmem_region_flags(r), VMMEM_REGION_PRIVATE);
+	assert_true(vmmem_region_fd(r) >= 0);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_private_reads_file_contents(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	char buf[8] = { 0 };
+
+	assert_int_equal(pwrite(f->fd, "snapshot", 8, 0x2ffc), 8);
+	assert_int_equal(vmmem_region_create_file(0x100000, 0x2000,
+						  VMMEM_REGION_PRIVATE, f->fd,
+						  0x2000, &r),
+			 0);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	/* Across the boundary of two file pages. */
+	assert_int_equal(vmmem_read(mem, 0x100ffc, buf, 8), 0);
+	assert_memory_equal(buf, "snapshot", 8);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_private_writes_leave_file_unchanged(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	unsigned char page[0x1000];
+	char buf[8] = { 0 };
+
+	memset(page, 0x5a, sizeof(page));
+	assert_int_equal(pwrite(f->fd, page, sizeof(page), 0x1000),
+			 (ssize_t)sizeof(page));
+	assert_int_equal(vmmem_region_create_file(0, FILE_SIZE,
+						  VMMEM_REGION_PRIVATE, f->fd,
+						  0, &r),
+			 0);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	assert_int_equal(vmmem_write(mem, 0x1ffc, "private!", 8), 0);
+	assert_int_equal(vmmem_fill(mem, 0x3000, 0x11, 0x1000), 0);
+
+	/* The region sees its writes, through libvmmem and its host address. */
+	assert_int_equal(vmmem_read(mem, 0x1ffc, buf, 8), 0);
+	assert_memory_equal(buf, "private!", 8);
+	assert_memory_equal((char *)vmmem_region_hva(r) + 0x1ffc, "private!",
+			    8);
+	assert_int_equal(vmmem_read(mem, 0x1000, buf, 4), 0);
+	assert_memory_equal(buf, "\x5a\x5a\x5a\x5a", 4);
+	/* The file does not, not even after the region is gone. */
+	assert_file_bytes(f->fd, 0x1000, 0x1000, 0x5a);
+	assert_file_bytes(f->fd, 0x2000, 4, 0);
+	assert_file_bytes(f->fd, 0x3000, 0x1000, 0);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+	assert_file_bytes(f->fd, 0x1000, 0x1000, 0x5a);
+	assert_file_bytes(f->fd, 0x3000, 0x1000, 0);
+}
+
+static void test_region_file_private_maps_rdonly_fd_writable(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	int fd = reopen_rdonly(f->fd);
+	char perms[5];
+	char buf[4] = { 0 };
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(f->fd, "orig", 4, 0), 4);
+	assert_int_equal(vmmem_region_create_file(
+				 0, 0x2000, VMMEM_REGION_PRIVATE, fd, 0, &r),
+			 0);
+	close(fd);
+	maps_perms((uintptr_t)vmmem_region_hva(r), perms);
+	assert_string_equal(perms, "rw-p");
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	assert_int_equal(vmmem_read(mem, 0, buf, 4), 0);
+	assert_memory_equal(buf, "orig", 4);
+	assert_int_equal(vmmem_write(mem, 0, "copy", 4), 0);
+	assert_int_equal(vmmem_read(mem, 0, buf, 4), 0);
+	assert_memory_equal(buf, "copy", 4);
+	assert_int_equal(pread(f->fd, buf, 4, 0), 4);
+	assert_memory_equal(buf, "orig", 4);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_private_reads_holes_as_zero(void **state)
+{
+	const uint64_t len = 64 * 0x1000;
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	unsigned char buf[0x1000];
+	uint64_t off;
+
+	/* Data in the first and the last page, nothing in between. */
+	assert_int_equal(ftruncate(f->fd, (off_t)len), 0);
+	assert_int_equal(pwrite(f->fd, "head", 4, 0), 4);
+	assert_int_equal(pwrite(f->fd, "tail", 4, (off_t)len - 4), 4);
+	assert_int_equal(vmmem_region_create_file(0x200000, len,
+						  VMMEM_REGION_PRIVATE, f->fd,
+						  0, &r),
+			 0);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	for (off = 0x1000; off < len - 0x1000; off += 0x1000) {
+		memset(buf, 0xff, sizeof(buf));
+		assert_int_equal(
+			vmmem_read(mem, 0x200000 + off, buf, sizeof(buf)), 0);
+		assert_int_equal(buf[0], 0);
+		assert_memory_equal(buf, buf + 1, sizeof(buf) - 1);
+	}
+	assert_int_equal(vmmem_read(mem, 0x200000, buf, 4), 0);
+	assert_memory_equal(buf, "head", 4);
+	assert_int_equal(vmmem_read(mem, 0x200000 + len - 4, buf, 4), 0);
+	assert_memory_equal(buf, "tail", 4);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_private_dirty_log_tracks_writes(void **state)
+{
+	const unsigned flags = VMMEM_REGION_PRIVATE | VMMEM_REGION_DIRTY_LOG;
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	uint64_t bits = 0;
+
+	assert_int_equal(vmmem_region_create_file(0x10000, FILE_SIZE, flags,
+						  f->fd, 0, &r),
+			 0);
+	assert_int_equal(vmmem_region_flags(r), flags);
+	assert_true(vmmem_region_dirty_pages(r) == FILE_SIZE / 0x1000);
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	assert_int_equal(vmmem_write(mem, 0x11ffe, "dirty", 5), 0);
+	assert_int_equal(vmmem_dirty_test(mem, 0x10000, 0x1000), 0);
+	assert_int_equal(vmmem_dirty_test(mem, 0x11000, 0x1000), 1);
+	assert_int_equal(vmmem_dirty_test(mem, 0x12000, 0x1000), 1);
+	assert_int_equal(vmmem_dirty_test(mem, 0x13000, 0x1000), 0);
+	assert_int_equal(vmmem_region_dirty_get_and_reset(r, &bits, 1), 0);
+	assert_true(bits == 0x6);
+	assert_file_bytes(f->fd, 0x1ffe, 5, 0);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_file_private_readonly_rejects_writes(void **state)
+{
+	const unsigned flags = VMMEM_REGION_PRIVATE | VMMEM_REGION_READONLY;
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+	int fd = reopen_rdonly(f->fd);
+	char perms[5];
+
+	assert_true(fd >= 0);
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_file(0, 0x1000, flags, fd, 0, &r),
+			 0);
+	close(fd);
+	assert_true(sysmock_last()->mmap_flags & MAP_PRIVATE);
+	maps_perms((uintptr_t)vmmem_region_hva(r), perms);
+	assert_string_equal(perms, "r--p");
+	assert_int_equal(vmmem_create(&r, 1, &mem), 0);
+	assert_int_equal(vmmem_write(mem, 0, "x", 1), -EACCES);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_anon_accepts_private_and_maps_as_before(void **state)
+{
+	const int want = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	static const struct vmmem_range range = { 0x0, 0x2000 };
+	struct vmmem_region *r = NULL;
+	struct vmmem *mem = NULL;
+
+	(void)state;
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_anon(0x1000, 0x1000,
+						  VMMEM_REGION_PRIVATE, &r),
+			 0);
+	assert_int_equal(sysmock_last()->mmap_flags, want);
+	assert_int_equal(vmmem_region_flags(r), VMMEM_REGION_PRIVATE);
+	vmmem_region_destroy(r);
+	assert_int_equal(
+		vmmem_create_anon(&range, 1, VMMEM_REGION_PRIVATE, &mem), 0);
+	assert_int_equal(vmmem_write(mem, 0x1ffc, "anon", 4), 0);
+	vmmem_destroy(mem);
+}
+
+static void test_region_private_is_refused_for_memfd_and_borrowed(void **s)
+{
+	struct vmmem_region *r = NULL;
+	void *p = map_pages(0x1000);
+
+	(void)s;
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_memfd(
+				 0, 0x1000, VMMEM_REGION_PRIVATE, NULL, &r),
+			 -EINVAL);
+	assert_int_equal(vmmem_region_create_borrowed(
+				 0, 0x1000, VMMEM_REGION_PRIVATE, p, &r),
+			 -EINVAL);
+	assert_int_equal(vmmem_region_create_borrowed(
+				 0, 0x1000,
+				 VMMEM_REGION_PRIVATE | VMMEM_REGION_READONLY,
+				 p, &r),
+			 -EINVAL);
+	assert_null(r);
+	/* Refused before anything was created. */
+	assert_int_equal(sysmock_calls(SYSMOCK_MEMFD_CREATE), 0);
+	assert_int_equal(sysmock_calls(SYSMOCK_MMAP), 0);
+	munmap(p, 0x1000);
+}
+
+static void test_region_file_private_rejects_hugetlb(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+
+	assert_int_equal(vmmem_region_create_file(0, 2 * MIB,
+						  VMMEM_REGION_PRIVATE |
+							  VMMEM_REGION_HUGETLB,
+						  f->fd, 0, &r),
+			 -EINVAL);
+	assert_null(r);
 }
 
 /* ---- options ------------------------------------------------------ */
@@ -1410,6 +1668,34 @@ int main(void)
 			test_region_borrowed_survives_every_calloc_failure),
 		cmocka_unit_test(
 			test_region_borrowed_survives_every_malloc_failure),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_maps_private_read_write,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_reads_file_contents,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_writes_leave_file_unchanged,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_maps_rdonly_fd_writable,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_reads_holes_as_zero,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_dirty_log_tracks_writes,
+			file_setup, file_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_readonly_rejects_writes,
+			file_setup, file_teardown),
+		cmocka_unit_test(
+			test_region_anon_accepts_private_and_maps_as_before),
+		cmocka_unit_test(
+			test_region_private_is_refused_for_memfd_and_borrowed),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_private_rejects_hugetlb, file_setup,
+			file_teardown),
 		cmocka_unit_test(test_region_readonly_rejects_writes),
 		cmocka_unit_test(test_region_readonly_maps_without_write),
 		cmocka_unit_test(

@@ -30,6 +30,8 @@
 #include <vmmem/region.h>
 #include <vmmem/scalar.h>
 
+#include "fixture.h"
+
 #define PAGE 0x1000u
 #define A_GPA 0x0ull
 #define B_GPA 0x1000ull
@@ -187,10 +189,18 @@ static void fill_pattern(struct vmmem *mem, vmmem_gpa_t gpa)
 static int setup(void **state)
 {
 	static const vmmem_gpa_t writable[] = { A_GPA, B_GPA, W_GPA, TOP_GPA };
-	struct vmmem_region *r[7] = { NULL };
+	static const struct fixture_region spec[] = {
+		{ A_GPA, PAGE, 0 },
+		{ B_GPA, PAGE, 0 },
+		{ RO_GPA, PAGE, VMMEM_REGION_READONLY },
+		{ W_GPA, PAGE, 0 },
+		{ TOP_GPA, PAGE, 0 },
+	};
+	struct vmmem_region *rb = NULL;
+	struct vmmem *anon = NULL;
 	struct fixture *f;
-	size_t i, n = 0;
-	int rc = -1;
+	size_t i;
+	int rc = 0;
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -202,29 +212,25 @@ static int setup(void **state)
 	for (i = 0; i < PAGE; i++)
 		f->rb_map[i] = pat(RB_GPA + i);
 
-	if (vmmem_region_create_anon(A_GPA, PAGE, 0, &r[n++]) ||
-	    vmmem_region_create_anon(B_GPA, PAGE, 0, &r[n++]) ||
-	    vmmem_region_create_anon(RO_GPA, PAGE, VMMEM_REGION_READONLY,
-				     &r[n++]) ||
-	    vmmem_region_create_anon(W_GPA, PAGE, 0, &r[n++]) ||
-	    vmmem_region_create_borrowed(RB_GPA, PAGE, VMMEM_REGION_READONLY,
-					 f->rb_map, &r[n++]) ||
-	    vmmem_region_create_anon(TOP_GPA, PAGE, 0, &r[n++]))
-		goto err_regions;
-	if (vmmem_create(r, n, &f->mem))
-		goto err_regions;
+	/* The anonymous regions, and RB over the test's own mapping. */
+	rc = fixture_mem_create(spec, sizeof(spec) / sizeof(spec[0]), NULL,
+				&anon);
+	if (rc == 0)
+		rc = vmmem_region_create_borrowed(
+			RB_GPA, PAGE, VMMEM_REGION_READONLY, f->rb_map, &rb);
+	if (rc == 0)
+		rc = vmmem_insert(anon, rb, &f->mem);
+	/* f->mem holds its own references. */
+	vmmem_region_destroy(rb);
+	vmmem_destroy(anon);
+	if (rc)
+		goto err_unmap;
 	for (i = 0; i < sizeof(writable) / sizeof(writable[0]); i++)
 		fill_pattern(f->mem, writable[i]);
-	rc = 0;
+	*state = f;
+	return 0;
 
-err_regions:
-	/* The set holds its own references. */
-	for (i = 0; i < n; i++)
-		vmmem_region_destroy(r[i]);
-	if (rc == 0) {
-		*state = f;
-		return 0;
-	}
+err_unmap:
 	munmap(f->rb_map, PAGE);
 err_free:
 	free(f);
@@ -243,12 +249,12 @@ static int teardown(void **state)
 
 static void test_scalar_fresh_memory_reads_zero(void **state)
 {
+	static const struct fixture_region range = { 0x0, PAGE, 0 };
 	struct vmmem *mem = NULL;
-	struct vmmem_range range = { 0x0, PAGE };
 	uint64_t v = UNTOUCHED;
 
 	(void)state;
-	assert_int_equal(vmmem_create_anon(&range, 1, 0, &mem), 0);
+	assert_int_equal(fixture_mem_create(&range, 1, NULL, &mem), 0);
 	assert_int_equal(vmmem_read_u64(mem, 0x100, &v), 0);
 	assert_true(v == 0);
 	vmmem_destroy(mem);
@@ -766,14 +772,14 @@ static void test_scalar_accesses_fail_on_empty_set(void **state)
 
 static void test_scalar_values_in_odd_region_respect_its_bounds(void **state)
 {
-	struct vmmem_range range = { 3, 5 }; /* bytes 3 .. 7 */
+	static const struct fixture_region range = { 3, 5, 0 }; /* 3 .. 7 */
 	struct vmmem *mem = NULL;
 	uint32_t v32 = 0;
 	uint8_t v8 = 0;
 	uint64_t v64 = UNTOUCHED;
 
 	(void)state;
-	assert_int_equal(vmmem_create_anon(&range, 1, 0, &mem), 0);
+	assert_int_equal(fixture_mem_create(&range, 1, NULL, &mem), 0);
 	assert_int_equal(vmmem_write_u32(mem, 3, 0x11223344), 0);
 	assert_int_equal(vmmem_read_u32(mem, 3, &v32), 0);
 	assert_int_equal(v32, 0x11223344);

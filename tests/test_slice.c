@@ -23,6 +23,8 @@
 #include <vmmem/region.h>
 #include <vmmem/slice.h>
 
+#include "fixture.h"
+
 #define A_GPA 0x00000ull
 #define B_GPA 0x01000ull
 #define B_LEN 0x2000u
@@ -35,43 +37,29 @@ struct fixture {
 
 static int setup(void **state)
 {
-	static const struct {
-		vmmem_gpa_t gpa;
-		uint64_t len;
-		unsigned flags;
-	} spec[3] = {
+	static const struct fixture_region spec[3] = {
 		{ A_GPA, 0x1000, 0 },
 		{ B_GPA, B_LEN, VMMEM_REGION_DIRTY_LOG },
 		{ C_GPA, 0x1000, VMMEM_REGION_READONLY },
 	};
 	struct fixture *f = calloc(1, sizeof(*f));
-	int i;
 
 	if (!f)
 		return -1;
-	for (i = 0; i < 3; i++)
-		if (vmmem_region_create_anon(spec[i].gpa, spec[i].len,
-					     spec[i].flags, &f->r[i]) != 0)
-			goto err;
-	if (vmmem_create(f->r, 3, &f->mem) != 0)
-		goto err;
+	if (fixture_mem_create(spec, 3, f->r, &f->mem)) {
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
-err:
-	for (i = 0; i < 3; i++)
-		vmmem_region_destroy(f->r[i]);
-	free(f);
-	return -1;
 }
 
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	int i;
 
 	vmmem_destroy(f->mem);
-	for (i = 0; i < 3; i++)
-		vmmem_region_destroy(f->r[i]);
+	fixture_regions_destroy(f->r, 3);
 	free(f);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <vmmem/vmmem.h>
 
+#include "fixture.h"
 #include "sysmock.h"
 
 /* Set A: one 64 KiB region at 0 holding MARK_A at gpa 0. */
@@ -36,16 +37,16 @@ struct fixture {
 
 static int setup(void **state)
 {
-	static const struct vmmem_range ra[] = { { 0x0, 0x10000 } };
-	static const struct vmmem_range rb[] = { { 0x0, 0x10000 },
-						 { B_HIGH_GPA, 0x1000 } };
+	static const struct fixture_region ra[] = { { 0x0, 0x10000, 0 } };
+	static const struct fixture_region rb[] = { { 0x0, 0x10000, 0 },
+						    { B_HIGH_GPA, 0x1000, 0 } };
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	if (!fx)
 		return -1;
 	*state = fx;
-	if (vmmem_create_anon(ra, 1, 0, &fx->a) ||
-	    vmmem_create_anon(rb, 2, 0, &fx->b) ||
+	if (fixture_mem_create(ra, 1, NULL, &fx->a) ||
+	    fixture_mem_create(rb, 2, NULL, &fx->b) ||
 	    vmmem_write_u64(fx->a, 0, MARK_A) ||
 	    vmmem_write_u64(fx->b, 0, MARK_B) ||
 	    vmmem_space_create(fx->a, &fx->space))

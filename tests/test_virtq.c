@@ -27,6 +27,7 @@
 #include <vmmem/scalar.h>
 
 #include "../minivmm/virtio/queue.h"
+#include "fixture.h"
 
 #define DESC 0x1000ull
 #define AVAIL 0x2000ull
@@ -45,29 +46,16 @@ struct fixture {
 
 static int setup(void **state)
 {
-	static const struct {
-		vmmem_gpa_t gpa;
-		uint64_t len;
-		unsigned flags;
-	} spec[3] = {
+	static const struct fixture_region spec[] = {
 		{ 0x0000, 0x8000, 0 },
 		{ 0x8000, 0x8000, 0 },
 		{ RO_GPA, 0x1000, VMMEM_REGION_READONLY },
 	};
-	struct vmmem_region *r[3] = { NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
-	int i, rc = 0;
 
 	if (!f)
 		return -1;
-	for (i = 0; i < 3 && rc == 0; i++)
-		rc = vmmem_region_create_anon(spec[i].gpa, spec[i].len,
-					      spec[i].flags, &r[i]);
-	if (rc == 0)
-		rc = vmmem_create(r, 3, &f->mem);
-	for (i = 0; i < 3; i++)
-		vmmem_region_destroy(r[i]);
-	if (rc) {
+	if (fixture_mem_create(spec, 3, NULL, &f->mem)) {
 		free(f);
 		return -1;
 	}
@@ -792,10 +780,10 @@ static void test_virtq_pop_rejects_unstarted_queue(void **state)
 /* Memory the rings were checked against, replaced by smaller memory. */
 static struct vmmem *partial_memory(vmmem_gpa_t gpa, uint64_t len)
 {
-	struct vmmem_range r = { gpa, len };
+	const struct fixture_region r = { gpa, len, 0 };
 	struct vmmem *mem;
 
-	assert_int_equal(vmmem_create_anon(&r, 1, 0, &mem), 0);
+	assert_int_equal(fixture_mem_create(&r, 1, NULL, &mem), 0);
 	return mem;
 }
 

@@ -391,6 +391,10 @@ static void test_xen_rejects_bad_arguments_before_any_call(void **state)
 						 VMMEM_XEN_GRANT, fake.guest, 0,
 						 DOMID, &r),
 			 -EINVAL);
+	assert_int_equal(vmmem_region_create_xen(
+				 FOREIGN_GPA, PAGE, VMMEM_REGION_PRIVATE,
+				 VMMEM_XEN_FOREIGN, fake.guest, 0, DOMID, &r),
+			 -EINVAL);
 	assert_int_equal(vmmem_region_create_xen(GRANT_GPA, 0, 0,
 						 VMMEM_XEN_GRANT, fake.guest, 0,
 						 DOMID, &r),
@@ -962,6 +966,34 @@ static void test_xen_demand_readonly_refuses_writes_unmapped(void **state)
 	drop(r, mem);
 }
 
+static void test_xen_demand_check_writable_maps_nothing(void **state)
+{
+	struct vmmem_region *r[2];
+	struct vmmem *mem;
+
+	(void)state;
+	fake.gntdev = true;
+	assert_int_equal(vmmem_region_create_xen(GRANT_GPA, PAGE, 0, NAM,
+						 fake.guest, 0, DOMID, &r[0]),
+			 0);
+	assert_int_equal(vmmem_region_create_xen(GRANT_GPA + PAGE, PAGE,
+						 VMMEM_REGION_READONLY, NAM,
+						 fake.guest, 0, DOMID, &r[1]),
+			 0);
+	assert_int_equal(vmmem_create(r, 2, &mem), 0);
+	fake.ncalls = 0;
+	assert_int_equal(vmmem_check_writable(mem, GRANT_GPA, PAGE), 0);
+	assert_int_equal(vmmem_check_writable(mem, GRANT_GPA + PAGE - 1, 2),
+			 -EACCES);
+	assert_int_equal(vmmem_check_writable(mem, GRANT_GPA + PAGE, PAGE + 1),
+			 -EFAULT);
+	assert_int_equal(fake.ncalls, 0);
+	vmmem_destroy(mem);
+	vmmem_region_destroy(r[0]);
+	vmmem_region_destroy(r[1]);
+	assert_clean();
+}
+
 static void test_xen_demand_copies_cross_into_other_regions(void **state)
 {
 	struct vmmem_region *r[2];
@@ -1054,6 +1086,7 @@ int main(void)
 		T(test_xen_demand_writes_are_dirty_tracked),
 		T(test_xen_demand_mapping_failures_are_errors),
 		T(test_xen_demand_readonly_refuses_writes_unmapped),
+		T(test_xen_demand_check_writable_maps_nothing),
 		T(test_xen_demand_copies_cross_into_other_regions),
 		T(test_xen_unix_kind_maps_the_file),
 		T(test_xen_attach_without_xen_fails_cleanly),

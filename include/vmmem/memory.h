@@ -181,6 +181,28 @@ int vmmem_last_gpa(const struct vmmem *mem, vmmem_gpa_t *last);
 int vmmem_check_range(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len);
 
 /**
+ * vmmem_check_writable() - whether a range is entirely backed and writable.
+ * @mem: the set.
+ * @gpa: first byte.
+ * @len: length; 0 always succeeds.
+ *
+ * The question vmmem_write() asks before it copies, for a consumer that
+ * wants the answer once and ahead of time, such as a device checking at
+ * setup that the guest placed a ring it must write to in writable memory.
+ * The range may cross adjacent regions. Only the regions are looked at:
+ * nothing is mapped or written, and dirty-tracked regions are not marked.
+ * The answer holds for as long as @mem is held, since a set never changes.
+ *
+ * Return: 0 when every byte is backed and none is in a region created with
+ * VMMEM_REGION_READONLY.
+ * Errors: -EOVERFLOW when gpa + len wraps past 2^64; -EFAULT when some byte
+ * is not backed (reported even when the range also touches a read-only
+ * region, as vmmem_write() does); -EACCES when every byte is backed but some
+ * byte is in a read-only region.
+ */
+int vmmem_check_writable(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len);
+
+/**
  * vmmem_read() - copy guest memory into a buffer, all or nothing.
  * @mem: the set.
  * @gpa: first guest byte.

@@ -15,7 +15,8 @@
  *   anonymous  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, owned;
  *   memfd      a new memfd sealed against shrinking, MAP_SHARED, owned; its fd
  *              can be passed to another process (vhost-user, a snapshotter);
- *   file       an fd at an offset, MAP_SHARED; the region keeps its own dup;
+ *   file       an fd at an offset, MAP_SHARED (or MAP_PRIVATE with
+ *              VMMEM_REGION_PRIVATE); the region keeps its own dup;
  *   borrowed   a caller's existing mapping; never unmapped by libvmmem.
  */
 #ifndef VMMEM_REGION_H
@@ -48,10 +49,24 @@ enum {
 	VMMEM_REGION_GUARD = 1u << 4,
 	/* Keep a dirty bitmap: one bit per 4 KiB page (vmmem/dirty.h). */
 	VMMEM_REGION_DIRTY_LOG = 1u << 5,
+	/*
+	 * Copy-on-write file mapping (MAP_PRIVATE): the file's pages are read
+	 * in on first touch, and writes go to private copies of the pages,
+	 * never to the file, so the fd may be open read-only. This is how a
+	 * VMM restores guest memory from a snapshot file without reading all
+	 * of it up front. Meant for vmmem_region_create_file(); anonymous
+	 * regions accept it and are unchanged (they are private already);
+	 * memfd and borrowed regions refuse it with -EINVAL (a memfd is there
+	 * to be shared, a borrowed mapping is not ours to make).
+	 */
+	VMMEM_REGION_PRIVATE = 1u << 6,
 };
 
-/* Every flag a creator accepts; other bits are rejected with -EINVAL. */
-#define VMMEM_REGION_FLAGS_ALL 0x3fu
+/*
+ * Every flag some creator accepts; other bits are rejected with -EINVAL by
+ * all of them. Each creator's doc says which of these it refuses.
+ */
+#define VMMEM_REGION_FLAGS_ALL 0x7fu
 
 /* What backs a region (vmmem_region_kind()). */
 enum vmmem_region_kind {
@@ -73,7 +88,8 @@ enum vmmem_region_kind {
  *
  * The mapping is MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE: no swap is
  * reserved and pages are allocated on first touch. It is unmapped when the
- * last reference is dropped.
+ * last reference is dropped. VMMEM_REGION_PRIVATE is accepted and changes
+ * nothing.
  *
  * Return: 0 on success.
  * Errors: -EINVAL for zero len, unknown flags, or HUGETLB with a len that is
@@ -99,8 +115,10 @@ int vmmem_region_create_anon(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * vmmem_region_fd() returns it for passing to other processes.
  *
  * Return: 0 on success.
- * Errors: as vmmem_region_create_anon(), plus the negative errno of
- * memfd_create(2), ftruncate(2) and fcntl(2).
+ * Errors: as vmmem_region_create_anon(), plus -EINVAL for
+ * VMMEM_REGION_PRIVATE (the point of a memfd is that the fd sees the guest's
+ * memory) and the negative errno of memfd_create(2), ftruncate(2) and
+ * fcntl(2).
  */
 int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			      const char *name, struct vmmem_region **out);
@@ -121,11 +139,29 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * allowed); mapping past the end of a regular file succeeds, and touching
  * those pages faults in the host, so size the file first.
  *
+ * With VMMEM_REGION_PRIVATE the mapping is MAP_PRIVATE instead: the region
+ * reads what the file holds (holes in a sparse file read as zero) until a
+ * page is first written, and from then on that page is the region's own
+ * copy. Writes never reach the file, so a file opened O_RDONLY gives a
+ * writable region, and changes to the file made after a page was copied do
+ * not show in the region (before that they may). vmmem_region_fd() still
+ * returns the file, which does not hold the guest's writes: do not hand it
+ * to another process as guest memory. DIRTY_LOG tracks the writes as usual,
+ * which tells a VMM restoring a snapshot what changed since.
+ *
+ * Example, guest RAM restored from a snapshot file:
+ *
+ *	int fd = open("mem.snap", O_RDONLY | O_CLOEXEC);
+ *	rc = vmmem_region_create_file(0, ram_len, VMMEM_REGION_PRIVATE, fd,
+ *				      0, &r);
+ *	close(fd);
+ *
  * Return: 0 on success.
  * Errors: -EINVAL for zero len, unknown flags, HUGETLB, a negative fd or an
  * unaligned foff; -EOVERFLOW when foff + len or gpa + len wraps; -EBADF when
- * fd is not open; -EACCES when the fd's mode does not allow the protection;
- * other negative errno values from mmap(2).
+ * fd is not open; -EACCES when the fd's mode does not allow the protection
+ * (a shared writable mapping of a file not open for writing; PRIVATE only
+ * needs the fd open for reading); other negative errno values from mmap(2).
  */
 int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			     int fd, uint64_t foff, struct vmmem_region **out);
@@ -135,7 +171,8 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * @gpa: first guest-physical address of the region.
  * @len: length in bytes; non-zero.
  * @flags: only VMMEM_REGION_READONLY and VMMEM_REGION_DIRTY_LOG are accepted
- *         (the memory is not ours to advise or to surround with guards).
+ *         (the memory is not ours to advise, to map privately or to
+ *         surround with guards).
  * @hva: the host address of the memory; page-aligned.
  * @out: receives the new region.
  *

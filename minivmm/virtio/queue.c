@@ -19,7 +19,6 @@
 
 #include <vmmem/atomic.h>
 #include <vmmem/memory.h>
-#include <vmmem/region.h>
 #include <vmmem/scalar.h>
 
 #include "../state.h"
@@ -124,33 +123,6 @@ static int unreachable(struct virtq *q, const char *why)
 	return -EFAULT;
 }
 
-/*
- * Whether [gpa, gpa + len) lies in writable regions. The range is already
- * known to be backed, so each step finds a region, and each step moves past
- * the end of one region: the walk ends after at most as many steps as there
- * are regions under the range.
- */
-static bool range_writable(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len)
-{
-	vmmem_gpa_t last;
-
-	if (vmmem_gpa_last(gpa, len, &last))
-		return false;
-	for (;;) {
-		struct vmmem_region *r;
-		vmmem_gpa_t rlast;
-
-		if (vmmem_find_region(mem, gpa, &r))
-			return false;
-		if (vmmem_region_flags(r) & VMMEM_REGION_READONLY)
-			return false;
-		rlast = vmmem_region_last(r);
-		if (rlast >= last)
-			return true;
-		gpa = rlast + 1;
-	}
-}
-
 /* Checks one area: alignment, no wrap-around, fully backed. */
 static int check_area(struct virtq *q, struct vmmem *mem, vmmem_gpa_t gpa,
 		      uint64_t len, uint64_t align, const char *misaligned,
@@ -201,7 +173,7 @@ int virtq_validate(struct virtq *q, struct vmmem *mem, uint16_t max)
 			"used ring outside guest memory");
 	if (rc)
 		return rc;
-	if (!range_writable(mem, q->used, used_area_len(q->size)))
+	if (vmmem_check_writable(mem, q->used, used_area_len(q->size)))
 		return invalid(q, "used ring in read-only memory");
 	/*
 	 * The indices are shared with the driver and accessed atomically;
