@@ -33,6 +33,8 @@
 
 #include "../minivmm/bus.h"
 #include "../minivmm/devices/console.h"
+#include "../minivmm/devices/device.h"
+#include "../minivmm/state.h"
 #include "../minivmm/virtio/mmio.h"
 #include "../minivmm/virtio/queue.h"
 #include "sysmock.h"
@@ -1184,6 +1186,185 @@ static void test_vcon_works_without_transport(void **state)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TD(f) cmocka_unit_test_setup_teardown(f, setup_discard, teardown)
 
+/* Saving and restoring (the transport's device_ops, with the console's). */
+
+/* Save f's device and restore it into a new console and transport on the
+ * same memory with a new pipe, as a new process would; *rc: the restore's
+ * result. The driver's view (queue places) carries over. */
+static struct fixture *restore_into_new(struct fixture *f,
+					const struct state_buf *b, int *rc)
+{
+	struct fixture *g = NULL;
+	struct state_rd r;
+	void *st = NULL;
+
+	assert_int_equal(make_fixture(&st, true), 0);
+	g = st;
+	/* The new device works on the saved memory, not a fresh one. */
+	vmmio_destroy(g->t);
+	vcon_destroy(g->c);
+	vmmem_destroy(g->mem);
+	g->mem = vmmem_ref(f->mem);
+	assert_int_equal(vcon_create(g->mem, g->wfd, 80, 25, &g->c), 0);
+	assert_int_equal(vmmio_create("console", &vcon_ops, g->c, g->mem,
+				      NULL, &g->t),
+			 0);
+	bus_init(&g->bus);
+	assert_int_equal(bus_register(&g->bus, MMIO_BASE, VMMIO_WINDOW,
+				      &vmmio_bus_ops, g->t),
+			 0);
+	memcpy(g->q, f->q, sizeof(g->q));
+	g->data_next = f->data_next;
+	state_rd_init(&r, b->data, b->len);
+	*rc = vmmio_device_ops.restore(g->t, &r);
+	return g;
+}
+
+static void save(struct fixture *f, struct state_buf *b)
+{
+	state_buf_init(b);
+	assert_int_equal(vmmio_device_ops.save(f->t, b), 0);
+	assert_true(b->len > 0);
+}
+
+static void test_vcon_restore_continues_held_chains(void **state)
+{
+	struct fixture *f = *state, *g;
+	static const char msg[] = "held across a snapshot";
+	unsigned char out[256];
+	struct state_buf b;
+	vmmem_gpa_t rx;
+	size_t got = 0;
+	uint32_t id, len;
+	char in[4] = { 0 };
+	int rc;
+
+	bring_up(f, V1 | FSIZE | FEMERG);
+	fill_pipe(f);
+	tx_send(f, msg, sizeof(msg) - 1, 2);
+	assert_true(blocked(f));
+	emerg(f, '!');
+	rx = rx_post(f, 16);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
+	save(f, &b);
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 15);
+	/* The chain the old device held goes out in full, then the
+	 * emergency byte, on the new output. */
+	drain_until_done(g, out, sizeof(out), &got);
+	assert_int_equal(got, sizeof(msg));
+	assert_memory_equal(out, msg, sizeof(msg) - 1);
+	assert_int_equal(out[got - 1], '!');
+	assert_int_equal(used_idx(g, TXQ), 1);
+	/* The receive buffer posted before the snapshot takes input. */
+	assert_int_equal(vcon_input(g->c, "abc", 3), 3);
+	assert_int_equal(used_idx(g, RXQ), 1);
+	used_elem(g, RXQ, 0, &id, &len);
+	assert_int_equal(len, 3);
+	assert_int_equal(vmmem_read(g->mem, rx, in, 3), 0);
+	assert_string_equal(in, "abc");
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
+static void test_vcon_restore_of_an_unconfigured_device_stays_down(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	int rc;
+
+	save(f, &b);
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 0);
+	assert_false(vcon_input_ready(g->c));
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
+/* Offset of queue 0's size in the transport's saved state. */
+#define SAVED_Q0_SIZE 44
+
+static void test_vcon_restore_refuses_a_bad_queue_and_resets(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	int rc;
+
+	bring_up(f, V1);
+	save(f, &b);
+	b.data[SAVED_Q0_SIZE] = 3; /* not a power of two */
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 0);
+	assert_false(vcon_input_ready(g->c));
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
+static void test_vcon_restore_refuses_truncated_state(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	int rc;
+
+	bring_up(f, V1);
+	rx_post(f, 16);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
+	save(f, &b);
+	b.len--;
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 0);
+	b.len++;
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
+static void test_vcon_restore_refuses_a_buffer_outside_memory(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	uint64_t gpa;
+	int rc;
+
+	bring_up(f, V1);
+	rx_post(f, 16);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
+	save(f, &b);
+	/* The last buffer's record ends the state: gpa, len, write. */
+	gpa = htole64(HOLE);
+	memcpy(b.data + b.len - 13, &gpa, 8);
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 0);
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
+static void test_vcon_restore_refuses_another_device(void **state)
+{
+	static const struct virtio_dev_ops other = {
+		.device_id = 1,
+		.num_queues = 2,
+		.queue_max = 16,
+	};
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct state_rd r;
+	struct vmmio *t;
+
+	bring_up(f, V1);
+	save(f, &b);
+	assert_int_equal(vmmio_create("net", &other, NULL, f->mem, NULL, &t),
+			 0);
+	state_rd_init(&r, b.data, b.len);
+	assert_int_equal(vmmio_device_ops.restore(t, &r), -EBADMSG);
+	vmmio_destroy(t);
+	state_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1221,6 +1402,12 @@ int main(void)
 		T(test_vcon_reset_keeps_buffered_emergency_bytes),
 		T(test_vcon_create_rejects_bad_arguments),
 		T(test_vcon_works_without_transport),
+		T(test_vcon_restore_continues_held_chains),
+		T(test_vcon_restore_of_an_unconfigured_device_stays_down),
+		T(test_vcon_restore_refuses_a_bad_queue_and_resets),
+		T(test_vcon_restore_refuses_truncated_state),
+		T(test_vcon_restore_refuses_a_buffer_outside_memory),
+		T(test_vcon_restore_refuses_another_device),
 	};
 
 	/* A pipe without a reader must give EPIPE, not end the test. */

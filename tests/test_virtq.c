@@ -26,6 +26,7 @@
 #include <vmmem/region.h>
 #include <vmmem/scalar.h>
 
+#include "../minivmm/state.h"
 #include "../minivmm/virtio/queue.h"
 #include "fixture.h"
 
@@ -1273,6 +1274,151 @@ static void test_virtq_error_is_null_until_something_fails(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Saving and restoring the device's side. */
+
+/* Pop a two-descriptor chain at 0-1 and a one-descriptor chain at 2, save
+ * the queue, and give a new queue struct the same configuration. */
+static void save_two_held(struct fixture *f, struct state_buf *b,
+			  struct virtq *nq)
+{
+	start(f, QSIZE, false);
+	set_desc(f, 0, BUF, 0x10, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(f, 1, BUF + 0x100, 0x10, VIRTQ_DESC_F_WRITE, 0);
+	make_avail(f, 0);
+	simple_chain(f, 2);
+	assert_int_equal(virtq_pop(&f->q, &f->chain), 1);
+	assert_int_equal(virtq_pop(&f->q, &f->chain), 1);
+	state_buf_init(b);
+	virtq_save(&f->q, b);
+	assert_int_equal(b->err, 0);
+	virtq_reset(nq);
+	nq->size = f->q.size;
+	nq->desc = f->q.desc;
+	nq->avail = f->q.avail;
+	nq->used = f->q.used;
+	nq->ready = true;
+	assert_int_equal(virtq_validate(nq, f->mem, VIRTQ_MAX_SIZE), 0);
+}
+
+static int restore(struct fixture *f, struct virtq *nq, struct state_buf *b,
+		   bool event_idx)
+{
+	struct state_rd r;
+	int rc;
+
+	state_rd_init(&r, b->data, b->len);
+	rc = virtq_restore(nq, f->mem, event_idx, &r);
+	return rc ? rc : state_rd_end(&r);
+}
+
+static void test_virtq_restore_keeps_held_chains_and_position(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+	uint32_t id, len;
+
+	save_two_held(f, &b, &nq);
+	assert_int_equal(restore(f, &nq, &b, false), 0);
+	assert_true(virtq_holds(&nq, 0));
+	assert_true(virtq_holds(&nq, 2));
+	assert_false(virtq_holds(&nq, 1));
+	/* Both chains can be returned, once. */
+	assert_int_equal(virtq_push(&nq, 2, 0), 0);
+	assert_int_equal(virtq_push(&nq, 0, 7), 0);
+	assert_int_equal(virtq_push(&nq, 0, 7), -EINVAL);
+	assert_int_equal(used_idx(f), 2);
+	used_elem(f, 1, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 7);
+	/* The next pop starts after what was taken before the save. */
+	assert_int_equal(virtq_pop(&nq, &f->chain), 0);
+	simple_chain(f, 3);
+	assert_int_equal(virtq_pop(&nq, &f->chain), 1);
+	assert_int_equal(f->chain.head, 3);
+	state_buf_fini(&b);
+}
+
+static void test_virtq_restore_refuses_other_event_idx(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	assert_int_equal(restore(f, &nq, &b, true), -EBADMSG);
+	assert_false(virtq_holds(&nq, 0));
+	state_buf_fini(&b);
+}
+
+/* Offsets in virtq_save()'s bytes. */
+#define SAVED_OWNED 8
+#define SAVED_HEADS (SAVED_OWNED + 8 * (VIRTQ_MAX_SIZE / 64))
+#define SAVED_LINK (SAVED_HEADS + 8 * (VIRTQ_MAX_SIZE / 64))
+
+static void test_virtq_restore_refuses_a_cyclic_held_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	/* Descriptor 1 links back to 0. */
+	b.data[SAVED_LINK + 2] = 0;
+	b.data[SAVED_LINK + 3] = 0;
+	assert_int_equal(restore(f, &nq, &b, false), -EBADMSG);
+	state_buf_fini(&b);
+}
+
+static void test_virtq_restore_refuses_owned_beyond_the_queue(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	b.data[SAVED_OWNED + 1] |= 1; /* descriptor 8 of a queue of 8 */
+	assert_int_equal(restore(f, &nq, &b, false), -EBADMSG);
+	state_buf_fini(&b);
+}
+
+static void test_virtq_restore_refuses_a_head_not_held(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	b.data[SAVED_HEADS] |= 1 << 5;
+	assert_int_equal(restore(f, &nq, &b, false), -EBADMSG);
+	state_buf_fini(&b);
+}
+
+static void test_virtq_restore_refuses_an_owned_descriptor_in_no_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	b.data[SAVED_OWNED] |= 1 << 6;
+	assert_int_equal(restore(f, &nq, &b, false), -EBADMSG);
+	state_buf_fini(&b);
+}
+
+static void test_virtq_restore_refuses_truncated_state(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+	struct virtq nq;
+
+	save_two_held(f, &b, &nq);
+	b.len--;
+	assert_int_equal(restore(f, &nq, &b, false), -EBADMSG);
+	b.len++;
+	state_buf_fini(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1355,7 +1501,14 @@ int main(void)
 		T(test_virtq_start_resets_device_state),
 		T(test_virtq_reset_forgets_everything),
 		T(test_virtq_error_is_null_until_something_fails),
-	};
+			T(test_virtq_restore_keeps_held_chains_and_position),
+		T(test_virtq_restore_refuses_other_event_idx),
+		T(test_virtq_restore_refuses_a_cyclic_held_chain),
+		T(test_virtq_restore_refuses_owned_beyond_the_queue),
+		T(test_virtq_restore_refuses_a_head_not_held),
+		T(test_virtq_restore_refuses_an_owned_descriptor_in_no_chain),
+		T(test_virtq_restore_refuses_truncated_state),
+};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
