@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for minivmm's snapshot files: the state file (snapshot.h) and the
- * way it reaches its name (outfile.h).
+ * Tests for minivmm's snapshot files: the state file (snapshot.h), the
+ * guest memory file (memfile.h) and the way both reach their names
+ * (outfile.h).
  *
  * Every test gets a fresh directory under /tmp, removed with everything in
- * it by the teardown.
+ * it by the teardown, and a guest memory of two dirty-tracked regions with
+ * a gap between them:
+ *   R0 [0x0000000, 0x0100000)   file offset 0
+ *   R1 [0x1000000, 0x1200000)   file offset 0x100000
+ * so a memory file is 3 MiB.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,15 +31,29 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <vmmem/dirty.h>
+#include <vmmem/memory.h>
+#include <vmmem/region.h>
+
+#include "../minivmm/memfile.h"
 #include "../minivmm/snapshot.h"
 #include "../minivmm/state.h"
 #include "sysmock.h"
+
+#define PAGE 4096u
+#define R0_GPA 0x0ull
+#define R0_LEN 0x100000ull
+#define R1_GPA 0x1000000ull
+#define R1_LEN 0x200000ull
+#define MEM_SIZE (R0_LEN + R1_LEN)
+#define R1_FOFF R0_LEN
 
 #define NPATHS 4
 
 struct fixture {
 	char dir[64];
 	char paths[NPATHS][128];
+	struct vmmem *mem;
 	struct snap_writer w;
 	struct snap_file file;
 	char err[512];
@@ -160,23 +179,93 @@ static size_t write_small(struct fixture *f, const char *path)
 	return (size_t)st.st_size;
 }
 
+/* A page of a recognisable non-zero pattern. */
+static void write_page(struct vmmem *mem, vmmem_gpa_t gpa, unsigned seed)
+{
+	uint8_t page[PAGE];
+	unsigned i;
+
+	for (i = 0; i < PAGE; i++)
+		page[i] = (uint8_t)(i * 13 + seed * 7 + 1) | 1;
+	assert_int_equal(vmmem_write(mem, gpa, page, PAGE), 0);
+}
+
+/* Guest memory laid out as a memory file is: R0 then R1. */
+static uint8_t *memory_image(struct vmmem *mem)
+{
+	uint8_t *img = malloc(MEM_SIZE);
+
+	assert_non_null(img);
+	assert_int_equal(vmmem_read(mem, R0_GPA, img, R0_LEN), 0);
+	assert_int_equal(vmmem_read(mem, R1_GPA, img + R1_FOFF, R1_LEN), 0);
+	return img;
+}
+
+/* The file's data extents are exactly the n [start, end) pairs. */
+static void assert_extents(const char *path, const off_t (*ext)[2], int n)
+{
+	off_t pos = 0, data, hole;
+	int fd = open(path, O_RDONLY), i = 0;
+
+	assert_true(fd >= 0);
+	for (;;) {
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0) {
+			assert_int_equal(errno, ENXIO);
+			break;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		assert_true(i < n);
+		if (data != ext[i][0] || hole != ext[i][1])
+			fail_msg("extent %d is [0x%llx, 0x%llx), expected "
+				 "[0x%llx, 0x%llx)",
+				 i, (long long)data, (long long)hole,
+				 (long long)ext[i][0], (long long)ext[i][1]);
+		i++;
+		pos = hole;
+	}
+	close(fd);
+	assert_int_equal(i, n);
+}
+
+static void assert_files_equal(const char *a, const char *b)
+{
+	size_t alen, blen;
+	uint8_t *x = slurp(a, &alen), *y = slurp(b, &blen);
+
+	assert_int_equal(alen, blen);
+	assert_memory_equal(x, y, alen);
+	free(x);
+	free(y);
+}
+
 /* --- fixture -------------------------------------------------------- */
 
 static int setup(void **state)
 {
+	static const struct vmmem_range ranges[] = {
+		{ R0_GPA, R0_LEN },
+		{ R1_GPA, R1_LEN },
+	};
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_snapshot.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
+	if (!mkdtemp(f->dir))
+		goto err_free;
+	if (vmmem_create_anon(ranges, 2, VMMEM_REGION_DIRTY_LOG, &f->mem))
+		goto err_rmdir;
 	snap_writer_init(&f->w);
 	sysmock_reset();
 	*state = f;
 	return 0;
+
+err_rmdir:
+	rmdir(f->dir);
+err_free:
+	free(f);
+	return -1;
 }
 
 static int teardown(void **state)
@@ -186,6 +275,7 @@ static int teardown(void **state)
 	sysmock_reset();
 	snap_file_fini(&f->file);
 	snap_writer_fini(&f->w);
+	vmmem_destroy(f->mem);
 	nftw(f->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -796,6 +886,415 @@ static void test_snapshot_read_rejects_duplicate_sections(void **state)
 	assert_message(f->err, path, "type 3 id 1");
 }
 
+/* --- memory file ------------------------------------------------------ */
+
+/* Pages with data in the fixture's memory, as file offsets. */
+static const off_t touched[][2] = {
+	{ 0x0, 0x2000 },			/* R0: two pages */
+	{ 0x8000, 0x9000 },			/* R0: only its last byte */
+	{ R0_LEN - PAGE, R1_FOFF + PAGE },	/* R0's last, R1's first */
+	{ MEM_SIZE - PAGE, MEM_SIZE },		/* R1: last page */
+};
+
+static void touch_pages(struct vmmem *mem)
+{
+	write_page(mem, 0x0, 1);
+	write_page(mem, 0x1000, 2);
+	assert_int_equal(vmmem_fill(mem, 0x8fff, 0x55, 1), 0);
+	write_page(mem, R0_LEN - PAGE, 3);
+	write_page(mem, R1_GPA, 4);
+	write_page(mem, R1_GPA + R1_LEN - PAGE, 5);
+}
+
+static void test_snapshot_memfile_size_is_total_ram(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t size = 0;
+
+	assert_int_equal(memfile_size(f->mem, &size), 0);
+	assert_int_equal(size, MEM_SIZE);
+}
+
+static void test_snapshot_memfile_full_reads_back_identical(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	uint8_t *img, *file;
+	size_t len;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 0);
+	img = memory_image(f->mem);
+	file = slurp(path, &len);
+	assert_int_equal(len, MEM_SIZE);
+	assert_memory_equal(file, img, MEM_SIZE);
+	free(img);
+	free(file);
+}
+
+static void test_snapshot_memfile_full_uses_disk_for_touched_pages_only(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	const uint64_t used = 6 * PAGE, slack = 64 * 1024;
+	struct stat st;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, MEM_SIZE);
+	assert_true((uint64_t)st.st_blocks * 512 <= used + slack);
+}
+
+static void test_snapshot_memfile_full_leaves_zero_pages_as_holes(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_extents(path, touched, 4);
+}
+
+static void test_snapshot_memfile_full_resets_dirty_bitmaps(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+
+	touch_pages(f->mem);
+	assert_int_equal(vmmem_dirty_test(f->mem, R1_GPA, R1_LEN), 1);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(vmmem_dirty_test(f->mem, R0_GPA, R0_LEN), 0);
+	assert_int_equal(vmmem_dirty_test(f->mem, R1_GPA, R1_LEN), 0);
+}
+
+static void test_snapshot_memfile_full_of_untracked_memory(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	struct vmmem_range r = { 0x0, 0x4000 };
+	struct vmmem *mem;
+	uint8_t *file;
+	size_t len;
+
+	assert_int_equal(vmmem_create_anon(&r, 1, 0, &mem), 0);
+	write_page(mem, 0x2000, 9);
+	assert_int_equal(memfile_write(mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 0);
+	file = slurp(path, &len);
+	assert_int_equal(len, 0x4000);
+	assert_int_equal(file[0x2000], (uint8_t)(9 * 7 + 1) | 1);
+	assert_int_equal(file[0x1fff], 0);
+	free(file);
+	vmmem_destroy(mem);
+}
+
+static void test_snapshot_memfile_is_private(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	mode_t old = umask(0);
+	struct stat st;
+	int rc;
+
+	rc = memfile_write(f->mem, MEMFILE_FULL, path, f->err, sizeof(f->err));
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+static void test_snapshot_memfile_diff_writes_only_dirty_pages(void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *diff = path_of(f, 1, "diff");
+	static const off_t dirty[][2] = {
+		{ 0x5000, 0x6000 },
+		{ R1_FOFF + 0x10000, R1_FOFF + 0x12000 },
+	};
+	uint8_t *img, *file;
+	size_t len;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	write_page(f->mem, 0x5000, 6);
+	write_page(f->mem, R1_GPA + 0x10000, 7);
+	write_page(f->mem, R1_GPA + 0x11000, 8);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, diff, f->err,
+				       sizeof(f->err)),
+			 0);
+
+	assert_extents(diff, dirty, 2);
+	img = memory_image(f->mem);
+	file = slurp(diff, &len);
+	assert_int_equal(len, MEM_SIZE);
+	assert_memory_equal(file + 0x5000, img + 0x5000, PAGE);
+	assert_memory_equal(file + R1_FOFF + 0x10000, img + R1_FOFF + 0x10000,
+			    2 * PAGE);
+	free(img);
+	free(file);
+}
+
+static void test_snapshot_memfile_diff_writes_zeroed_dirty_page_as_data(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *diff = path_of(f, 1, "diff");
+	static const off_t dirty[][2] = { { R1_FOFF, R1_FOFF + PAGE } };
+	uint8_t page[PAGE], zero[PAGE] = { 0 };
+	int fd;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(vmmem_fill(f->mem, R1_GPA, 0, PAGE), 0);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, diff, f->err,
+				       sizeof(f->err)),
+			 0);
+
+	assert_extents(diff, dirty, 1);
+	fd = open(diff, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, 0, SEEK_DATA), R1_FOFF);
+	assert_int_equal(pread(fd, page, PAGE, R1_FOFF), PAGE);
+	assert_memory_equal(page, zero, PAGE);
+	close(fd);
+}
+
+static void test_snapshot_memfile_diff_of_clean_memory_is_all_hole(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *diff = path_of(f, 1, "diff");
+	struct stat st;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, diff, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_extents(diff, NULL, 0);
+	assert_int_equal(stat(diff, &st), 0);
+	assert_int_equal(st.st_size, MEM_SIZE);
+}
+
+static void test_snapshot_memfile_diff_needs_dirty_tracking(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "diff");
+	struct vmmem_region *r[2];
+	struct vmmem *mem;
+
+	assert_int_equal(vmmem_region_create_anon(0x0, 0x4000,
+						  VMMEM_REGION_DIRTY_LOG,
+						  &r[0]),
+			 0);
+	assert_int_equal(vmmem_region_create_anon(0x10000, 0x4000, 0, &r[1]),
+			 0);
+	assert_int_equal(vmmem_create(r, 2, &mem), 0);
+	vmmem_region_destroy(r[0]);
+	vmmem_region_destroy(r[1]);
+	write_page(mem, 0x1000, 1);
+
+	assert_int_equal(memfile_write(mem, MEMFILE_DIFF, path, f->err,
+				       sizeof(f->err)),
+			 -ENOTSUP);
+	assert_message(f->err, path, "diff snapshots need dirty page tracking");
+	assert_int_equal(count_entries(f->dir), 0);
+	/* Nothing was harvested either. */
+	assert_int_equal(vmmem_dirty_test(mem, 0x1000, PAGE), 1);
+	vmmem_destroy(mem);
+}
+
+static void test_snapshot_memfile_rejects_partial_pages(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	struct vmmem_range r = { 0x0, 0x1800 };
+	struct vmmem *mem;
+
+	assert_int_equal(vmmem_create_anon(&r, 1, 0, &mem), 0);
+	assert_int_equal(memfile_write(mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 -EINVAL);
+	assert_message(f->err, path, "not a whole number of 4096-byte pages");
+	assert_int_equal(count_entries(f->dir), 0);
+	vmmem_destroy(mem);
+}
+
+static void test_snapshot_memfile_failed_write_leaves_old_file(void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+	uint8_t *buf;
+	size_t len;
+
+	spill(path, "old", 3);
+	touch_pages(f->mem);
+	/* The second run of pages hits a full disk. */
+	sysmock_fail(SYSMOCK_PWRITEV, 1, ENOSPC);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, path, f->err,
+				       sizeof(f->err)),
+			 -ENOSPC);
+	assert_true(sysmock_done());
+	assert_message(f->err, path, "No space left on device");
+	assert_int_equal(count_entries(f->dir), 1);
+	buf = slurp(path, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "old", 3);
+	free(buf);
+}
+
+static void test_snapshot_memfile_failed_write_keeps_dirty_pages(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *path = path_of(f, 0, "mem");
+
+	touch_pages(f->mem);
+	sysmock_fail(SYSMOCK_PWRITEV, 2, EIO);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, path, f->err,
+				       sizeof(f->err)),
+			 -EIO);
+	assert_true(sysmock_done());
+	assert_int_equal(vmmem_dirty_test(f->mem, 0x0, PAGE), 1);
+	assert_int_equal(vmmem_dirty_test(f->mem, 0x8000, PAGE), 1);
+	assert_int_equal(vmmem_dirty_test(f->mem, R1_GPA + R1_LEN - PAGE,
+					  PAGE),
+			 1);
+	assert_int_equal(vmmem_dirty_test(f->mem, 0x2000, PAGE), 0);
+}
+
+static void test_snapshot_memfile_merge_of_two_diffs_equals_full(
+	void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *d1 = path_of(f, 1, "d1"),
+		   *d2 = path_of(f, 2, "d2"), *full = path_of(f, 3, "full");
+	uint8_t *img, *file;
+	size_t len;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	/* First diff: new data in both regions, a page overwritten. */
+	write_page(f->mem, 0x3000, 10);
+	write_page(f->mem, 0x1000, 11);
+	write_page(f->mem, R1_GPA + 0x80000, 12);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, d1, f->err,
+				       sizeof(f->err)),
+			 0);
+	/* Second: pages of the base and of the first diff zeroed. */
+	assert_int_equal(vmmem_fill(f->mem, 0x0, 0, 2 * PAGE), 0);
+	assert_int_equal(vmmem_fill(f->mem, R1_GPA + 0x80000, 0, PAGE), 0);
+	write_page(f->mem, R1_GPA + R1_LEN - PAGE, 13);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_DIFF, d2, f->err,
+				       sizeof(f->err)),
+			 0);
+
+	assert_int_equal(memfile_merge(base, d1, f->err, sizeof(f->err)), 0);
+	assert_int_equal(memfile_merge(base, d2, f->err, sizeof(f->err)), 0);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, full, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_files_equal(base, full);
+	img = memory_image(f->mem);
+	file = slurp(base, &len);
+	assert_int_equal(len, MEM_SIZE);
+	assert_memory_equal(file, img, MEM_SIZE);
+	free(img);
+	free(file);
+}
+
+static void test_snapshot_memfile_merge_rejects_different_sizes(void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *diff = path_of(f, 1, "diff");
+	struct vmmem_range r = { 0x0, 0x4000 };
+	struct vmmem *small;
+	uint8_t *before, *after;
+	size_t blen, alen;
+
+	touch_pages(f->mem);
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(vmmem_create_anon(&r, 1, VMMEM_REGION_DIRTY_LOG,
+					   &small),
+			 0);
+	write_page(small, 0x0, 3);
+	assert_int_equal(memfile_write(small, MEMFILE_DIFF, diff, f->err,
+				       sizeof(f->err)),
+			 0);
+	vmmem_destroy(small);
+
+	before = slurp(base, &blen);
+	assert_int_equal(memfile_merge(base, diff, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_message(f->err, diff, "but the base");
+	after = slurp(base, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	free(before);
+	free(after);
+}
+
+static void test_snapshot_memfile_merge_reports_missing_diff(void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base"), *diff = path_of(f, 1, "diff");
+
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(memfile_merge(base, diff, f->err, sizeof(f->err)),
+			 -ENOENT);
+	assert_message(f->err, diff, "No such file or directory");
+}
+
+static void test_snapshot_memfile_merge_rejects_same_file(void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base");
+
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(memfile_merge(base, base, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_message(f->err, base, "the same file");
+}
+
+static void test_snapshot_memfile_merge_rejects_directory(void **state)
+{
+	struct fixture *f = *state;
+	const char *base = path_of(f, 0, "base");
+
+	assert_int_equal(memfile_write(f->mem, MEMFILE_FULL, base, f->err,
+				       sizeof(f->err)),
+			 0);
+	assert_int_equal(memfile_merge(base, f->dir, f->err, sizeof(f->err)),
+			 -EINVAL);
+	assert_message(f->err, f->dir, "not a regular file");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -838,6 +1337,25 @@ int main(void)
 		T(test_snapshot_read_rejects_too_many_sections),
 		T(test_snapshot_read_accepts_most_sections),
 		T(test_snapshot_read_rejects_duplicate_sections),
+		T(test_snapshot_memfile_size_is_total_ram),
+		T(test_snapshot_memfile_full_reads_back_identical),
+		T(test_snapshot_memfile_full_uses_disk_for_touched_pages_only),
+		T(test_snapshot_memfile_full_leaves_zero_pages_as_holes),
+		T(test_snapshot_memfile_full_resets_dirty_bitmaps),
+		T(test_snapshot_memfile_full_of_untracked_memory),
+		T(test_snapshot_memfile_is_private),
+		T(test_snapshot_memfile_diff_writes_only_dirty_pages),
+		T(test_snapshot_memfile_diff_writes_zeroed_dirty_page_as_data),
+		T(test_snapshot_memfile_diff_of_clean_memory_is_all_hole),
+		T(test_snapshot_memfile_diff_needs_dirty_tracking),
+		T(test_snapshot_memfile_rejects_partial_pages),
+		T(test_snapshot_memfile_failed_write_leaves_old_file),
+		T(test_snapshot_memfile_failed_write_keeps_dirty_pages),
+		T(test_snapshot_memfile_merge_of_two_diffs_equals_full),
+		T(test_snapshot_memfile_merge_rejects_different_sizes),
+		T(test_snapshot_memfile_merge_reports_missing_diff),
+		T(test_snapshot_memfile_merge_rejects_same_file),
+		T(test_snapshot_memfile_merge_rejects_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
