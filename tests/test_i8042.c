@@ -15,7 +15,9 @@
 #include <stdlib.h>
 
 #include "../minivmm/bus.h"
+#include "../minivmm/devices/device.h"
 #include "../minivmm/devices/i8042.h"
+#include "../minivmm/state.h"
 #include "sysmock.h"
 
 #define STR_OBF I8042_STR_OBF
@@ -366,6 +368,81 @@ static void test_i8042_ignores_accesses_past_its_port(void **state)
 	assert_int_equal(f->resets, 0);
 }
 
+/* Saving and restoring (i8042_device_ops). */
+
+static void save(struct fixture *f, struct state_buf *b)
+{
+	state_buf_init(b);
+	assert_int_equal(i8042_device_ops.save(f->k, b), 0);
+}
+
+static int restore(struct fixture *f, const struct state_buf *b)
+{
+	struct state_rd r;
+
+	state_rd_init(&r, b->data, b->len);
+	return i8042_device_ops.restore(f->k, &r);
+}
+
+static void test_i8042_restore_keeps_a_command_waiting_for_data(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	void *st;
+
+	/* "Write the command byte", then the snapshot, then its data. */
+	out8(f, I8042_CMD_PORT, 0x60);
+	save(f, &b);
+	assert_int_equal(setup(&st), 0);
+	g = st;
+	assert_int_equal(restore(g, &b), 0);
+	out8(g, I8042_DATA_PORT, 0x25);
+	assert_int_equal(query(g, 0x20), 0x25);
+	state_buf_fini(&b);
+	teardown(&st);
+}
+
+static void test_i8042_restore_keeps_a_waiting_reply(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	void *st;
+
+	out8(f, I8042_CMD_PORT, 0xaa);
+	save(f, &b);
+	assert_int_equal(setup(&st), 0);
+	g = st;
+	assert_int_equal(restore(g, &b), 0);
+	assert_int_equal(status(g) & STR_OBF, STR_OBF);
+	assert_int_equal(in8(g, I8042_DATA_PORT), 0x55);
+	state_buf_fini(&b);
+	teardown(&st);
+}
+
+static void test_i8042_restore_refuses_an_unknown_pending_command(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+
+	save(f, &b);
+	b.data[2] = 0xd3; /* pending: not a command that takes data */
+	assert_int_equal(restore(f, &b), -EBADMSG);
+	assert_int_equal(query(f, 0x20), I8042_CTR_DEFAULT);
+	state_buf_fini(&b);
+}
+
+static void test_i8042_restore_refuses_truncated_state(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+
+	save(f, &b);
+	b.len--;
+	assert_int_equal(restore(f, &b), -EBADMSG);
+	b.len++;
+	state_buf_fini(&b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -393,7 +470,11 @@ int main(void)
 		T(test_i8042_keyboard_bytes_go_nowhere),
 		T(test_i8042_new_command_replaces_waiting_one),
 		T(test_i8042_ignores_accesses_past_its_port),
-	};
+			T(test_i8042_restore_keeps_a_command_waiting_for_data),
+		T(test_i8042_restore_keeps_a_waiting_reply),
+		T(test_i8042_restore_refuses_an_unknown_pending_command),
+		T(test_i8042_restore_refuses_truncated_state),
+};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "../minivmm/bus.h"
+#include "../minivmm/devices/device.h"
 #include "../minivmm/devices/serial.h"
+#include "../minivmm/state.h"
 #include "sysmock.h"
 
 /* Register bits, spelled out as a guest driver knows them. */
@@ -1137,6 +1139,89 @@ static void test_serial_concurrent_writer_and_drain_lose_nothing(void **state)
 	assert_int_equal(serial_bytes_dropped(f->s), 0);
 }
 
+/* Saving and restoring (serial_device_ops). */
+
+static void save(struct fixture *f, struct state_buf *b)
+{
+	state_buf_init(b);
+	assert_int_equal(serial_device_ops.save(f->s, b), 0);
+}
+
+static int restore(struct fixture *f, const struct state_buf *b)
+{
+	struct state_rd r;
+
+	state_rd_init(&r, b->data, b->len);
+	return serial_device_ops.restore(f->s, &r);
+}
+
+static void test_serial_restore_brings_back_registers_and_fifo(void **state)
+{
+	struct fixture *f = *state, *g = NULL;
+	struct state_buf b;
+	uint8_t out[64];
+	size_t got = 0;
+	void *st;
+
+	wr(f, SERIAL_FCR, FCR_ENABLE);
+	wr(f, SERIAL_LCR, 0x03);
+	wr(f, SERIAL_SCR, 0x5a);
+	wr(f, SERIAL_IER, IER_RDI);
+	input_str(f, "ab");
+	assert_true(line(f));
+	fill_pipe(f);
+	wr_str(f, "held");
+	save(f, &b);
+	assert_int_equal(make_fixture(&st, false), 0);
+	g = st;
+	assert_int_equal(restore(g, &b), 0);
+	assert_int_equal(rd(g, SERIAL_LCR), 0x03);
+	assert_int_equal(rd(g, SERIAL_SCR), 0x5a);
+	assert_int_equal(rd(g, SERIAL_IER), IER_RDI);
+	/* The received bytes wait, and the line is up for them. */
+	assert_true(line(g));
+	assert_int_equal(rd(g, SERIAL_LSR) & LSR_DR, LSR_DR);
+	assert_int_equal(rd(g, SERIAL_RBR), 'a');
+	assert_int_equal(rd(g, SERIAL_RBR), 'b');
+	assert_false(line(g));
+	/* Output the guest wrote before the snapshot is not lost. */
+	assert_false(serial_output(g->s));
+	drain(g, out, sizeof(out), &got);
+	assert_int_equal(got, 4);
+	assert_memory_equal(out, "held", 4);
+	state_buf_fini(&b);
+	teardown(&st);
+}
+
+static void test_serial_restore_refuses_an_oversized_fifo(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+
+	input_str(f, "a");
+	save(f, &b);
+	/* The FIFO's count follows eleven register bytes. */
+	b.data[11] = SERIAL_RX_FIFO + 1;
+	assert_int_equal(restore(f, &b), -EBADMSG);
+	/* Refused: the device is back in its reset state. */
+	assert_int_equal(rd(f, SERIAL_LSR) & LSR_DR, 0);
+	state_buf_fini(&b);
+}
+
+static void test_serial_restore_refuses_truncated_state(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+
+	wr(f, SERIAL_SCR, 0x77);
+	save(f, &b);
+	b.len--;
+	assert_int_equal(restore(f, &b), -EBADMSG);
+	assert_int_equal(rd(f, SERIAL_SCR), 0);
+	b.len++;
+	state_buf_fini(&b);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1198,7 +1283,10 @@ int main(void)
 		T(test_serial_passes_linux_autoconfig),
 		T(test_serial_passes_linux_thre_startup_tests),
 		T(test_serial_concurrent_writer_and_drain_lose_nothing),
-	};
+			T(test_serial_restore_brings_back_registers_and_fifo),
+		T(test_serial_restore_refuses_an_oversized_fifo),
+		T(test_serial_restore_refuses_truncated_state),
+};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
