@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for minivmm/i8042.c, the keyboard controller stub: its two ports
+ * Tests for minivmm/devices/i8042.c, the keyboard controller stub: its two ports
  * registered on a port bus at 0x60 and 0x64 as the VMM will, driven the
  * way Linux's i8042 driver and its reboot code drive them, with a reset
  * callback that counts its calls.

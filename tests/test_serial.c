@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for minivmm/serial.c, the 8250/16550A UART: every register through
+ * Tests for minivmm/devices/serial.c, the 8250/16550A UART: every register through
  * serial_bus_ops as a guest driver reaches them, the interrupt line through
  * a fake set_level that records each change, and output through a
  * non-blocking pipe that the tests fill to make the device wait. No KVM.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for minivmm/virtio/console.c, end to end: a driver written here
+ * Tests for minivmm/devices/console.c, end to end: a driver written here
  * sets the console up through the virtio-mmio registers on a bus, as a
  * guest would, places its rings and buffers in a libvmmem memory set, and
  * the test reads what comes out of a non-blocking pipe. No KVM.
