@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for minivmm/x86/boot.h: the RAM layout around the 3 GiB MMIO hole
- * and the PVH boot information (hvm_start_info, its memory map, the command
- * line) written into guest memory.
+ * Tests for minivmm/x86/boot.h: the RAM layout around the 3 GiB MMIO hole,
+ * the RAM and memory map read back from guest memory, and the PVH boot
+ * information (hvm_start_info, its memory map, the command line) written
+ * into guest memory.
  *
  * The boot structures are read back byte by byte at the offsets of the PVH
  * ABI (Xen's public/arch-x86/hvm/start_info.h, version 1), not through the
@@ -25,7 +26,9 @@
  *
  * Guest memory is laid out as minivmm lays it out: the ranges that
  * arch_ram_ranges() gives for the size, as anonymous regions (reserved
- * lazily, so 3 GiB and more cost nothing until touched).
+ * lazily, so 3 GiB and more cost nothing until touched). Tests of other
+ * shapes (gaps, adjacent regions, nothing below 1 MiB) build their memory
+ * from a table.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,37 +58,68 @@
 #define CMDLINE "console=hvc0 root=/dev/vda quiet"
 
 struct fixture {
-	struct vmmem *mem;
-	uint64_t size;
+	struct vmmem *mem; /* NULL until a test builds it */
 };
 
-/* Guest memory of `size` bytes, laid out by arch_ram_ranges(), with the
- * start info, memory map and command line areas filled with FILL. */
+/*
+ * Give f the memory of a table, with the start info, memory map and
+ * command line areas filled with FILL when it backs them.
+ * Return: 0, or the error of fixture_mem_create() or vmmem_fill().
+ */
+static int use_mem(struct fixture *f, const struct fixture_region *spec,
+		   size_t n)
+{
+	int rc = fixture_mem_create(spec, n, NULL, &f->mem);
+
+	if (rc)
+		return rc;
+	if (vmmem_check_range(f->mem, BOOT_START_INFO, 0x1000) ||
+	    vmmem_check_range(f->mem, BOOT_CMDLINE, 2 * BOOT_CMDLINE_MAX))
+		return 0;
+	rc = vmmem_fill(f->mem, BOOT_START_INFO, FILL, 0x1000);
+	if (!rc)
+		rc = vmmem_fill(f->mem, BOOT_CMDLINE, FILL,
+				2 * BOOT_CMDLINE_MAX);
+	return rc;
+}
+
+/* A fixture whose test builds the memory it needs with use_mem(). */
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vmmem_destroy(f->mem);
+	free(f);
+	return 0;
+}
+
+/* Guest memory of `size` bytes, laid out by arch_ram_ranges() as the VMM
+ * lays it out, with the boot areas filled with FILL. */
 static int setup_size(void **state, uint64_t size)
 {
 	struct fixture_region spec[2];
 	uint64_t gpa[2], len[2];
-	struct fixture *f;
 	unsigned n, i;
 
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (setup(state))
 		return -1;
 	n = arch_ram_ranges(size, gpa, len);
 	for (i = 0; i < n; i++)
 		spec[i] = (struct fixture_region){ gpa[i], len[i], 0 };
-	f->size = size;
-	if (fixture_mem_create(spec, n, NULL, &f->mem)) {
-		free(f);
+	if (use_mem(*state, spec, n)) {
+		teardown(state);
 		return -1;
 	}
-	if (vmmem_fill(f->mem, BOOT_START_INFO, FILL, 0x1000) ||
-	    vmmem_fill(f->mem, BOOT_CMDLINE, FILL, 2 * BOOT_CMDLINE_MAX)) {
-		vmmem_destroy(f->mem);
-		free(f);
-		return -1;
-	}
-	*state = f;
 	return 0;
 }
 
@@ -104,30 +138,18 @@ static int setup_4g(void **state)
 	return setup_size(state, 4 * GiB);
 }
 
-/* 64 MiB of RAM claimed, but nothing backed below 2 MiB, where the boot
- * structures go. */
+/* RAM from 2 MiB to 64 MiB: nothing backed where the boot structures
+ * go. */
 static int setup_no_boot_area(void **state)
 {
 	static const struct fixture_region ram = { 2 * MiB, 62 * MiB, 0 };
-	struct fixture *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	if (setup(state))
 		return -1;
-	f->size = 64 * MiB;
-	if (fixture_mem_create(&ram, 1, NULL, &f->mem)) {
-		free(f);
+	if (use_mem(*state, &ram, 1)) {
+		teardown(state);
 		return -1;
 	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	vmmem_destroy(f->mem);
-	free(f);
 	return 0;
 }
 
@@ -161,7 +183,7 @@ static void assert_memmap_entry(struct fixture *f, unsigned i, uint64_t addr,
 
 static void setup_pvh(struct fixture *f)
 {
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, NULL), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, CMDLINE, NULL), 0);
 }
 
 /* Every byte of [gpa, gpa + len) still holds FILL. */
@@ -241,6 +263,236 @@ static void test_boot_hole_is_3g_to_4g(void **state)
 	assert_int_equal(MMIO_HOLE_END, 4 * GiB);
 }
 
+/* ---- arch_ram_map(): RAM read back from guest memory ---- */
+
+static void test_boot_ram_map_of_one_region_is_one_range(void **state)
+{
+	static const struct fixture_region ram[] = { { 0, 64 * MiB, 0 } };
+	struct fixture *f = *state;
+	uint64_t gpa[4] = { 1, 1 }, len[4] = { 1, 1 };
+
+	assert_int_equal(use_mem(f, ram, 1), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 4), 1);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 64 * MiB);
+}
+
+static void test_boot_ram_map_has_a_range_on_each_side_of_hole(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 3 * GiB, 0 },
+		{ 4 * GiB, 5 * GiB, 0 },
+	};
+	struct fixture *f = *state;
+	uint64_t gpa[4], len[4], want_gpa[2], want_len[2];
+
+	assert_int_equal(use_mem(f, ram, 2), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 4), 2);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 3 * GiB);
+	assert_int_equal(gpa[1], MMIO_HOLE_END);
+	assert_int_equal(len[1], 5 * GiB);
+	/* What the VMM decided for 8 GiB is what the memory says. */
+	assert_int_equal(arch_ram_ranges(8 * GiB, want_gpa, want_len), 2);
+	assert_memory_equal(gpa, want_gpa, sizeof(want_gpa));
+	assert_memory_equal(len, want_len, sizeof(want_len));
+}
+
+static void test_boot_ram_map_merges_adjacent_regions(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 1 * MiB, 0 },
+		{ 1 * MiB, 15 * MiB, 0 },
+		{ 16 * MiB, 16 * MiB, 0 },
+	};
+	struct fixture *f = *state;
+	uint64_t gpa[4], len[4];
+
+	assert_int_equal(use_mem(f, ram, 3), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 4), 1);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 32 * MiB);
+}
+
+static void test_boot_ram_map_keeps_ranges_apart_across_a_gap(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 32 * MiB, 16 * MiB, 0 },
+		{ 0, 16 * MiB, 0 },
+	};
+	struct fixture *f = *state;
+	uint64_t gpa[4], len[4];
+
+	assert_int_equal(use_mem(f, ram, 2), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 4), 2);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(len[0], 16 * MiB);
+	assert_int_equal(gpa[1], 32 * MiB);
+	assert_int_equal(len[1], 16 * MiB);
+}
+
+static void test_boot_ram_map_counts_ranges_past_max(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 16 * MiB, 0 },
+		{ 32 * MiB, 16 * MiB, 0 },
+		{ 64 * MiB, 16 * MiB, 0 },
+	};
+	struct fixture *f = *state;
+	uint64_t gpa[3] = { 1, 1, 1 }, len[3] = { 1, 1, 1 };
+
+	assert_int_equal(use_mem(f, ram, 3), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 2), 3);
+	assert_int_equal(gpa[0], 0);
+	assert_int_equal(gpa[1], 32 * MiB);
+	assert_int_equal(len[1], 16 * MiB);
+	/* Nothing stored past max. */
+	assert_int_equal(gpa[2], 1);
+	assert_int_equal(len[2], 1);
+}
+
+static void test_boot_ram_map_with_max_0_only_counts(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 16 * MiB, 0 },
+		{ 32 * MiB, 16 * MiB, 0 },
+	};
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 2), 0);
+	assert_int_equal(arch_ram_map(f->mem, NULL, NULL, 0), 2);
+}
+
+static void test_boot_ram_map_of_empty_memory_is_empty(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa[1] = { 1 }, len[1] = { 1 };
+
+	assert_int_equal(use_mem(f, NULL, 0), 0);
+	assert_int_equal(arch_ram_map(f->mem, gpa, len, 1), 0);
+	assert_int_equal(gpa[0], 1);
+	assert_int_equal(arch_low_ram_end(f->mem), 0);
+}
+
+/* ---- arch_low_ram_end() ---- */
+
+static void test_boot_low_ram_end_is_end_of_ram_below_hole(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(arch_low_ram_end(f->mem), 64 * MiB);
+}
+
+static void test_boot_low_ram_end_is_hole_with_ram_above_4g(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(arch_low_ram_end(f->mem), MMIO_HOLE);
+}
+
+static void test_boot_low_ram_end_is_end_of_last_range_below_hole(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 16 * MiB, 0 },
+		{ 32 * MiB, 16 * MiB, 0 },
+		{ 4 * GiB, 1 * GiB, 0 },
+	};
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 3), 0);
+	assert_int_equal(arch_low_ram_end(f->mem), 48 * MiB);
+}
+
+static void test_boot_low_ram_end_stops_ram_running_into_hole(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 16 * MiB, 0 },
+		{ 2 * GiB, 2 * GiB, 0 },
+	};
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 2), 0);
+	assert_int_equal(arch_low_ram_end(f->mem), MMIO_HOLE);
+}
+
+static void test_boot_low_ram_end_without_ram_below_hole_is_0(void **state)
+{
+	static const struct fixture_region ram[] = { { 4 * GiB, 16 * MiB, 0 } };
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 1), 0);
+	assert_int_equal(arch_low_ram_end(f->mem), 0);
+}
+
+/* ---- arch_e820_map() ---- */
+
+static void assert_e820(const struct boot_e820_entry *e, uint64_t gpa,
+			uint64_t len, uint32_t type)
+{
+	assert_int_equal(e->gpa, gpa);
+	assert_int_equal(e->len, len);
+	assert_int_equal(e->type, type);
+}
+
+static void test_boot_e820_map_reserves_legacy_area_of_low_ram(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_e820_entry map[8];
+
+	assert_int_equal(arch_e820_map(f->mem, map, 8), 3);
+	assert_e820(&map[0], 0, 0x9fc00, BOOT_E820_RAM);
+	assert_e820(&map[1], 0x9fc00, 1 * MiB - 0x9fc00, BOOT_E820_RESERVED);
+	assert_e820(&map[2], 1 * MiB, 63 * MiB, BOOT_E820_RAM);
+}
+
+static void test_boot_e820_map_lists_ram_above_1_mib_as_it_is(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_e820_entry map[8];
+
+	assert_int_equal(arch_e820_map(f->mem, map, 8), 1);
+	assert_e820(&map[0], 2 * MiB, 62 * MiB, BOOT_E820_RAM);
+}
+
+static void test_boot_e820_map_reserves_only_ram_in_legacy_area(void **state)
+{
+	/* RAM up to 640 KiB: its last 1 KiB is the EBDA. */
+	static const struct fixture_region ram[] = { { 0, 0xa0000, 0 } };
+	struct fixture *f = *state;
+	struct boot_e820_entry map[8];
+
+	assert_int_equal(use_mem(f, ram, 1), 0);
+	assert_int_equal(arch_e820_map(f->mem, map, 8), 2);
+	assert_e820(&map[0], 0, 0x9fc00, BOOT_E820_RAM);
+	assert_e820(&map[1], 0x9fc00, 0x400, BOOT_E820_RESERVED);
+}
+
+static void test_boot_e820_map_lists_both_sides_of_a_gap(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 16 * MiB, 0 },
+		{ 32 * MiB, 16 * MiB, 0 },
+	};
+	struct fixture *f = *state;
+	struct boot_e820_entry map[8];
+
+	assert_int_equal(use_mem(f, ram, 2), 0);
+	assert_int_equal(arch_e820_map(f->mem, map, 8), 4);
+	assert_e820(&map[2], 1 * MiB, 15 * MiB, BOOT_E820_RAM);
+	assert_e820(&map[3], 32 * MiB, 16 * MiB, BOOT_E820_RAM);
+}
+
+static void test_boot_e820_map_counts_entries_past_max(void **state)
+{
+	struct fixture *f = *state;
+	struct boot_e820_entry map[3];
+
+	memset(map, 0x5a, sizeof(map));
+	assert_int_equal(arch_e820_map(f->mem, map, 2), 4);
+	assert_e820(&map[1], 0x9fc00, 1 * MiB - 0x9fc00, BOOT_E820_RESERVED);
+	assert_int_equal(map[2].gpa, 0x5a5a5a5a5a5a5a5aull);
+}
+
 /* ---- arch_setup_pvh(): the start info ---- */
 
 static void test_boot_start_info_has_magic_and_version_1(void **state)
@@ -295,7 +547,7 @@ static void test_boot_start_info_carries_rsdp_and_initrd_module(void **state)
 					  .initrd_len = 0x1ff123 };
 	struct fixture *f = *state;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, &x), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, CMDLINE, &x), 0);
 	assert_int_equal(rd64(f, BOOT_START_INFO + 32), 0xe0000);
 	assert_int_equal(rd32(f, BOOT_START_INFO + 12), 1);
 	assert_int_equal(rd64(f, BOOT_START_INFO + 16), BOOT_MODLIST);
@@ -315,7 +567,7 @@ static void test_boot_rsdp_without_initrd_lists_no_module(void **state)
 	struct fixture *f = *state;
 	uint8_t b;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, &x), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, CMDLINE, &x), 0);
 	assert_int_equal(rd64(f, BOOT_START_INFO + 32), 0xe0000);
 	assert_int_equal(rd32(f, BOOT_START_INFO + 12), 0);
 	assert_int_equal(rd64(f, BOOT_START_INFO + 16), 0);
@@ -327,8 +579,12 @@ static void test_boot_module_list_lies_between_memmap_and_page_end(
 	void **state)
 {
 	(void)state;
-	/* After the largest memory map (four entries)... */
-	assert_true(BOOT_MEMMAP + 4 * MEMMAP_ENTRY_SIZE <= BOOT_MODLIST);
+	/* After the largest memory map... */
+	assert_true(BOOT_MEMMAP + BOOT_MEMMAP_MAX * MEMMAP_ENTRY_SIZE <=
+		    BOOT_MODLIST);
+	/* ...which holds minivmm's layout with RAM above 4 GiB and one
+	 * gap more. */
+	assert_true(BOOT_MEMMAP_MAX >= 5);
 	/* ...and inside the start info's page. */
 	assert_true(BOOT_MODLIST + 32 <= BOOT_START_INFO + 0x1000);
 }
@@ -369,6 +625,40 @@ static void test_boot_memmap_above_hole_adds_ram_at_4g(void **state)
 	assert_memmap_entry(f, 3, 4 * GiB, 1 * GiB, E820_RAM);
 }
 
+static void test_boot_memmap_lists_ram_on_both_sides_of_a_gap(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 64 * MiB, 0 },
+		{ 128 * MiB, 128 * MiB, 0 },
+		{ 4 * GiB, 1 * GiB, 0 },
+	};
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 3), 0);
+	setup_pvh(f);
+	assert_int_equal(rd32(f, BOOT_START_INFO + 48), 5);
+	assert_memmap_entry(f, 2, 1 * MiB, 63 * MiB, E820_RAM);
+	assert_memmap_entry(f, 3, 128 * MiB, 128 * MiB, E820_RAM);
+	assert_memmap_entry(f, 4, 4 * GiB, 1 * GiB, E820_RAM);
+}
+
+static void test_boot_memmap_too_long_for_its_area_is_e2big(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, 64 * MiB, 0 },
+		{ 128 * MiB, 64 * MiB, 0 },
+		{ 256 * MiB, 64 * MiB, 0 },
+		{ 4 * GiB, 1 * GiB, 0 },
+	};
+	struct fixture *f = *state;
+
+	assert_int_equal(use_mem(f, ram, 4), 0);
+	assert_int_equal(arch_e820_map(f->mem, NULL, 0), BOOT_MEMMAP_MAX + 1);
+	assert_int_equal(arch_setup_pvh(f->mem, CMDLINE, NULL), -E2BIG);
+	assert_filled(f, BOOT_START_INFO, 0x1000);
+	assert_filled(f, BOOT_CMDLINE, 2 * BOOT_CMDLINE_MAX);
+}
+
 static void test_boot_memmap_writes_nothing_past_its_entries(void **state)
 {
 	struct fixture *f = *state;
@@ -395,7 +685,7 @@ static void test_boot_empty_cmdline_is_a_single_nul(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, "", NULL), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, "", NULL), 0);
 	assert_int_equal(rd32(f, BOOT_CMDLINE) & 0xff, 0);
 	assert_filled(f, BOOT_CMDLINE + 1, 0x10);
 }
@@ -407,7 +697,7 @@ static void test_boot_cmdline_of_max_minus_one_bytes_fits(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX - 1);
 	line[BOOT_CMDLINE_MAX - 1] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), 0);
+	assert_int_equal(arch_setup_pvh(f->mem, line, NULL), 0);
 	assert_int_equal(vmmem_read(f->mem, BOOT_CMDLINE, back, sizeof(back)),
 			 0);
 	assert_memory_equal(back, line, BOOT_CMDLINE_MAX);
@@ -421,7 +711,7 @@ static void test_boot_cmdline_of_max_bytes_is_too_big(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX);
 	line[BOOT_CMDLINE_MAX] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), -E2BIG);
+	assert_int_equal(arch_setup_pvh(f->mem, line, NULL), -E2BIG);
 }
 
 static void test_boot_too_big_cmdline_writes_nothing(void **state)
@@ -431,7 +721,7 @@ static void test_boot_too_big_cmdline_writes_nothing(void **state)
 
 	memset(line, 'a', BOOT_CMDLINE_MAX);
 	line[BOOT_CMDLINE_MAX] = '\0';
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, line, NULL), -E2BIG);
+	assert_int_equal(arch_setup_pvh(f->mem, line, NULL), -E2BIG);
 	assert_filled(f, BOOT_START_INFO, 0x1000);
 	assert_filled(f, BOOT_CMDLINE, 2 * BOOT_CMDLINE_MAX);
 }
@@ -442,13 +732,15 @@ static void test_boot_memory_not_backing_boot_area_is_efault(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(arch_setup_pvh(f->mem, f->size, CMDLINE, NULL),
-			 -EFAULT);
+	assert_int_equal(arch_setup_pvh(f->mem, CMDLINE, NULL), -EFAULT);
 }
 
 #define T64M(fn) cmocka_unit_test_setup_teardown(fn, setup_64m, teardown)
 #define T3G(fn) cmocka_unit_test_setup_teardown(fn, setup_3g, teardown)
 #define T4G(fn) cmocka_unit_test_setup_teardown(fn, setup_4g, teardown)
+#define TMEM(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TNOBOOT(fn)                                                            \
+	cmocka_unit_test_setup_teardown(fn, setup_no_boot_area, teardown)
 
 static void test_boot_long_mode_tables_identity_map_the_first_gib(void **state)
 {
@@ -497,6 +789,26 @@ int main(void)
 			test_boot_ram_one_page_past_hole_continues_at_4g),
 		cmocka_unit_test(test_boot_ram_of_8g_splits_around_hole),
 		cmocka_unit_test(test_boot_hole_is_3g_to_4g),
+		/* arch_ram_map() */
+		TMEM(test_boot_ram_map_of_one_region_is_one_range),
+		TMEM(test_boot_ram_map_has_a_range_on_each_side_of_hole),
+		TMEM(test_boot_ram_map_merges_adjacent_regions),
+		TMEM(test_boot_ram_map_keeps_ranges_apart_across_a_gap),
+		TMEM(test_boot_ram_map_counts_ranges_past_max),
+		TMEM(test_boot_ram_map_with_max_0_only_counts),
+		TMEM(test_boot_ram_map_of_empty_memory_is_empty),
+		/* arch_low_ram_end() */
+		T64M(test_boot_low_ram_end_is_end_of_ram_below_hole),
+		T4G(test_boot_low_ram_end_is_hole_with_ram_above_4g),
+		TMEM(test_boot_low_ram_end_is_end_of_last_range_below_hole),
+		TMEM(test_boot_low_ram_end_stops_ram_running_into_hole),
+		TMEM(test_boot_low_ram_end_without_ram_below_hole_is_0),
+		/* arch_e820_map() */
+		T64M(test_boot_e820_map_reserves_legacy_area_of_low_ram),
+		TNOBOOT(test_boot_e820_map_lists_ram_above_1_mib_as_it_is),
+		TMEM(test_boot_e820_map_reserves_only_ram_in_legacy_area),
+		TMEM(test_boot_e820_map_lists_both_sides_of_a_gap),
+		T4G(test_boot_e820_map_counts_entries_past_max),
 		cmocka_unit_test_setup_teardown(
 			test_boot_long_mode_tables_identity_map_the_first_gib,
 			setup_64m, teardown),
@@ -518,6 +830,8 @@ int main(void)
 		T64M(test_boot_memmap_below_hole_has_three_entries),
 		T3G(test_boot_memmap_at_hole_ends_at_3g),
 		T4G(test_boot_memmap_above_hole_adds_ram_at_4g),
+		TMEM(test_boot_memmap_lists_ram_on_both_sides_of_a_gap),
+		TMEM(test_boot_memmap_too_long_for_its_area_is_e2big),
 		T64M(test_boot_memmap_writes_nothing_past_its_entries),
 		/* The command line */
 		T64M(test_boot_cmdline_is_copied_with_its_nul),
@@ -526,9 +840,7 @@ int main(void)
 		T64M(test_boot_cmdline_of_max_bytes_is_too_big),
 		T64M(test_boot_too_big_cmdline_writes_nothing),
 		/* Errors */
-		cmocka_unit_test_setup_teardown(
-			test_boot_memory_not_backing_boot_area_is_efault,
-			setup_no_boot_area, teardown),
+		TNOBOOT(test_boot_memory_not_backing_boot_area_is_efault),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,10 @@
  *                                        0x260 init_size        u32
  *
  * Guest memory is [0, MEM_SIZE), filled with FILL before every test, so a
- * rejected image can be shown to have written nothing.
+ * rejected image can be shown to have written nothing. The loader reads the
+ * RAM layout from the memory, so tests of other layouts (less RAM, a gap,
+ * RAM above 4 GiB) replace it with one of that shape (use_mem(), use_ram())
+ * or load into a second memory (big).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,14 +113,13 @@
 #define OUT_SENTINEL 0x5e5e5e5e5e5e5e5eull
 
 struct fixture {
-	struct vmmem *mem; /* MEM_SIZE bytes of FILL */
+	struct vmmem *mem; /* MEM_SIZE bytes of FILL, or use_mem()'s */
 	struct vmmem *big; /* a second guest memory, or NULL */
 	uint8_t img[IMAGE_MAX];
 	size_t size; /* bytes of the bzImage */
 	bool has_initrd;
 	size_t initrd_size;
 	const char *cmdline;
-	uint64_t ram_size;
 	uint64_t rsdp;
 	char kpath[64]; /* temporary files, or "" */
 	char ipath[64];
@@ -211,7 +213,6 @@ static int setup(void **state)
 	}
 	image_init(f);
 	f->cmdline = CMDLINE;
-	f->ram_size = MEM_SIZE;
 	f->rsdp = RSDP;
 	sysmock_reset();
 	*state = f;
@@ -258,7 +259,7 @@ static int load_into(struct fixture *f, struct vmmem *mem,
 		initrd = initrd_copy(f->initrd_size);
 	rc = bzimage_load_buffer(mem, kernel, f->size, "test-bzImage", initrd,
 				 f->initrd_size, "test-initrd", f->cmdline,
-				 f->ram_size, f->rsdp, out);
+				 f->rsdp, out);
 	free(initrd);
 	free(kernel);
 	return rc;
@@ -275,6 +276,31 @@ static void with_initrd(struct fixture *f, size_t size)
 	f->initrd_size = size;
 }
 
+/* Replace the fixture's memory with the regions of a table, all FILL. */
+static void use_mem(struct fixture *f, const struct fixture_region *spec,
+		    size_t n)
+{
+	size_t i;
+
+	vmmem_destroy(f->mem);
+	f->mem = NULL;
+	assert_int_equal(fixture_mem_create(spec, n, NULL, &f->mem), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(
+			vmmem_fill(f->mem, spec[i].gpa, FILL, spec[i].len), 0);
+}
+
+/* Replace the fixture's memory with size bytes laid out as minivmm lays
+ * them out, FILL in [0, MEM_SIZE) where the loader writes. */
+static void use_ram(struct fixture *f, uint64_t size)
+{
+	vmmem_destroy(f->mem);
+	f->mem = NULL;
+	assert_int_equal(fixture_ram_create(size, 0, FIXTURE_NO_FILL, &f->mem),
+			 0);
+	assert_int_equal(vmmem_fill(f->mem, 0, FILL, MEM_SIZE), 0);
+}
+
 static const uint8_t *guest(struct fixture *f)
 {
 	void *hva;
@@ -283,16 +309,33 @@ static const uint8_t *guest(struct fixture *f)
 	return hva;
 }
 
-/* Guest memory from gpa for len bytes still holds FILL. */
+/* Every byte guest memory backs from gpa for len bytes still holds FILL
+ * (all of them with the fixture's own memory). */
 static void assert_filled(struct fixture *f, uint64_t gpa, uint64_t len)
 {
-	const uint8_t *g = guest(f);
-	uint64_t i;
+	uint64_t end = gpa + len, rgpa, rend, lo, hi, i;
+	size_t r;
 
-	for (i = gpa; i < gpa + len; i++)
-		if (g[i] != FILL)
-			fail_msg("guest byte %#llx is %#x, not the fill %#x",
-				 (unsigned long long)i, g[i], FILL);
+	for (r = 0; r < vmmem_region_count(f->mem); r++) {
+		const struct vmmem_region *reg = vmmem_region_at(f->mem, r);
+		const uint8_t *g;
+		void *hva;
+
+		rgpa = vmmem_region_gpa(reg);
+		rend = rgpa + vmmem_region_len(reg);
+		lo = gpa > rgpa ? gpa : rgpa;
+		hi = end < rend ? end : rend;
+		if (lo >= hi)
+			continue;
+		assert_int_equal(vmmem_get_ptr(f->mem, lo, hi - lo, &hva), 0);
+		g = hva;
+		for (i = 0; i < hi - lo; i++)
+			if (g[i] != FILL)
+				fail_msg("guest byte %#llx is %#x, not the "
+					 "fill %#x",
+					 (unsigned long long)(lo + i), g[i],
+					 FILL);
+	}
 }
 
 static void assert_payload(struct fixture *f, uint64_t gpa, size_t off,
@@ -646,11 +689,14 @@ static void test_bzimage_accepts_init_size_ending_at_low_ram_end(void **state)
 
 static void test_bzimage_rejects_image_longer_than_low_ram(void **state)
 {
+	static const struct fixture_region ram[] = {
+		{ 0, LOAD_GPA + PAYLOAD_LEN - 1, 0 },
+	};
 	struct fixture *f = *state;
 
 	/* A small init_size does not excuse an image that does not fit. */
+	use_mem(f, ram, 1);
 	set32(f, HDR_INIT_SIZE, 0x1000);
-	f->ram_size = LOAD_GPA + PAYLOAD_LEN - 1;
 	assert_rejected(f, -E2BIG);
 }
 
@@ -666,9 +712,10 @@ static void test_bzimage_reserves_image_when_init_size_is_smaller(void **state)
 
 static void test_bzimage_rejects_ram_below_1_mib(void **state)
 {
+	static const struct fixture_region ram[] = { { 0, LOAD_GPA, 0 } };
 	struct fixture *f = *state;
 
-	f->ram_size = LOAD_GPA;
+	use_mem(f, ram, 1);
 	assert_rejected(f, -E2BIG);
 }
 
@@ -676,9 +723,8 @@ static void test_bzimage_rejects_kernel_reaching_into_mmio_hole(void **state)
 {
 	struct fixture *f = *state;
 
-	/* 8 GiB of RAM, but the kernel must fit below 3 GiB. The check comes
-	 * before guest memory is looked at, so 16 MiB back it here. */
-	f->ram_size = 8 * GiB;
+	/* 8 GiB of RAM, but the kernel must fit below 3 GiB. */
+	use_ram(f, 8 * GiB);
 	set32(f, HDR_INIT_SIZE, (uint32_t)(MMIO_HOLE - LOAD_GPA + 1));
 	assert_rejected(f, -E2BIG);
 }
@@ -788,19 +834,30 @@ static void test_bzimage_rejects_pref_address_that_wraps_with_init(void **state)
 
 static void test_bzimage_rejects_memory_not_backing_kernel(void **state)
 {
+	/* Low RAM ends at 16 MiB, with a gap at [8 MiB, 12 MiB) inside the
+	 * kernel's [1 MiB, 11 MiB). */
+	static const struct fixture_region ram[] = {
+		{ 0, 8 * MiB, 0 },
+		{ 12 * MiB, 4 * MiB, 0 },
+	};
 	struct fixture *f = *state;
 
-	/* The caller says 32 MiB, the memory has 16 MiB. */
-	f->ram_size = 32 * MiB;
-	set32(f, HDR_INIT_SIZE, 20 * MiB);
+	use_mem(f, ram, 2);
+	set32(f, HDR_INIT_SIZE, 10 * MiB);
 	assert_rejected(f, -EFAULT);
 }
 
 static void test_bzimage_rejects_memory_not_backing_initrd(void **state)
 {
+	/* Low RAM ends with one page after a gap: the initrd at the top of
+	 * it runs into the gap. */
+	static const struct fixture_region ram[] = {
+		{ 0, 8 * MiB, 0 },
+		{ MEM_SIZE - PAGE, PAGE, 0 },
+	};
 	struct fixture *f = *state;
 
-	f->ram_size = 32 * MiB;
+	use_mem(f, ram, 2);
 	with_initrd(f, INITRD_SIZE);
 	assert_rejected(f, -EFAULT);
 }
@@ -915,23 +972,23 @@ static void test_bzimage_rejects_command_line_over_boot_area(void **state)
 
 /* ---- The zero page ---- */
 
-/* The e820 map minivmm's layout gives ram_size, as the tests expect it. */
-static unsigned expected_e820(uint64_t ram_size, uint64_t e[4][3])
+/* The e820 map of size bytes of RAM as minivmm lays them out, as the tests
+ * expect it. */
+static unsigned expected_e820(uint64_t size, uint64_t e[4][3])
 {
-	uint64_t low = ram_size < MMIO_HOLE ? ram_size : MMIO_HOLE;
+	uint64_t low = size < MMIO_HOLE ? size : MMIO_HOLE;
 	unsigned n = 0;
 
 	e[n][0] = 0, e[n][1] = 0x9fc00, e[n++][2] = 1;
 	e[n][0] = 0x9fc00, e[n][1] = 0x100000 - 0x9fc00, e[n++][2] = 2;
 	e[n][0] = 0x100000, e[n][1] = low - 0x100000, e[n++][2] = 1;
-	if (ram_size > MMIO_HOLE)
-		e[n][0] = 4 * GiB, e[n][1] = ram_size - MMIO_HOLE,
-		e[n++][2] = 1;
+	if (size > MMIO_HOLE)
+		e[n][0] = 4 * GiB, e[n][1] = size - MMIO_HOLE, e[n++][2] = 1;
 	return n;
 }
 
 /* The whole zero page as the boot protocol wants it, built here from the
- * image and the fixture's parameters. */
+ * image and the fixture's parameters, for the fixture's own memory. */
 static void expected_zero_page(struct fixture *f, uint8_t *zp,
 			       uint64_t initrd_gpa)
 {
@@ -951,7 +1008,7 @@ static void expected_zero_page(struct fixture *f, uint8_t *zp,
 	memcpy(zp + HDR_RAMDISK_SIZE, &v32, 4);
 	memset(zp + HDR_SETUP_DATA, 0, 8);
 	memcpy(zp + ZP_ACPI_RSDP, &f->rsdp, 8);
-	n = expected_e820(f->ram_size, e);
+	n = expected_e820(MEM_SIZE, e);
 	zp[ZP_E820_ENTRIES] = (uint8_t)n;
 	for (i = 0; i < n; i++) {
 		memcpy(zp + ZP_E820_TABLE + i * 20, &e[i][0], 8);
@@ -1185,11 +1242,10 @@ static void test_bzimage_e820_for_exactly_3_gib(void **state)
 	uint8_t zp[0x1000];
 	struct bzimage_boot out;
 
-	/* Without an initrd the loader writes only below 5 MiB: the
-	 * fixture's 16 MiB back all of it. */
-	f->ram_size = 3 * GiB;
-	assert_loads(f, &out);
-	read_zero_page(f->mem, zp);
+	assert_int_equal(
+		fixture_ram_create(3 * GiB, 0, FIXTURE_NO_FILL, &f->big), 0);
+	assert_int_equal(load_into(f, f->big, &out), 0);
+	read_zero_page(f->big, zp);
 	assert_int_equal(zp[ZP_E820_ENTRIES], 3);
 	assert_e820(zp, 2, 0x100000, 3 * GiB - 0x100000, 1);
 	assert_e820(zp, 3, 0, 0, 0);
@@ -1201,12 +1257,75 @@ static void test_bzimage_e820_lists_ram_above_4_gib(void **state)
 	uint8_t zp[0x1000];
 	struct bzimage_boot out;
 
-	f->ram_size = 3 * GiB + PAGE;
-	assert_loads(f, &out);
-	read_zero_page(f->mem, zp);
+	assert_int_equal(
+		fixture_ram_create(3 * GiB + PAGE, 0, FIXTURE_NO_FILL, &f->big),
+		0);
+	assert_int_equal(load_into(f, f->big, &out), 0);
+	read_zero_page(f->big, zp);
 	assert_int_equal(zp[ZP_E820_ENTRIES], 4);
 	assert_e820(zp, 2, 0x100000, 3 * GiB - 0x100000, 1);
 	assert_e820(zp, 3, 4 * GiB, PAGE, 1);
+}
+
+static void test_bzimage_e820_follows_a_gap_in_memory(void **state)
+{
+	static const struct fixture_region ram[] = {
+		{ 0, MEM_SIZE, 0 },
+		{ 2 * MEM_SIZE, MEM_SIZE, 0 },
+	};
+	struct fixture *f = *state;
+	uint8_t zp[0x1000];
+	struct bzimage_boot out;
+
+	use_mem(f, ram, 2);
+	assert_loads(f, &out);
+	read_zero_page(f->mem, zp);
+	assert_int_equal(zp[ZP_E820_ENTRIES], 4);
+	assert_e820(zp, 2, 0x100000, MEM_SIZE - 0x100000, 1);
+	assert_e820(zp, 3, 2 * MEM_SIZE, MEM_SIZE, 1);
+}
+
+/*
+ * Replace the fixture's memory with [0, MEM_SIZE) of FILL and pages single
+ * pages above it, apart from one another: a memory map of 3 + pages e820
+ * entries.
+ */
+static void use_scattered_pages(struct fixture *f, unsigned pages)
+{
+	struct vmmem_range ram[1 + 126];
+	unsigned i;
+
+	assert_true(pages < sizeof(ram) / sizeof(ram[0]));
+	ram[0] = (struct vmmem_range){ 0, MEM_SIZE };
+	for (i = 1; i <= pages; i++)
+		ram[i] = (struct vmmem_range){ 2 * MEM_SIZE + 2 * i * PAGE,
+					       PAGE };
+	vmmem_destroy(f->mem);
+	f->mem = NULL;
+	assert_int_equal(vmmem_create_anon(ram, 1 + pages, 0, &f->mem), 0);
+	assert_int_equal(vmmem_fill(f->mem, 0, FILL, MEM_SIZE), 0);
+}
+
+static void test_bzimage_accepts_memory_map_filling_e820_table(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t zp[0x1000];
+	struct bzimage_boot out;
+
+	/* The zero page holds 128 entries. */
+	use_scattered_pages(f, 125);
+	assert_loads(f, &out);
+	read_zero_page(f->mem, zp);
+	assert_int_equal(zp[ZP_E820_ENTRIES], 128);
+	assert_e820(zp, 127, 2 * MEM_SIZE + 2 * 125 * PAGE, PAGE, 1);
+}
+
+static void test_bzimage_rejects_memory_map_longer_than_e820_table(void **state)
+{
+	struct fixture *f = *state;
+
+	use_scattered_pages(f, 126);
+	assert_rejected(f, -E2BIG);
 }
 
 /*
@@ -1225,7 +1344,6 @@ static void test_bzimage_places_initrd_below_hole_with_5_gib(void **state)
 	assert_non_null(initrd);
 	assert_int_equal(
 		fixture_ram_create(5 * GiB, 0, FIXTURE_NO_FILL, &f->big), 0);
-	f->ram_size = 5 * GiB;
 	/* initrd_addr_max allows all of 4 GiB: the hole is the limit. */
 	set32(f, HDR_INITRD_ADDR_MAX, UINT32_MAX);
 	with_initrd(f, INITRD_SIZE);
@@ -1431,7 +1549,7 @@ static void write_files(struct fixture *f)
 static int load_files(struct fixture *f, struct bzimage_boot *out)
 {
 	return bzimage_load(f->mem, f->kpath, f->ipath[0] ? f->ipath : NULL,
-			    f->cmdline, f->ram_size, f->rsdp, out);
+			    f->cmdline, f->rsdp, out);
 }
 
 static void test_bzimage_loads_from_files(void **state)
@@ -1626,8 +1744,7 @@ static void test_bzimage_loads_real_debian_kernel(void **state)
 	/* 256 MiB, reserved lazily: only the loaded bytes cost memory. */
 	assert_int_equal(
 		fixture_ram_create(256 * MiB, 0, FIXTURE_NO_FILL, &f->big), 0);
-	assert_int_equal(bzimage_load(f->big, path, NULL, CMDLINE, 256 * MiB,
-				      RSDP, &out),
+	assert_int_equal(bzimage_load(f->big, path, NULL, CMDLINE, RSDP, &out),
 			 0);
 	sects = hdr[HDR_SETUP_SECTS] ? hdr[HDR_SETUP_SECTS] : 4;
 	assert_int_equal(out.entry, 0x100200);
@@ -1720,6 +1837,9 @@ int main(void)
 		T(test_bzimage_e820_for_16_mib),
 		T(test_bzimage_e820_for_exactly_3_gib),
 		T(test_bzimage_e820_lists_ram_above_4_gib),
+		T(test_bzimage_e820_follows_a_gap_in_memory),
+		T(test_bzimage_accepts_memory_map_filling_e820_table),
+		T(test_bzimage_rejects_memory_map_longer_than_e820_table),
 		T(test_bzimage_places_initrd_below_hole_with_5_gib),
 		T(test_bzimage_places_initrd_at_highest_page),
 		T(test_bzimage_places_page_sized_initrd_at_last_page),

@@ -11,7 +11,8 @@
  * loaded at FLOOR.
  *
  * Guest memory is [0, MEM_SIZE), filled with FILL before every test, so a
- * rejected image can be shown to have written nothing.
+ * rejected image can be shown to have written nothing. The few tests that
+ * need RAM of another shape (a gap, RAM above 4 GiB) build it in top_mem.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,7 +66,7 @@ struct image {
 
 struct fixture {
 	struct vmmem *mem;
-	struct vmmem *top_mem; /* a second guest memory, or NULL */
+	struct vmmem *top_mem; /* a guest memory of another shape, or NULL */
 	struct image *img;
 	char path[64]; /* a temporary file, or "" */
 };
@@ -1086,10 +1087,9 @@ static void test_pvh_initrd_goes_page_aligned_to_the_top_of_ram(
 	struct fixture *f = *state;
 	uint64_t gpa = 1;
 
-	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
-						INITRD_LEN, "initrd", MEM_SIZE,
-						LOAD_GPA + LOAD_MEMSZ - 1,
-						&gpa),
+	assert_int_equal(pvh_load_initrd_buffer(
+				 f->mem, initrd_bytes(), INITRD_LEN, "initrd",
+				 LOAD_GPA + LOAD_MEMSZ - 1, &gpa),
 			 0);
 	assert_int_equal(gpa, INITRD_GPA);
 	assert_memory_equal(guest(f) + gpa, initrd_bytes(), INITRD_LEN);
@@ -1103,7 +1103,7 @@ static void test_pvh_initrd_may_start_right_after_the_kernel(void **state)
 	uint64_t gpa = 1;
 
 	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
-						INITRD_LEN, "initrd", MEM_SIZE,
+						INITRD_LEN, "initrd",
 						INITRD_GPA - 1, &gpa),
 			 0);
 	assert_int_equal(gpa, INITRD_GPA);
@@ -1115,7 +1115,7 @@ static void test_pvh_initrd_over_the_kernel_is_e2big(void **state)
 	uint64_t gpa = 1;
 
 	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
-						INITRD_LEN, "initrd", MEM_SIZE,
+						INITRD_LEN, "initrd",
 						INITRD_GPA, &gpa),
 			 -E2BIG);
 	assert_int_equal(gpa, 1);
@@ -1130,7 +1130,7 @@ static void test_pvh_initrd_larger_than_ram_is_e2big(void **state)
 
 	assert_non_null(big);
 	assert_int_equal(pvh_load_initrd_buffer(f->mem, big, MEM_SIZE + 1,
-						"initrd", MEM_SIZE, 0, &gpa),
+						"initrd", 0, &gpa),
 			 -E2BIG);
 	free(big);
 	assert_int_equal(gpa, 1);
@@ -1143,23 +1143,46 @@ static void test_pvh_empty_initrd_is_einval(void **state)
 	uint64_t gpa = 1;
 
 	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(), 0,
-						"initrd", MEM_SIZE, 0, &gpa),
+						"initrd", 0, &gpa),
 			 -EINVAL);
 	assert_int_equal(gpa, 1);
 }
 
-/* RAM claimed (4 MiB) beyond what guest memory backs (2 MiB): the write
- * fails and says so. */
+/* RAM up to 4 MiB with a gap below its last page: the initrd at the top
+ * runs into the gap, and the write fails and says so. */
 static void test_pvh_initrd_in_unbacked_ram_is_efault(void **state)
 {
 	struct fixture *f = *state;
+	const struct fixture_region ram[] = {
+		{ 0, MEM_SIZE, 0 },
+		{ 2 * MEM_SIZE - 0x1000, 0x1000, 0 },
+	};
 	uint64_t gpa = 1;
 
-	assert_int_equal(pvh_load_initrd_buffer(f->mem, initrd_bytes(),
-						INITRD_LEN, "initrd",
-						2 * MEM_SIZE, 0, &gpa),
+	assert_int_equal(fixture_mem_create(ram, 2, NULL, &f->top_mem), 0);
+	assert_int_equal(pvh_load_initrd_buffer(f->top_mem, initrd_bytes(),
+						INITRD_LEN, "initrd", 0, &gpa),
 			 -EFAULT);
 	assert_int_equal(gpa, 1);
+}
+
+/* RAM above 4 GiB is no place for it: Linux reads a 32-bit address. */
+static void test_pvh_initrd_goes_below_hole_with_ram_above_4g(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t gpa = 1;
+	uint8_t back[INITRD_LEN];
+
+	assert_int_equal(
+		fixture_ram_create(5ull << 30, 0, FIXTURE_NO_FILL, &f->top_mem),
+		0);
+	assert_int_equal(pvh_load_initrd_buffer(
+				 f->top_mem, initrd_bytes(), INITRD_LEN,
+				 "initrd", LOAD_GPA + LOAD_MEMSZ - 1, &gpa),
+			 0);
+	assert_int_equal(gpa, ((3ull << 30) - INITRD_LEN) & ~0xfffull);
+	assert_int_equal(vmmem_read(f->top_mem, gpa, back, sizeof(back)), 0);
+	assert_memory_equal(back, initrd_bytes(), INITRD_LEN);
 }
 
 static void test_pvh_initrd_from_file(void **state)
@@ -1169,9 +1192,8 @@ static void test_pvh_initrd_from_file(void **state)
 
 	memcpy(f->img->bytes, initrd_bytes(), INITRD_LEN);
 	write_image_file(f, INITRD_LEN);
-	assert_int_equal(pvh_load_initrd(f->mem, f->path, MEM_SIZE,
-					 LOAD_GPA + LOAD_MEMSZ - 1, &gpa,
-					 &len),
+	assert_int_equal(pvh_load_initrd(f->mem, f->path,
+					 LOAD_GPA + LOAD_MEMSZ - 1, &gpa, &len),
 			 0);
 	assert_int_equal(gpa, INITRD_GPA);
 	assert_int_equal(len, INITRD_LEN);
@@ -1183,25 +1205,32 @@ static void test_pvh_initrd_file_missing_is_enoent(void **state)
 	struct fixture *f = *state;
 	uint64_t gpa = 1, len = 7;
 
-	assert_int_equal(pvh_load_initrd(f->mem, "/nonexistent/initrd",
-					 MEM_SIZE, 0, &gpa, &len),
-			 -ENOENT);
+	assert_int_equal(
+		pvh_load_initrd(f->mem, "/nonexistent/initrd", 0, &gpa, &len),
+		-ENOENT);
 	assert_int_equal(gpa, 1);
 	assert_int_equal(len, 7);
 }
 
-/* A file larger than RAM is refused before it is read. */
+/* A file larger than RAM (here one page of it) is refused before it is
+ * read. */
 static void test_pvh_initrd_file_larger_than_ram_is_e2big(void **state)
 {
 	struct fixture *f = *state;
+	const struct fixture_region ram[] = { { 0, 0x1000, 0 } };
 	uint64_t gpa = 1, len = 7;
+	uint8_t page[0x1000], back[0x1000];
 
+	memset(page, FILL, sizeof(page));
+	assert_int_equal(fixture_mem_create(ram, 1, NULL, &f->top_mem), 0);
+	assert_int_equal(vmmem_write(f->top_mem, 0, page, sizeof(page)), 0);
 	write_image_file(f, 0x2000);
-	assert_int_equal(pvh_load_initrd(f->mem, f->path, 0x1000, 0, &gpa,
-					 &len),
+	assert_int_equal(pvh_load_initrd(f->top_mem, f->path, 0, &gpa, &len),
 			 -E2BIG);
+	assert_int_equal(gpa, 1);
 	assert_int_equal(len, 7);
-	assert_filled(f, 0, MEM_SIZE);
+	assert_int_equal(vmmem_read(f->top_mem, 0, back, sizeof(back)), 0);
+	assert_memory_equal(back, page, sizeof(page));
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1288,6 +1317,7 @@ int main(void)
 		T(test_pvh_initrd_larger_than_ram_is_e2big),
 		T(test_pvh_empty_initrd_is_einval),
 		T(test_pvh_initrd_in_unbacked_ram_is_efault),
+		T(test_pvh_initrd_goes_below_hole_with_ram_above_4g),
 		T(test_pvh_initrd_from_file),
 		T(test_pvh_initrd_file_missing_is_enoent),
 		T(test_pvh_initrd_file_larger_than_ram_is_e2big),

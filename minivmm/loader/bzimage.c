@@ -51,9 +51,8 @@
 #define ZP_ACPI_RSDP_ADDR 0x070 /* u64, protocol 2.14 */
 #define ZP_E820_ENTRIES 0x1e8	/* u8 */
 #define ZP_E820_TABLE 0x2d0	/* 20-byte entries {u64 addr, size; u32 type} */
+#define ZP_E820_MAX 128		/* entries in the table */
 #define E820_ENTRY_SIZE 20
-#define E820_RAM 1
-#define E820_RESERVED 2
 
 #define HDR_SIGNATURE "HdrS"
 #define LOADED_HIGH 0x01      /* loadflags: protected mode part at 1 MiB */
@@ -111,16 +110,9 @@ struct plan {
 	uint64_t kernel_end;
 	uint64_t initrd_gpa;
 	size_t cmdline_len; /* with the NUL */
+	struct boot_e820_entry e820[ZP_E820_MAX];
+	unsigned nr_e820;
 };
-
-/* End of RAM below the MMIO hole: where kernel and initrd must fit. */
-static uint64_t low_ram_end(uint64_t ram_size)
-{
-	uint64_t gpa[2], len[2];
-
-	arch_ram_ranges(ram_size, gpa, len);
-	return len[0];
-}
 
 /* Check the setup header; fill hdr_end, setup_len and kernel_len. */
 static int check_header(const uint8_t *k, size_t size, const char *name,
@@ -289,6 +281,21 @@ static int check_cmdline(const uint8_t *k, const char *cmdline,
 	return 0;
 }
 
+/* The memory map of guest memory must fit the zero page's table. */
+static int check_e820(struct vmmem *mem, const char *name, struct plan *p)
+{
+	unsigned n = arch_e820_map(mem, p->e820, ZP_E820_MAX);
+
+	if (n > ZP_E820_MAX) {
+		pr_err("%s: guest memory needs %u e820 entries, the zero page "
+		       "holds %u",
+		       name, n, ZP_E820_MAX);
+		return -E2BIG;
+	}
+	p->nr_e820 = n;
+	return 0;
+}
+
 /* Every range to be written must be backed before the first write. */
 static int check_backed(struct vmmem *mem, const char *name, const char *what,
 			uint64_t gpa, uint64_t len)
@@ -320,11 +327,9 @@ static void put_e820(uint8_t *zp, unsigned i, uint64_t gpa, uint64_t len,
  * which makes the kernel discard fields it cannot trust.
  */
 static void build_zero_page(uint8_t *zp, const uint8_t *k, const struct plan *p,
-			    uint64_t initrd_len, uint64_t ram_size,
-			    uint64_t rsdp_gpa)
+			    uint64_t initrd_len, uint64_t rsdp_gpa)
 {
-	uint64_t gpa[2], len[2];
-	unsigned n = 0, nram, i;
+	unsigned i;
 
 	memset(zp, 0, ZP_SIZE);
 	memcpy(zp + HDR_START, k + HDR_START, p->hdr_end - HDR_START);
@@ -339,27 +344,22 @@ static void build_zero_page(uint8_t *zp, const uint8_t *k, const struct plan *p,
 	put64(zp, HDR_SETUP_DATA, 0);
 	put64(zp, ZP_ACPI_RSDP_ADDR, rsdp_gpa);
 
-	/* The same map as the PVH path: low RAM, the legacy area, RAM from
-	 * 1 MiB to the hole, RAM above 4 GiB. */
-	nram = arch_ram_ranges(ram_size, gpa, len);
-	put_e820(zp, n++, 0, BOOT_LOW_RAM_END, E820_RAM);
-	put_e820(zp, n++, BOOT_LOW_RAM_END, BOOT_HIGH_RAM - BOOT_LOW_RAM_END,
-		 E820_RESERVED);
-	put_e820(zp, n++, BOOT_HIGH_RAM, len[0] - BOOT_HIGH_RAM, E820_RAM);
-	for (i = 1; i < nram; i++)
-		put_e820(zp, n++, gpa[i], len[i], E820_RAM);
-	zp[ZP_E820_ENTRIES] = (uint8_t)n;
+	/* The same map as the PVH path, from guest memory's regions. */
+	for (i = 0; i < p->nr_e820; i++)
+		put_e820(zp, i, p->e820[i].gpa, p->e820[i].len,
+			 p->e820[i].type);
+	/* At most ZP_E820_MAX (128), checked by check_e820(). */
+	zp[ZP_E820_ENTRIES] = (uint8_t)p->nr_e820;
 }
 
 int bzimage_load_buffer(struct vmmem *mem, const void *kernel,
 			size_t kernel_size, const char *kernel_name,
 			const void *initrd, size_t initrd_size,
 			const char *initrd_name, const char *cmdline,
-			uint64_t ram_size, uint64_t rsdp_gpa,
-			struct bzimage_boot *out)
+			uint64_t rsdp_gpa, struct bzimage_boot *out)
 {
 	const uint8_t *k = kernel;
-	uint64_t low_end = low_ram_end(ram_size);
+	uint64_t low_end = arch_low_ram_end(mem);
 	uint8_t zp[ZP_SIZE];
 	struct plan p = { 0 };
 	int rc;
@@ -374,6 +374,8 @@ int bzimage_load_buffer(struct vmmem *mem, const void *kernel,
 		rc = kernel_footprint(k, kernel_name, low_end, &p);
 	if (!rc)
 		rc = check_cmdline(k, cmdline, kernel_name, &p);
+	if (!rc)
+		rc = check_e820(mem, kernel_name, &p);
 	if (rc)
 		return rc;
 	if (initrd) {
@@ -402,8 +404,7 @@ int bzimage_load_buffer(struct vmmem *mem, const void *kernel,
 	if (rc)
 		return rc;
 
-	build_zero_page(zp, k, &p, initrd ? initrd_size : 0, ram_size,
-			rsdp_gpa);
+	build_zero_page(zp, k, &p, initrd ? initrd_size : 0, rsdp_gpa);
 	rc = vmmem_write(mem, BZIMAGE_LOAD_GPA, k + p.setup_len, p.kernel_len);
 	if (rc) {
 		pr_err("%s: writing the kernel: %s", kernel_name,
@@ -447,9 +448,9 @@ int bzimage_load_buffer(struct vmmem *mem, const void *kernel,
 
 int bzimage_load(struct vmmem *mem, const char *kernel_path,
 		 const char *initrd_path, const char *cmdline,
-		 uint64_t ram_size, uint64_t rsdp_gpa, struct bzimage_boot *out)
+		 uint64_t rsdp_gpa, struct bzimage_boot *out)
 {
-	uint64_t low_end = low_ram_end(ram_size);
+	uint64_t low_end = arch_low_ram_end(mem);
 	uint8_t *kernel = NULL, *initrd = NULL;
 	size_t kernel_size = 0, initrd_size = 0;
 	int rc;
@@ -463,8 +464,8 @@ int bzimage_load(struct vmmem *mem, const char *kernel_path,
 			goto out_free_kernel;
 	}
 	rc = bzimage_load_buffer(mem, kernel, kernel_size, kernel_path, initrd,
-				 initrd_size, initrd_path, cmdline, ram_size,
-				 rsdp_gpa, out);
+				 initrd_size, initrd_path, cmdline, rsdp_gpa,
+				 out);
 	free(initrd);
 out_free_kernel:
 	free(kernel);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <vmmem/memory.h>
-#include <vmmem/region.h>
 
 #include "../util.h"
 #include "../virtio/mmio.h"
@@ -17,17 +16,6 @@
 #include "file.h"
 #include "kernel.h"
 #include "pvh.h"
-
-/* Guest RAM in bytes: what the machine's memory holds. */
-static uint64_t ram_size(struct vmmem *mem)
-{
-	uint64_t n = 0;
-	size_t i;
-
-	for (i = 0; i < vmmem_region_count(mem); i++)
-		n += vmmem_region_len(vmmem_region_at(mem, i));
-	return n;
-}
 
 static void boot_info_error(int rc, const char *what)
 {
@@ -45,7 +33,6 @@ static int load_vmlinux(struct vmmem *mem, const struct kernel_config *cfg,
 			struct boot_entry *out)
 {
 	struct boot_pvh_extra x = { .rsdp_gpa = rsdp };
-	uint64_t ram = ram_size(mem);
 	struct pvh_image img;
 	int rc;
 
@@ -54,12 +41,12 @@ static int load_vmlinux(struct vmmem *mem, const struct kernel_config *cfg,
 	if (rc)
 		return rc;
 	if (cfg->initrd) {
-		rc = pvh_load_initrd(mem, cfg->initrd, ram, img.highest,
+		rc = pvh_load_initrd(mem, cfg->initrd, img.highest,
 				     &x.initrd_gpa, &x.initrd_len);
 		if (rc)
 			return rc;
 	}
-	rc = arch_setup_pvh(mem, ram, cfg->cmdline ? cfg->cmdline : "", &x);
+	rc = arch_setup_pvh(mem, cfg->cmdline ? cfg->cmdline : "", &x);
 	boot_info_error(rc, "");
 	if (rc)
 		return rc;
@@ -82,15 +69,16 @@ static int load_bzimage(struct vmmem *mem, const struct kernel_config *cfg,
 	struct bzimage_boot boot;
 	int rc;
 
+	/* The initrd goes below the MMIO hole: a larger file cannot fit. */
 	if (cfg->initrd) {
-		rc = loader_read_file(cfg->initrd, ram_size(mem), &initrd,
-				      &initrd_size);
+		rc = loader_read_file(cfg->initrd, arch_low_ram_end(mem),
+				      &initrd, &initrd_size);
 		if (rc)
 			return rc;
 	}
 	rc = bzimage_load_buffer(mem, image, size, cfg->kernel, initrd,
-				 initrd_size, cfg->initrd, cfg->cmdline,
-				 ram_size(mem), rsdp, &boot);
+				 initrd_size, cfg->initrd, cfg->cmdline, rsdp,
+				 &boot);
 	free(initrd);
 	if (rc)
 		return rc;
@@ -139,7 +127,11 @@ static int load_linux(struct vmmem *mem, const struct kernel_config *cfg,
 		pr_err("building the ACPI tables: %s", strerror(-rc));
 		return rc;
 	}
-	rc = loader_read_file(cfg->kernel, ram_size(mem), &image, &size);
+	/* Either format loads below the MMIO hole (a bzImage at 1 MiB, a
+	 * vmlinux at its 32-bit physical addresses): a larger file cannot
+	 * fit. */
+	rc = loader_read_file(cfg->kernel, arch_low_ram_end(mem), &image,
+			      &size);
 	if (rc)
 		return rc;
 	if (size >= SELFMAG && memcmp(image, ELFMAG, SELFMAG) == 0)
@@ -171,7 +163,7 @@ static int load_image(struct vmmem *mem, const struct kernel_config *cfg,
 		     cfg->cmdline ? " " : "",
 		     cfg->cmdline ? cfg->cmdline : "") < 0)
 		return -ENOMEM;
-	rc = arch_setup_pvh(mem, ram_size(mem), cmdline, NULL);
+	rc = arch_setup_pvh(mem, cmdline, NULL);
 	free(cmdline);
 	boot_info_error(rc, " with the device list");
 	if (rc)

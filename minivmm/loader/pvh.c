@@ -200,10 +200,10 @@ int pvh_load(struct vmmem *mem, const char *path, uint64_t floor,
 }
 
 int pvh_load_initrd_buffer(struct vmmem *mem, const void *initrd, size_t size,
-			   const char *name, uint64_t ram_size,
-			   uint64_t kernel_last, uint64_t *gpa)
+			   const char *name, uint64_t kernel_last,
+			   uint64_t *gpa)
 {
-	uint64_t ram_gpa[2], ram_len[2], top, at;
+	uint64_t top, at;
 	int rc;
 
 	if (size == 0) {
@@ -212,8 +212,7 @@ int pvh_load_initrd_buffer(struct vmmem *mem, const void *initrd, size_t size,
 	}
 	/* Linux takes the module's address as 32 bits: RAM below the
 	 * hole, which also keeps it clear of the device window. */
-	arch_ram_ranges(ram_size, ram_gpa, ram_len);
-	top = ram_len[0];
+	top = arch_low_ram_end(mem);
 	at = (top - (size < top ? size : top)) & ~(PVH_PAGE - 1);
 	if (size > top || kernel_last >= at) {
 		pr_err("%s: initrd of %zu bytes does not fit between the "
@@ -233,20 +232,17 @@ int pvh_load_initrd_buffer(struct vmmem *mem, const void *initrd, size_t size,
 	return 0;
 }
 
-int pvh_load_initrd(struct vmmem *mem, const char *path, uint64_t ram_size,
-		    uint64_t kernel_last, uint64_t *gpa, uint64_t *len)
+int pvh_load_initrd(struct vmmem *mem, const char *path, uint64_t kernel_last,
+		    uint64_t *gpa, uint64_t *len)
 {
-	uint64_t ram_gpa[2], ram_len[2];
 	uint8_t *buf;
 	size_t size;
 	int rc;
 
-	arch_ram_ranges(ram_size, ram_gpa, ram_len);
-	rc = loader_read_file(path, ram_len[0], &buf, &size);
+	rc = loader_read_file(path, arch_low_ram_end(mem), &buf, &size);
 	if (rc)
 		return rc;
-	rc = pvh_load_initrd_buffer(mem, buf, size, path, ram_size,
-				    kernel_last, gpa);
+	rc = pvh_load_initrd_buffer(mem, buf, size, path, kernel_last, gpa);
 	free(buf);
 	if (!rc)
 		*len = size;

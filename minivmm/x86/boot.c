@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* x86/boot.c - memory layout and PVH boot information. */
+/* x86/boot.c - RAM layout, memory map and PVH boot information. */
 #include <errno.h>
 #include <string.h>
 
 #include <vmmem/memory.h>
+#include <vmmem/region.h>
 
 #include "boot.h"
 
@@ -37,15 +38,10 @@ struct hvm_memmap_entry {
 	uint32_t reserved;
 };
 
-#define E820_RAM 1
-#define E820_RESERVED 2
-
-static struct hvm_memmap_entry entry(uint64_t addr, uint64_t size,
-				     uint32_t type)
-{
-	return (struct hvm_memmap_entry){ .addr = addr, .size = size,
-					  .type = type };
-}
+#define MEMMAP_END                                                             \
+	(BOOT_MEMMAP + BOOT_MEMMAP_MAX * sizeof(struct hvm_memmap_entry))
+_Static_assert(MEMMAP_END <= BOOT_MODLIST,
+	       "the memory map runs into the module list");
 
 unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2])
 {
@@ -58,31 +54,124 @@ unsigned arch_ram_ranges(uint64_t size, uint64_t gpa[2], uint64_t len[2])
 	return 2;
 }
 
-int arch_setup_pvh(struct vmmem *mem, uint64_t size, const char *cmdline,
+/*
+ * The range of the map that starts with region *i: that region and the
+ * regions right after it that continue it. Moves *i past them. A set's
+ * regions are sorted and never overlap, so this is the whole range.
+ */
+static void next_range(struct vmmem *mem, size_t *i, uint64_t *gpa,
+		       uint64_t *len)
+{
+	size_t n = vmmem_region_count(mem);
+	struct vmmem_region *r = vmmem_region_at(mem, (*i)++);
+
+	*gpa = vmmem_region_gpa(r);
+	*len = vmmem_region_len(r);
+	for (; *i < n; (*i)++) {
+		r = vmmem_region_at(mem, *i);
+		/* A region ending at 2^64 has no successor: no wrap here. */
+		if (vmmem_region_gpa(r) != *gpa + *len)
+			break;
+		*len += vmmem_region_len(r);
+	}
+}
+
+unsigned arch_ram_map(struct vmmem *mem, uint64_t *gpa, uint64_t *len,
+		      unsigned max)
+{
+	size_t i = 0, n = vmmem_region_count(mem);
+	uint64_t g, l;
+	unsigned nr = 0;
+
+	while (i < n) {
+		next_range(mem, &i, &g, &l);
+		if (nr < max) {
+			gpa[nr] = g;
+			len[nr] = l;
+		}
+		nr++;
+	}
+	return nr;
+}
+
+uint64_t arch_low_ram_end(struct vmmem *mem)
+{
+	size_t i = 0, n = vmmem_region_count(mem);
+	uint64_t g, l, end = 0;
+
+	while (i < n) {
+		next_range(mem, &i, &g, &l);
+		if (g >= MMIO_HOLE)
+			break;
+		/* g < MMIO_HOLE: MMIO_HOLE - g cannot wrap, g + l then
+		 * cannot either. */
+		end = l < MMIO_HOLE - g ? g + l : MMIO_HOLE;
+	}
+	return end;
+}
+
+/* Append [gpa, last] of the given type to the map, if there is room. */
+static void e820_add(struct boot_e820_entry *map, unsigned max, unsigned *nr,
+		     uint64_t gpa, uint64_t last, uint32_t type)
+{
+	if (*nr < max)
+		map[*nr] = (struct boot_e820_entry){ .gpa = gpa,
+						     .len = last - gpa + 1,
+						     .type = type };
+	(*nr)++;
+}
+
+unsigned arch_e820_map(struct vmmem *mem, struct boot_e820_entry *map,
+		       unsigned max)
+{
+	const uint64_t legacy = BOOT_LOW_RAM_END, high = BOOT_HIGH_RAM;
+	size_t i = 0, n = vmmem_region_count(mem);
+	uint64_t g, l, last;
+	unsigned nr = 0;
+
+	while (i < n) {
+		next_range(mem, &i, &g, &l);
+		/* The last byte rather than the end: a range may end at
+		 * 2^64. */
+		last = g + (l - 1);
+		if (g < legacy)
+			e820_add(map, max, &nr, g,
+				 last < legacy ? last : legacy - 1,
+				 BOOT_E820_RAM);
+		if (g < high && last >= legacy)
+			e820_add(map, max, &nr, g > legacy ? g : legacy,
+				 last < high ? last : high - 1,
+				 BOOT_E820_RESERVED);
+		if (last >= high)
+			e820_add(map, max, &nr, g > high ? g : high, last,
+				 BOOT_E820_RAM);
+	}
+	return nr;
+}
+
+int arch_setup_pvh(struct vmmem *mem, const char *cmdline,
 		   const struct boot_pvh_extra *x)
 {
 	const struct boot_pvh_extra none = { 0 };
+	struct boot_e820_entry e820[BOOT_MEMMAP_MAX];
+	struct hvm_memmap_entry map[BOOT_MEMMAP_MAX];
 	struct hvm_modlist_entry mod;
-	struct hvm_memmap_entry map[4];
 	struct hvm_start_info si;
-	uint64_t gpa[2], len[2];
-	unsigned n = 0, nram, i;
 	size_t clen = strlen(cmdline) + 1;
+	unsigned n, i;
 	int rc;
 
 	if (clen > BOOT_CMDLINE_MAX)
 		return -E2BIG;
+	n = arch_e820_map(mem, e820, BOOT_MEMMAP_MAX);
+	if (n > BOOT_MEMMAP_MAX)
+		return -E2BIG;
 	if (!x)
 		x = &none;
-	nram = arch_ram_ranges(size, gpa, len);
-	/* Low RAM, the legacy area (reserved: no RAM a guest may use),
-	 * RAM from 1 MiB to the hole, RAM above 4 GiB. */
-	map[n++] = entry(0, BOOT_LOW_RAM_END, E820_RAM);
-	map[n++] = entry(BOOT_LOW_RAM_END, BOOT_HIGH_RAM - BOOT_LOW_RAM_END,
-			 E820_RESERVED);
-	map[n++] = entry(BOOT_HIGH_RAM, len[0] - BOOT_HIGH_RAM, E820_RAM);
-	for (i = 1; i < nram; i++)
-		map[n++] = entry(gpa[i], len[i], E820_RAM);
+	for (i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_entry){ .addr = e820[i].gpa,
+						    .size = e820[i].len,
+						    .type = e820[i].type };
 	si = (struct hvm_start_info){
 		.magic = HVM_START_MAGIC,
 		.version = 1,
