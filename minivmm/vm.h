@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vm.h - the virtual machine: /dev/kvm, memory slots, the in-kernel
- * interrupt controller, ioeventfds and irqfds. With vcpu.c, the only code
- * that talks to KVM.
+ * interrupt controller, ioeventfds and irqfds, and the VM-wide state KVM
+ * keeps, saved and restored. With vcpu.c, the only code that talks to KVM.
  */
 #ifndef MINIVMM_VM_H
 #define MINIVMM_VM_H
@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct state_buf;
+struct state_rd;
 struct vmmem;
 
 struct vm {
@@ -17,15 +19,24 @@ struct vm {
 	int vm_fd;
 	int run_size;		/* size of each vCPU's kvm_run mapping */
 	bool irqchip;		/* in-kernel PIC/IOAPIC/LAPIC present */
+	bool pit;		/* in-kernel PIT (KVM_CREATE_PIT2) present */
 	bool dirty_log;		/* slots log dirty pages */
 	struct vmmem *mem;	/* registered memory (a reference) */
 	unsigned nslots;
+	/*
+	 * KVM_GET_MSR_INDEX_LIST: the MSRs KVM keeps for each vCPU, which
+	 * vcpu_save() reads. NULL when KVM would not give it.
+	 */
+	uint32_t *msr_index;
+	unsigned nmsr_index;
+	bool tsc_restored;	/* vcpu_restore() has set a vCPU's TSC */
 };
 
 /*
- * Open /dev/kvm and create a VM with an in-kernel irqchip where KVM offers
- * one. Errors are negative errno with a message already printed:
- * -ENOENT (no /dev/kvm), -EACCES (no permission), others from KVM.
+ * Open /dev/kvm and create a VM with an in-kernel irqchip and PIT where KVM
+ * offers them, and fetch KVM's list of MSRs to save. Errors are negative
+ * errno with a message already printed: -ENOENT (no /dev/kvm), -EACCES (no
+ * permission), others from KVM.
  */
 int vm_init(struct vm *vm);
 void vm_fini(struct vm *vm);
@@ -50,5 +61,43 @@ int vm_irq_line(struct vm *vm, unsigned gsi, bool high);
 
 /* Inject GSI gsi whenever fd is signalled; -ENOTSUP without irqchip. */
 int vm_irqfd(struct vm *vm, int fd, unsigned gsi);
+
+/**
+ * vm_save() - append the VM-wide state KVM holds to a state buffer.
+ * @vm: the VM; no vCPU of it is running.
+ * @b: where the state goes.
+ *
+ * Tagged records of KVM's own x86-64 structures, then an end record: with
+ * the in-kernel irqchip, the PIC master, the PIC slave and the IOAPIC
+ * (KVM_GET_IRQCHIP); the PIT (KVM_GET_PIT2) when vm_init() created one;
+ * and kvmclock's base (KVM_GET_CLOCK) where KVM has KVM_CAP_ADJUST_CLOCK.
+ * The vCPUs are saved with vcpu_save(), guest memory by the caller.
+ *
+ * Return: 0 on success.
+ * Errors: -ENOMEM when b cannot grow (b->err); another negative errno from
+ * a KVM_GET_* that KVM offers. Nothing is printed.
+ */
+int vm_save(struct vm *vm, struct state_buf *b);
+
+/**
+ * vm_restore() - give a new VM the state vm_save() wrote.
+ * @vm: from vm_init(), with no vCPU run yet.
+ * @r: positioned at vm_save()'s output; read up to and including its end
+ *     record, so other state may follow.
+ *
+ * Every record is read and checked before KVM sees any of it. The clock
+ * goes on from its saved value (its flags are dropped; see vm.c), so the
+ * guest's time does not jump by the time the snapshot was stored; restore
+ * the VM just before its vCPUs run.
+ *
+ * Return: 0 on success.
+ * Errors: -EBADMSG when the state is malformed: an unknown record, a wrong
+ * length, a record or chip given twice, a chip missing in a VM with the
+ * in-kernel irqchip or the PIT missing in one with a PIT, or no end record;
+ * nothing was changed. -ENOTSUP when the state holds a chip, a PIT or a
+ * clock this VM or KVM lacks; nothing was changed. -ENOMEM. Another negative
+ * errno when KVM refuses a value; the VM is then partly restored.
+ */
+int vm_restore(struct vm *vm, struct state_rd *r);
 
 #endif /* MINIVMM_VM_H */
