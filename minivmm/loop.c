@@ -4,6 +4,11 @@
  * standard input, device output that waits for its fd, signals, the
  * timeout, and requests of the control API. The devices lock themselves;
  * the loop only calls them.
+ *
+ * While the machine is paused the loop does no device work at all: no
+ * notification is taken, no input delivered, no output written. A snapshot
+ * of a paused machine is then exactly what the guest had seen, and output
+ * written before it is never written again by a process restored from it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -199,6 +204,16 @@ static bool watch_outputs(struct machine *m, int ep, struct outputs *w)
 	return again;
 }
 
+/* Paused: no output is written, so none is waited for. */
+static bool unwatch_outputs(struct machine *m, int ep, struct outputs *w)
+{
+	if (m->out.fd >= 0)
+		set_interest(ep, m->out.fd, 0, &w->out_polled);
+	if (m->serial_out.fd >= 0)
+		set_interest(ep, m->serial_out.fd, 0, &w->serial_polled);
+	return false;
+}
+
 /* A queue notification: pass it on, and poll for a while after it. */
 static bool handle_notify(struct machine *m, int fd, uint64_t *poll_until)
 {
@@ -219,21 +234,40 @@ static bool handle_notify(struct machine *m, int fd, uint64_t *poll_until)
 
 static int add_fds(struct machine *m, int ep, int sfd, int tfd)
 {
-	unsigned q;
-
 	if (add_fd(ep, m->stop_fd) || add_fd(ep, sfd) || add_fd(ep, tfd) ||
 	    add_fd(ep, m->wake_fd) || add_fd(ep, m->ctl_fd))
 		return -errno;
-	for (q = 0; q < m->nqueues; q++)
-		if (add_fd(ep, m->notify_fd[q]))
-			return -errno;
 	return 0;
+}
+
+/*
+ * Watch the queue notifications while the devices may work, not while the
+ * machine is paused or not started (they stay pending in their eventfds).
+ */
+static void watch_notify(struct machine *m, int ep, bool *watching)
+{
+	bool want = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) ==
+		    MACHINE_RUNNING;
+	unsigned q;
+
+	if (want == *watching)
+		return;
+	for (q = 0; q < m->nqueues; q++) {
+		if (m->notify_fd[q] < 0)
+			continue;
+		if (want)
+			add_fd(ep, m->notify_fd[q]);
+		else
+			epoll_ctl(ep, EPOLL_CTL_DEL, m->notify_fd[q], NULL);
+	}
+	*watching = want;
 }
 
 int loop_run(struct machine *m, int sfd, int tfd)
 {
 	struct input in;
 	struct outputs w = { 0 };
+	bool watching = false;
 	uint64_t poll_until = 0, wakeups = 0, count;
 	struct epoll_event evs[8];
 	int ep, i, n, rc;
@@ -249,14 +283,20 @@ int loop_run(struct machine *m, int sfd, int tfd)
 	for (;;) {
 		/* Polling the queues: look at epoll, do not sleep. */
 		int timeout = poll_until ? 0 : -1;
-		bool want_in, ready = false;
+		bool want_in, ready = false, running;
 
+		watch_notify(m, ep, &watching);
+		running = watching;
+		if (!running)
+			timeout = -1;
 		/* Read input only when the last read was delivered; stop
 		 * watching stdin otherwise, so it cannot spin the loop. */
-		want_in = in.fd >= 0 && in.len == 0;
+		want_in = running && in.fd >= 0 && in.len == 0;
 		if (in.plain_file) {
-			ready = in.to_serial ? serial_input_ready(m->serial) :
-					       vcon_input_ready(m->console);
+			if (want_in)
+				ready = in.to_serial ?
+						serial_input_ready(m->serial) :
+						vcon_input_ready(m->console);
 			if (want_in && ready)
 				timeout = 0;
 		} else if (in.fd >= 0) {
@@ -266,7 +306,8 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
 			in.polled = false;
 		}
-		if (watch_outputs(m, ep, &w))
+		if (running ? watch_outputs(m, ep, &w) :
+			      unwatch_outputs(m, ep, &w))
 			timeout = 0;
 
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
@@ -276,7 +317,7 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			pr_err("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		if (n == 0 && in.plain_file && read_input(m, &in))
+		if (n == 0 && want_in && in.plain_file && read_input(m, &in))
 			machine_stop(m, VMM_EXIT_OK);
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
@@ -285,6 +326,9 @@ int loop_run(struct machine *m, int sfd, int tfd)
 				goto out;
 			if (fd == sfd) {
 				handle_signal(m, sfd);
+			} else if (fd == m->ctl_fd) {
+				if (read(fd, &count, sizeof(count)) > 0)
+					machine_serve_ctl(m);
 			} else if (fd == m->wake_fd) {
 				/* Re-arm below, at the top of the loop. */
 				if (read(fd, &count, sizeof(count)) < 0)
@@ -296,10 +340,12 @@ int loop_run(struct machine *m, int sfd, int tfd)
 				       "it", m->opts->timeout);
 				machine_stop(m, VMM_EXIT_TIMEOUT);
 			} else if (fd == in.fd) {
-				if (read_input(m, &in)) {
+				if (want_in && read_input(m, &in)) {
 					pr_debug("Ctrl-A x: quitting");
 					machine_stop(m, VMM_EXIT_OK);
 				}
+			} else if (!running) {
+				continue;
 			} else if (m->serial && fd == m->serial_out.fd) {
 				serial_output(m->serial);
 			} else if (fd == m->out.fd) {
@@ -307,6 +353,10 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			} else {
 				handle_notify(m, fd, &poll_until);
 			}
+		}
+		if (!running) {
+			poll_until = 0;
+			continue;
 		}
 		/* Receive buffers may have arrived with a notification. */
 		if (m->console)

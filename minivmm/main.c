@@ -10,7 +10,6 @@
 #include "util.h"
 #include "vmm.h"
 
-#define MINIVMM_VERSION "0.1.0"
 #define MIN_MEMORY (2ull << 20)
 #define DEFAULT_MEMORY (256ull << 20)
 
@@ -19,8 +18,11 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: minivmm [options] IMAGE\n"
 "       minivmm [options] --kernel KERNEL [--initrd FILE]\n"
+"       minivmm [options] --restore STATE --mem-file MEM\n"
+"       minivmm [options] --api-socket PATH\n"
 "Run IMAGE, an ELF64 program with a PVH entry note, or a Linux KERNEL,\n"
-"in a KVM virtual machine with a virtio-console on the terminal.\n"
+"in a KVM virtual machine with a virtio-console on the terminal; or\n"
+"restore a snapshot; or wait for one to be loaded through the API.\n"
 "\n"
 "      --kernel KERNEL        boot Linux, with ACPI tables: a bzImage (64-bit\n"
 "                             boot protocol) or an ELF vmlinux (PVH entry)\n"
@@ -33,7 +35,14 @@ static void usage(FILE *f)
 "                             file:PATH or none (default)\n"
 "      --memory-backend KIND  anon (default), memfd or hugetlb\n"
 "      --timeout SECONDS      stop the guest after SECONDS (exit 124)\n"
-"      --dirty-log            track pages written; report the count\n"
+"      --dirty-log            track pages written (needed for Diff\n"
+"                             snapshots); report the count at exit\n"
+"      --api-socket PATH      serve the control API (Firecracker's subset:\n"
+"                             pause, resume, snapshot create and load)\n"
+"                             on a Unix socket, mode 0600\n"
+"      --restore STATE        start from a snapshot's state file ...\n"
+"      --mem-file MEM         ... and its memory file (mapped\n"
+"                             copy-on-write; the file is not changed)\n"
 "  -v, --verbose              report exits and device state changes\n"
 "  -h, --help                 this text\n"
 "  -V, --version              version\n"
@@ -110,7 +119,8 @@ static int check_memory(uint64_t size, enum vmm_backend backend)
 int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
-	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS };
+	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS,
+	       OPT_API, OPT_RESTORE, OPT_MEMFILE };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -122,6 +132,9 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, OPT_SERIAL },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "api-socket", required_argument, NULL, OPT_API },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "mem-file", required_argument, NULL, OPT_MEMFILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -141,6 +154,7 @@ int main(int argc, char **argv)
 				       "1G)", optarg);
 				return VMM_EXIT_SETUP;
 			}
+			o.mem_size_set = true;
 			break;
 		case OPT_CMDLINE:
 			o.cmdline = optarg;
@@ -210,12 +224,22 @@ int main(int argc, char **argv)
 				return VMM_EXIT_SETUP;
 			}
 			o.cpus = (unsigned)t;
+			o.cpus_set = true;
 			break;
 		case OPT_KERNEL:
 			o.kernel = optarg;
 			break;
 		case OPT_INITRD:
 			o.initrd = optarg;
+			break;
+		case OPT_API:
+			o.api_socket = optarg;
+			break;
+		case OPT_RESTORE:
+			o.restore_path = optarg;
+			break;
+		case OPT_MEMFILE:
+			o.mem_file_path = optarg;
 			break;
 		case 'v':
 			util_verbose = true;
@@ -235,6 +259,21 @@ int main(int argc, char **argv)
 		pr_err("--initrd needs --kernel");
 		return VMM_EXIT_SETUP;
 	}
+	if (!o.restore_path != !o.mem_file_path) {
+		pr_err(o.restore_path ? "--restore needs --mem-file" :
+					"--mem-file needs --restore");
+		return VMM_EXIT_SETUP;
+	}
+	if (o.restore_path && (o.kernel || optind != argc)) {
+		pr_err("--restore starts from a snapshot; give no IMAGE or "
+		       "--kernel");
+		return VMM_EXIT_SETUP;
+	}
+	/* With the API alone, the VM waits for a snapshot to load. */
+	if (!o.restore_path && !o.kernel && o.api_socket && optind == argc)
+		return vmm_run(&o);
+	if (o.restore_path)
+		return vmm_run(&o);
 	if (o.kernel ? optind != argc : optind != argc - 1) {
 		pr_err(o.kernel ? "an IMAGE and --kernel given; choose one" :
 		       optind == argc ? "no IMAGE given (see --help)" :

@@ -29,6 +29,7 @@
 #include <vmmem/xen.h>
 #endif
 
+#include "api.h"
 #include "devices/console.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
@@ -182,6 +183,122 @@ int machine_start(struct machine *m)
 	return -rc;
 }
 
+int machine_ctl(struct machine *m, enum ctl_op op, const void *args,
+		char *err, size_t errlen)
+{
+	struct ctl_request req = {
+		.op = op, .args = args, .err = err, .errlen = errlen,
+	};
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->ctl && !m->stop)
+		pthread_cond_wait(&m->cond, &m->lock);
+	if (m->stop) {
+		pthread_mutex_unlock(&m->lock);
+		snprintf(err, errlen, "the VM is shutting down");
+		return -ESHUTDOWN;
+	}
+	m->ctl = &req;
+	if (write(m->ctl_fd, &one, sizeof(one)) < 0)
+		pr_debug("control: %s", strerror(errno));
+	while (!req.done)
+		pthread_cond_wait(&m->cond, &m->lock);
+	pthread_mutex_unlock(&m->lock);
+	return req.rc;
+}
+
+static int ctl_pause(struct machine *m, char *err, size_t errlen)
+{
+	if (m->state == MACHINE_NOT_STARTED) {
+		snprintf(err, errlen, "the VM is not started");
+		return -EINVAL;
+	}
+	machine_pause(m);
+	return 0;
+}
+
+static int ctl_resume(struct machine *m, char *err, size_t errlen)
+{
+	if (m->state == MACHINE_NOT_STARTED) {
+		snprintf(err, errlen, "the VM is not started");
+		return -EINVAL;
+	}
+	machine_resume(m);
+	return 0;
+}
+
+static int ctl_load(struct machine *m, const struct snap_load_args *a,
+		    char *err, size_t errlen)
+{
+	int rc;
+
+	if (m->state != MACHINE_NOT_STARTED) {
+		snprintf(err, errlen, "a snapshot can only be loaded into a "
+			 "VM that has not started (this one is %s)",
+			 m->state == MACHINE_RUNNING ? "running" : "paused");
+		return -EINVAL;
+	}
+	rc = snap_restore(m, a, err, errlen);
+	if (rc)
+		return rc;
+	return machine_start(m);
+}
+
+void machine_serve_ctl(struct machine *m)
+{
+	struct ctl_request *req;
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&m->lock);
+	req = m->ctl;
+	pthread_mutex_unlock(&m->lock);
+	if (!req)
+		return;
+	req->err[0] = 0;
+	switch (req->op) {
+	case CTL_PAUSE:
+		rc = ctl_pause(m, req->err, req->errlen);
+		break;
+	case CTL_RESUME:
+		rc = ctl_resume(m, req->err, req->errlen);
+		break;
+	case CTL_SNAPSHOT:
+		rc = snap_create(m, req->args, req->err, req->errlen);
+		break;
+	case CTL_LOAD:
+		rc = ctl_load(m, req->args, req->err, req->errlen);
+		break;
+	}
+	pthread_mutex_lock(&m->lock);
+	req->rc = rc;
+	req->done = true;
+	m->ctl = NULL;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Fail a request that arrives or waits while the machine shuts down. */
+static void ctl_shutdown(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	__atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
+	if (m->ctl) {
+		snprintf(m->ctl->err, m->ctl->errlen,
+			 "the VM is shutting down");
+		m->ctl->rc = -ESHUTDOWN;
+		m->ctl->done = true;
+		m->ctl = NULL;
+	}
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * The console's output blocked, perhaps on the vCPU thread (a QueueNotify
+ * without ioeventfd): wake the loop so it starts waiting for EPOLLOUT.
+ * Called with the transport lock held; only writes an eventfd.
+ */
 static void output_blocked(void *opaque)
 {
 	struct machine *m = opaque;
@@ -602,6 +719,75 @@ static int setup_boot(struct machine *m)
 			      (uint32_t)BOOT_START_INFO);
 }
 
+/* The control API's callbacks: each request goes to the main thread. */
+static void api_info(void *opaque, struct api_info *out)
+{
+	struct machine *m = opaque;
+
+	snprintf(out->vmm_version, sizeof(out->vmm_version), "%s",
+		 MINIVMM_VERSION);
+	switch (__atomic_load_n(&m->state, __ATOMIC_ACQUIRE)) {
+	case MACHINE_NOT_STARTED:
+		out->state = API_STATE_NOT_STARTED;
+		break;
+	case MACHINE_RUNNING:
+		out->state = API_STATE_RUNNING;
+		break;
+	case MACHINE_PAUSED:
+		out->state = API_STATE_PAUSED;
+		break;
+	}
+}
+
+static int api_pause(void *opaque, char *err, size_t errlen)
+{
+	return machine_ctl(opaque, CTL_PAUSE, NULL, err, errlen);
+}
+
+static int api_resume(void *opaque, char *err, size_t errlen)
+{
+	return machine_ctl(opaque, CTL_RESUME, NULL, err, errlen);
+}
+
+static int api_snapshot_create(void *opaque,
+			       const struct api_snapshot_create *req,
+			       char *err, size_t errlen)
+{
+	const struct snap_create_args a = {
+		.diff = req->type == API_SNAPSHOT_DIFF,
+		.state_path = req->snapshot_path,
+		.mem_path = req->mem_file_path,
+	};
+
+	return machine_ctl(opaque, CTL_SNAPSHOT, &a, err, errlen);
+}
+
+static int api_snapshot_load(void *opaque, const struct api_snapshot_load *req,
+			     char *err, size_t errlen)
+{
+	const struct snap_load_args a = {
+		.state_path = req->snapshot_path,
+		.mem_path = req->backend_path,
+		.track_dirty = req->track_dirty_pages,
+		.resume = req->resume_vm,
+	};
+
+	if (req->backend_type != API_BACKEND_FILE) {
+		snprintf(err, errlen, "memory backend type not supported by "
+			 "this minivmm: only \"File\"");
+		return -ENOTSUP;
+	}
+	return machine_ctl(opaque, CTL_LOAD, &a, err, errlen);
+}
+
+static const struct api_ops api_ops = {
+	.info = api_info,
+	.pause = api_pause,
+	.resume = api_resume,
+	.snapshot_create = api_snapshot_create,
+	.snapshot_load = api_snapshot_load,
+};
+
 static void teardown(struct machine *m)
 {
 	unsigned i;
@@ -628,7 +814,26 @@ static void teardown(struct machine *m)
  * snapshot through the API. Return: 0, or a negative errno (reported). */
 static int setup(struct machine *m)
 {
-	return setup_boot(m);
+	const struct vmm_opts *o = m->opts;
+	char err[512];
+	int rc;
+
+	if (o->restore_path) {
+		const struct snap_load_args a = {
+			.state_path = o->restore_path,
+			.mem_path = o->mem_file_path,
+			.track_dirty = o->dirty_log,
+			.resume = true,
+		};
+
+		rc = snap_restore(m, &a, err, sizeof(err));
+		if (rc)
+			pr_err("%s", err);
+		return rc;
+	}
+	if (o->image || o->kernel)
+		return setup_boot(m);
+	return 0;	/* waits in "Not started" */
 }
 
 static int open_events(struct machine *m, sigset_t *set, int *sfd, int *tfd)
@@ -664,7 +869,7 @@ int vmm_run(const struct vmm_opts *opts)
 	};
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t set;
-	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP;
+	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP, rc;
 	unsigned i;
 
 	for (i = 0; i < MACHINE_MAX_QUEUES; i++)
@@ -685,12 +890,22 @@ int vmm_run(const struct vmm_opts *opts)
 
 	if (open_events(&m, &set, &sfd, &tfd) || setup(&m))
 		goto out;
+	if (opts->api_socket) {
+		rc = api_start(opts->api_socket, &api_ops, &m, &m.api);
+		if (rc) {
+			pr_err("--api-socket %s: %s", opts->api_socket,
+			       strerror(-rc));
+			goto out;
+		}
+	}
 	if (opts->console == VMM_CONSOLE_STDIO)
 		term_raw(STDIN_FILENO);
 	if (m.state == MACHINE_NOT_STARTED || !machine_start(&m))
 		loop_run(&m, sfd, tfd);
 	/* The loop ends when a vCPU thread did, or after a stop request;
 	 * stop them all in any case, without deciding the status here. */
+	ctl_shutdown(&m);
+	api_stop(m.api);
 	pthread_mutex_lock(&m.lock);
 	kick_all(&m);
 	pthread_cond_broadcast(&m.cond);

@@ -17,6 +17,7 @@ struct vmm_opts {
 	const char *kernel;		/* bzImage (64-bit boot protocol) */
 	const char *initrd;		/* with kernel, or NULL */
 	uint64_t mem_size;
+	bool mem_size_set;		/* -m given (a restore checks it) */
 	const char *cmdline;		/* appended to the VMM's own */
 	enum vmm_console console;
 	const char *console_path;	/* VMM_CONSOLE_FILE */
@@ -25,6 +26,7 @@ struct vmm_opts {
 	enum vmm_backend backend;
 	unsigned timeout;		/* seconds, 0 = none */
 	unsigned cpus;			/* vCPUs, 1 .. VMM_MAX_CPUS */
+	bool cpus_set;			/* --cpus given */
 	bool dirty_log;
 	const char *api_socket;		/* control API, or NULL */
 	const char *restore_path;	/* --restore: a state file */
@@ -32,6 +34,7 @@ struct vmm_opts {
 };
 
 #define VMM_MAX_CPUS 64
+#define MINIVMM_VERSION "0.2.0"
 
 /* Exit statuses besides the guest's own (V << 1) | 1, which are odd. */
 #define VMM_EXIT_OK 0		/* user quit, guest halted or shut down */
