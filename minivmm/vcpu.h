@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vcpu.h - one virtual CPU: its creation, its boot state, and the loop that
- * runs it and dispatches its exits to the port-I/O and MMIO buses.
+ * vcpu.h - one virtual CPU: its creation, its boot state, the loop that
+ * runs it and dispatches its exits to the port-I/O and MMIO buses, and the
+ * state KVM keeps for it, saved and restored.
  */
 #ifndef MINIVMM_VCPU_H
 #define MINIVMM_VCPU_H
@@ -11,6 +12,8 @@
 
 struct bus;
 struct kvm_run;
+struct state_buf;
+struct state_rd;
 struct vm;
 
 struct vcpu {
@@ -71,6 +74,58 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
  * be installed without SA_RESTART).
  */
 void vcpu_kick(struct vcpu *v, unsigned long thread, int sig);
+
+/**
+ * vcpu_save() - append everything KVM holds for a vCPU to a state buffer.
+ * @v: the vCPU; not running: its thread is out of KVM_RUN and stays out.
+ * @b: where the state goes.
+ *
+ * First lets KVM complete the instruction of the last exit (a port or MMIO
+ * access completes only on the next KVM_RUN; one with immediate_exit set
+ * does it without running the guest further). Then writes tagged records
+ * of KVM's own x86-64 structures: MP_STATE, VCPU_EVENTS, REGS, SREGS2 (or
+ * SREGS), XSAVE (or FPU), XCRS, LAPIC (with the in-kernel irqchip), MSRs
+ * (KVM_GET_MSR_INDEX_LIST plus the ones a VMM must name itself, such as
+ * TSC_AUX, PAT and the MTRRs: each if it reads back), DEBUGREGS and the
+ * nested state, then an end record. State that this KVM cannot give
+ * (nested state, SMM, XCRs, ...) is left out; see docs/DESIGN.md. The
+ * bytes are for vcpu_restore() on the same host and build.
+ *
+ * Return: 0 on success.
+ * Errors: -ENOMEM when b cannot grow (b->err); -ENOTSUP when KVM gave no
+ * MSR list, or no MSR reads back; -EAGAIN when completing the last exit
+ * made a new one (a string I/O instruction in progress: run the vCPU and
+ * save again); another negative errno from a KVM_GET_* that KVM offers.
+ * Nothing is printed (pr_debug says which ioctl failed).
+ */
+int vcpu_save(struct vcpu *v, struct state_buf *b);
+
+/**
+ * vcpu_restore() - give a new vCPU the state vcpu_save() wrote.
+ * @v: a vCPU from vcpu_init() that has not run, in a VM whose memory is
+ *     set (vm_set_memory()): KVM reads page tables and the paravirtual
+ *     MSRs' areas from guest memory.
+ * @r: positioned at vcpu_save()'s output; read up to and including its end
+ *     record, so other state may follow (the caller checks the end of its
+ *     data with state_rd_end()).
+ *
+ * Every record is read and checked before KVM sees any of it, then the
+ * state is set in the order KVM needs (see apply_saved() in vcpu.c).
+ * CPUID is vcpu_init()'s, which is the same on the same host.
+ *
+ * Return: 0 on success.
+ * Errors: -EBADMSG when the state is malformed: an unknown record, a length
+ * that is not its structure's or is over its bound, a record given twice,
+ * a required one missing (REGS, SREGS or SREGS2, XSAVE or FPU, MSRs, and
+ * LAPIC in a VM with the in-kernel irqchip), or no end record; nothing was
+ * changed. -ENOTSUP when the state holds what this KVM or VM cannot take
+ * (SREGS2, XCRS, events, debug registers, MP state or nested state without
+ * the capability, a LAPIC without the irqchip); nothing was changed.
+ * -ENOMEM. -EINVAL or another negative errno when KVM refuses a value (for
+ * an MSR, -EINVAL); the vCPU is then partly restored and should be
+ * destroyed.
+ */
+int vcpu_restore(struct vcpu *v, struct state_rd *r);
 
 /* Print the registers to stderr (errors, --verbose, watchdog). */
 void vcpu_dump(struct vcpu *v);
