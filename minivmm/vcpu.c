@@ -396,6 +396,7 @@ enum vcpu_rec {
 /* KVM takes fewer than 256 MSRs per KVM_GET_MSRS or KVM_SET_MSRS. */
 #define MSR_CHUNK 128u
 
+#define MSR_IA32_TSC 0x10u
 #define MSR_IA32_TSC_DEADLINE 0x6e0u
 
 /*
@@ -970,37 +971,35 @@ static int restore_one(struct vcpu *v, unsigned long req, const char *name,
 
 /*
  * KVM_SET_MSRS in chunks; KVM returns how many it set and stops at the
- * first it refuses. The TSC deadline goes last: KVM arms the timer only
- * when the local APIC (restored before) is in TSC-deadline mode, and
- * computes it from the TSC, which must be restored first.
+ * first it refuses. Either every MSR but the TSC deadline, or only the TSC
+ * deadline: KVM arms that timer only when the local APIC (restored before)
+ * is in TSC-deadline mode, and computes it from the TSC, which must be
+ * final by then (restore_tsc()).
  */
 static int write_msrs(struct vcpu *v, const struct kvm_msr_entry *e,
-		      unsigned n)
+		      unsigned n, bool deadline)
 {
-	struct kvm_msr_entry *order;
+	struct kvm_msr_entry *pick;
 	struct kvm_msrs *buf;
 	unsigned i, k = 0, done;
 	int ret = 0;
 
-	order = malloc(n * sizeof(*order));
+	pick = malloc(n * sizeof(*pick));
 	buf = malloc(sizeof(*buf) + MSR_CHUNK * sizeof(buf->entries[0]));
-	if (!order || !buf) {
+	if (!pick || !buf) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < n; i++)
-		if (e[i].index != MSR_IA32_TSC_DEADLINE)
-			order[k++] = e[i];
-	for (i = 0; i < n; i++)
-		if (e[i].index == MSR_IA32_TSC_DEADLINE)
-			order[k++] = e[i];
-	for (done = 0; done < n;) {
-		unsigned cnt = n - done < MSR_CHUNK ? n - done : MSR_CHUNK;
+		if ((e[i].index == MSR_IA32_TSC_DEADLINE) == deadline)
+			pick[k++] = e[i];
+	for (done = 0; done < k;) {
+		unsigned cnt = k - done < MSR_CHUNK ? k - done : MSR_CHUNK;
 		int set;
 
 		memset(buf, 0, sizeof(*buf));
 		buf->nmsrs = cnt;
-		memcpy(buf->entries, order + done, cnt * sizeof(order[0]));
+		memcpy(buf->entries, pick + done, cnt * sizeof(pick[0]));
 		set = ioctl(v->fd, KVM_SET_MSRS, buf);
 		if (set < 0) {
 			ret = -errno;
@@ -1009,10 +1008,10 @@ static int write_msrs(struct vcpu *v, const struct kvm_msr_entry *e,
 			goto out;
 		}
 		if ((unsigned)set < cnt) {
+			const struct kvm_msr_entry *bad = &pick[done + set];
+
 			pr_debug("vCPU %u: KVM refuses MSR %#x = %#llx", v->id,
-				 order[done + (unsigned)set].index,
-				 (unsigned long long)order[done + (unsigned)set]
-					 .data);
+				 bad->index, (unsigned long long)bad->data);
 			ret = -EINVAL;
 			goto out;
 		}
@@ -1020,8 +1019,71 @@ static int write_msrs(struct vcpu *v, const struct kvm_msr_entry *e,
 	}
 out:
 	free(buf);
-	free(order);
+	free(pick);
 	return ret;
+}
+
+/*
+ * Make sure the first vCPU restored in a VM gets its saved TSC. KVM takes
+ * a host write of MSR_IA32_TSC within a second of the VM's own TSC as an
+ * attempt to synchronize the vCPUs, and gives the vCPU the VM's offset
+ * instead of the value written. Since Linux 6.7 it does so only after a
+ * first write from userspace; before, also for that first write, so a
+ * guest saved within a second of its start would come back with the new
+ * VM's TSC, up to a second behind. The first vCPU's TSC is therefore
+ * checked, and set exactly through its TSC offset (KVM_VCPU_TSC_OFFSET,
+ * since Linux 5.16) when KVM moved it; the other vCPUs' writes then match
+ * the first one's by the same rule, which keeps the vCPUs' TSCs together
+ * as they were when saved.
+ */
+static int restore_tsc(struct vcpu *v, const struct vcpu_saved *s)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} tsc = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL,
+		.attr = KVM_VCPU_TSC_OFFSET,
+	};
+	uint64_t saved = 0, offset;
+	bool found = false;
+	unsigned i;
+
+	for (i = 0; i < s->nmsrs; i++)
+		if (s->msrs[i].index == MSR_IA32_TSC) {
+			saved = s->msrs[i].data;
+			found = true;
+		}
+	if (!found || v->vm->tsc_restored)
+		return 0;
+	v->vm->tsc_restored = true;
+	if (ioctl(v->fd, KVM_HAS_DEVICE_ATTR, &attr) < 0) {
+		pr_debug("vCPU %u: no KVM_VCPU_TSC_OFFSET: the TSC is what "
+			 "KVM_SET_MSRS made it", v->id);
+		return 0;
+	}
+	attr.addr = (uintptr_t)&offset;
+	/* The offset first: the TSC read next counts with it. */
+	if (ioctl(v->fd, KVM_GET_DEVICE_ATTR, &attr) < 0 ||
+	    ioctl(v->fd, KVM_GET_MSRS, &tsc) != 1) {
+		pr_debug("vCPU %u: reading the TSC: %s", v->id,
+			 strerror(errno));
+		return -errno;
+	}
+	if (tsc.e.data == saved)
+		return 0;
+	pr_debug("vCPU %u: KVM set the TSC to %llu, not %llu: setting its "
+		 "offset", v->id, (unsigned long long)tsc.e.data,
+		 (unsigned long long)saved);
+	/* Modulo 2^64, like the TSC and its offset. */
+	offset += saved - tsc.e.data;
+	if (ioctl(v->fd, KVM_SET_DEVICE_ATTR, &attr) < 0) {
+		pr_debug("vCPU %u: KVM_SET_DEVICE_ATTR (TSC offset): %s",
+			 v->id, strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 /*
@@ -1036,9 +1098,10 @@ out:
  *    (step 7) put back.
  * 4. XSAVE (or FPU), then XCRS.
  * 5. LAPIC after the APIC base (step 1).
- * 6. MSRs after the LAPIC, the TSC before the TSC deadline (write_msrs()).
- *    The TSC is the saved value: like the clock (vm_restore()), it does
- *    not count the time the snapshot spent on disk.
+ * 6. MSRs after the LAPIC; the TSC is made exact (restore_tsc()) before
+ *    the TSC deadline is written (write_msrs()). The TSC goes on from the
+ *    saved value: like the clock (vm_restore()), it does not count the
+ *    time the snapshot was stored.
  * 7. VCPU_EVENTS after REGS; they also carry the SMM state where KVM has
  *    SMM.
  * 8. MP_STATE after the LAPIC and the events: an INIT or SIPI state needs
@@ -1066,7 +1129,11 @@ static int apply_saved(struct vcpu *v, const struct vcpu_saved *s)
 	if (!ret && s->have & HAVE(VCPU_REC_LAPIC))
 		ret = RESTORE_ONE(v, KVM_SET_LAPIC, &s->lapic);
 	if (!ret)
-		ret = write_msrs(v, s->msrs, s->nmsrs);
+		ret = write_msrs(v, s->msrs, s->nmsrs, false);
+	if (!ret)
+		ret = restore_tsc(v, s);
+	if (!ret)
+		ret = write_msrs(v, s->msrs, s->nmsrs, true);
 	if (!ret && s->have & HAVE(VCPU_REC_EVENTS))
 		ret = RESTORE_ONE(v, KVM_SET_VCPU_EVENTS, &s->events);
 	if (!ret && s->have & HAVE(VCPU_REC_MP_STATE))

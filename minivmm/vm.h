@@ -29,6 +29,7 @@ struct vm {
 	 */
 	uint32_t *msr_index;
 	unsigned nmsr_index;
+	bool tsc_restored;	/* vcpu_restore() has set a vCPU's TSC */
 };
 
 /*
