@@ -111,7 +111,10 @@ int vcpu_save(struct vcpu *v, struct state_buf *b);
  *
  * Every record is read and checked before KVM sees any of it, then the
  * state is set in the order KVM needs (see apply_saved() in vcpu.c).
- * CPUID is vcpu_init()'s, which is the same on the same host.
+ * CPUID is vcpu_init()'s, which is the same on the same host. The first
+ * vCPU restored in a VM gets exactly its saved TSC and the others are
+ * matched to it, so restore the vCPUs of a VM one after another, not
+ * concurrently.
  *
  * Return: 0 on success.
  * Errors: -EBADMSG when the state is malformed: an unknown record, a length
