@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vcpu.c - a KVM virtual CPU: boot state, run loop, exit dispatch, saved
- * state. */
+/* vcpu.c - a KVM virtual CPU: boot state, run loop, exits, saved state. */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <pthread.h>
@@ -309,14 +308,35 @@ enum vcpu_stop vcpu_handle_exit(struct bus *pio, struct bus *mmio,
  * into its register only on the next KVM_RUN) without running the guest
  * further: KVM_RUN with immediate_exit set does exactly that and returns
  * EINTR. Until then the vCPU's registers are not its whole state, so this
- * comes before anyone saves them.
+ * comes before anyone saves them. Finishing one element of a string I/O
+ * instruction may exit again for the next: that exit is handled too, a
+ * bounded number of times (KVM's string I/O exits carry up to a page).
+ * Return: VCPU_STOPPED, or the reason an exit gave to stop.
  */
-static void complete_io(struct vcpu *v)
+static enum vcpu_stop complete_io(struct vcpu *v, struct bus *pio,
+				  struct bus *mmio)
 {
-	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
-	if (ioctl(v->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
-		pr_debug("vCPU %u: completing I/O: %s", v->id, strerror(errno));
-	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+	enum vcpu_stop why = VCPU_STOPPED;
+	unsigned rounds;
+
+	for (rounds = 0; rounds < 64; rounds++) {
+		int rc;
+
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		rc = ioctl(v->fd, KVM_RUN, 0);
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+		if (rc < 0) {
+			if (errno != EINTR && errno != EAGAIN)
+				pr_debug("vCPU %u: completing I/O: %s", v->id,
+					 strerror(errno));
+			return why;
+		}
+		why = vcpu_handle_exit(pio, mmio, v->run);
+		if (why != VCPU_CONTINUE)
+			return why;
+		why = VCPU_STOPPED;
+	}
+	return why;
 }
 
 enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
@@ -325,10 +345,8 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 	for (;;) {
 		enum vcpu_stop why;
 
-		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
-			complete_io(v);
-			return VCPU_STOPPED;
-		}
+		if (__atomic_load_n(stop, __ATOMIC_ACQUIRE))
+			return complete_io(v, pio, mmio);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				/* A kick: *stop says whether it was for us. */
