@@ -126,9 +126,10 @@ struct api_snapshot_load {
  * negative errno after writing a message for the client into err (at most
  * errlen bytes, NUL included; errlen is at least 256). The client then
  * gets 400 with that message; if err was left empty, with strerror(-rc).
- * A NULL callback answers 400 "... is not supported". The module checks
- * the request's form, not whether the machine is in a state that allows
- * it: that is the VMM's to decide and to explain in err.
+ * A NULL callback fails with -ENOTSUP ("Operation not supported"); a NULL
+ * info() leaves the pre-filled answer. The module checks the request's
+ * form, not whether the machine is in a state that allows it: that is the
+ * VMM's to decide and to explain in err.
  */
 struct api_ops {
 	/* GET /: fill in what is known; out arrives pre-filled. */
