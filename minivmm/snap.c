@@ -248,18 +248,21 @@ static int map_memory(struct machine *m, const struct shape *sh,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "memory file %s: %s", path,
+			 strerror(errno));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		rc = -EINVAL;
-		snprintf(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "memory file %s: not a regular file",
+			 path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size < need) {
 		rc = -EINVAL;
-		snprintf(err, errlen, "%s: %llu bytes, but the snapshot's "
-			 "memory is %llu bytes (truncated or the wrong file)",
+		snprintf(err, errlen, "memory file %s: %llu bytes, but the "
+			 "snapshot's memory is %llu bytes (truncated or the "
+			 "wrong file)",
 			 path, (unsigned long long)st.st_size,
 			 (unsigned long long)need);
 		goto out;

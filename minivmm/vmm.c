@@ -228,6 +228,8 @@ static int ctl_resume(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+static void unbuild(struct machine *m);
+
 static int ctl_load(struct machine *m, const struct snap_load_args *a,
 		    char *err, size_t errlen)
 {
@@ -240,8 +242,11 @@ static int ctl_load(struct machine *m, const struct snap_load_args *a,
 		return -EINVAL;
 	}
 	rc = snap_restore(m, a, err, errlen);
-	if (rc)
+	if (rc) {
+		/* Refused: back to waiting, as if it never came. */
+		unbuild(m);
 		return rc;
+	}
 	return machine_start(m);
 }
 
@@ -810,6 +815,35 @@ static void teardown(struct machine *m)
 	vmmem_destroy(m->mem);
 }
 
+/*
+ * Take apart what a refused restore built, back to a machine that waits
+ * for a snapshot (the main thread's own state: no vCPU thread runs).
+ */
+static void unbuild(struct machine *m)
+{
+	unsigned i;
+
+	teardown(m);
+	m->mem = NULL;
+	m->vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1 };
+	m->ncpus = 0;
+	m->ndevs = 0;
+	m->transport = NULL;
+	m->console = NULL;
+	m->serial = NULL;
+	m->kbd = NULL;
+	m->irq_fd = -1;
+	m->nqueues = 0;
+	for (i = 0; i < MACHINE_MAX_QUEUES; i++)
+		m->notify_fd[i] = -1;
+	m->out = (struct output){ .fd = -1 };
+	m->serial_out = (struct output){ .fd = -1 };
+	m->dirty_log = m->opts->dirty_log;
+	m->pausing = false;
+	__atomic_store_n(&m->leave, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->state, MACHINE_NOT_STARTED, __ATOMIC_RELEASE);
+}
+
 /* The machine: booted, restored from the command line, or waiting for a
  * snapshot through the API. Return: 0, or a negative errno (reported). */
 static int setup(struct machine *m)
@@ -869,7 +903,7 @@ int vmm_run(const struct vmm_opts *opts)
 	};
 	struct sigaction sa = { .sa_handler = kick_handler };
 	sigset_t set;
-	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP, rc;
+	int sfd = -1, tfd = -1, status = VMM_EXIT_SETUP;
 	unsigned i;
 
 	for (i = 0; i < MACHINE_MAX_QUEUES; i++)
@@ -891,12 +925,9 @@ int vmm_run(const struct vmm_opts *opts)
 	if (open_events(&m, &set, &sfd, &tfd) || setup(&m))
 		goto out;
 	if (opts->api_socket) {
-		rc = api_start(opts->api_socket, &api_ops, &m, &m.api);
-		if (rc) {
-			pr_err("--api-socket %s: %s", opts->api_socket,
-			       strerror(-rc));
+		/* api_start() says what went wrong. */
+		if (api_start(opts->api_socket, &api_ops, &m, &m.api))
 			goto out;
-		}
 	}
 	if (opts->console == VMM_CONSOLE_STDIO)
 		term_raw(STDIN_FILENO);

@@ -1,0 +1,776 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests for snapshots: the own guest under minivmm on the real
+ * KVM, paused, snapshotted and killed through the control API (driven with
+ * curl, as a user would), and restored in new processes with --restore or
+ * PUT /snapshot/load. Every bad input gives one clear error and starts
+ * nothing. Without /dev/kvm (or curl) every test is skipped, loudly.
+ *
+ * Each test works in its own temporary folder, removed by its teardown.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmrun.h"
+
+#ifndef VARIANT
+#define VARIANT "build"
+#endif
+
+static const char *const minivmm = VARIANT "/minivmm";
+static const char *const merge_tool = "build/tools/snapshot-merge";
+static const char *const guest = "build/guest/guest.elf";
+static const char *const curl = "/usr/bin/curl";
+
+/* Deadlines, generous for the sanitizer builds. */
+#define DEADLINE_S 60.0
+#define MAX_ARGS 24
+
+static bool have_kvm;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 &&
+		   access(curl, X_OK) == 0;
+	if (!have_kvm)
+		fprintf(stderr, "skipped: no /dev/kvm or no curl: the snapshot "
+				"integration tests need both\n");
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+#define NEED_KVM()                  \
+	do {                        \
+		if (!have_kvm)      \
+			skip();     \
+	} while (0)
+
+/* A test's folder and the paths in it. */
+struct fixture {
+	char dir[64];
+	char sock[96], state[96], mem[96];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vmmem-restore-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->sock, sizeof(f->sock), "%s/api.sock", f->dir);
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	snprintf(f->mem, sizeof(f->mem), "%s/mem", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct dirent *e;
+	DIR *d = opendir(f->dir);
+	char path[400];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *path_in(struct fixture *f, const char *name)
+{
+	static char buf[4][160];
+	static unsigned next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", f->dir, name);
+	return p;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A minivmm we talk to: its stdin and stdout are pipes of ours. */
+struct vm {
+	pid_t pid;
+	int in, out, err;
+	char *buf;		/* everything read from its stdout */
+	size_t len, cap;
+	int status;
+};
+
+static void vm_start(struct vm *v, const char *const argv[])
+{
+	int in[2], out[2], err[2];
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	memset(v, 0, sizeof(*v));
+	v->pid = fork();
+	assert_true(v->pid >= 0);
+	if (v->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	v->in = in[1];
+	v->out = out[0];
+	v->err = err[0];
+	v->status = -1;
+}
+
+/* Read what stdout has now (wait at most timeout_ms). Return: false at
+ * end of file. */
+static bool vm_read(struct vm *v, int timeout_ms)
+{
+	struct pollfd p = { .fd = v->out, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return true;
+	if (v->cap - v->len < 65536) {
+		v->cap = v->cap ? v->cap * 2 : 1 << 20;
+		v->buf = realloc(v->buf, v->cap + 1);
+		assert_non_null(v->buf);
+	}
+	n = read(v->out, v->buf + v->len, v->cap - v->len);
+	if (n <= 0)
+		return false;
+	v->len += (size_t)n;
+	v->buf[v->len] = 0;
+	return true;
+}
+
+/* Wait until stdout holds at least `want` bytes in all. */
+static void vm_wait_len(struct vm *v, size_t want)
+{
+	double end = now_s() + DEADLINE_S;
+
+	while (v->len < want) {
+		if (now_s() > end)
+			fail_msg("timed out with %zu of %zu bytes", v->len,
+				 want);
+		if (!vm_read(v, 100))
+			fail_msg("output ended at %zu of %zu bytes", v->len,
+				 want);
+	}
+}
+
+/* Wait until stdout ends with text (after what was there). */
+static void vm_expect(struct vm *v, const char *text)
+{
+	double end = now_s() + DEADLINE_S;
+	size_t n = strlen(text);
+
+	while (v->len < n || memcmp(v->buf + v->len - n, text, n)) {
+		if (now_s() > end)
+			fail_msg("timed out waiting for \"%s\"", text);
+		if (!vm_read(v, 100))
+			fail_msg("output ended before \"%s\"", text);
+	}
+}
+
+static void vm_send(struct vm *v, const char *text)
+{
+	assert_int_equal(write(v->in, text, strlen(text)),
+			 (ssize_t)strlen(text));
+}
+
+/* A line in, its echo out. */
+static void vm_echo(struct vm *v, const char *line)
+{
+	vm_send(v, line);
+	vm_expect(v, line);
+}
+
+/* Wait for the process to end (reading its output); its exit status. */
+static int vm_wait(struct vm *v)
+{
+	double end = now_s() + DEADLINE_S;
+	int st;
+
+	while (vm_read(v, 100))
+		if (now_s() > end) {
+			kill(v->pid, SIGKILL);
+			break;
+		}
+	assert_int_equal(waitpid(v->pid, &st, 0), v->pid);
+	v->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return v->status;
+}
+
+static void vm_kill(struct vm *v)
+{
+	kill(v->pid, SIGKILL);
+	vm_wait(v);
+}
+
+static void vm_free(struct vm *v)
+{
+	if (v->status < 0)
+		vm_kill(v);
+	close(v->in);
+	close(v->out);
+	close(v->err);
+	free(v->buf);
+}
+
+/* Wait for the API socket to appear. */
+static void wait_socket(struct fixture *f, struct vm *v)
+{
+	double end = now_s() + DEADLINE_S;
+	struct stat st;
+
+	while (stat(f->sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		assert_true(now_s() < end);
+		assert_int_equal(waitpid(v->pid, NULL, WNOHANG), 0);
+		vm_read(v, 10);
+	}
+}
+
+/* One request with curl: its HTTP status; *body (to free) its body. */
+static int api(struct fixture *f, const char *method, const char *path,
+	       const char *json, char **body)
+{
+	char url[128];
+	const char *argv[] = { curl, "-s", "-S", "--unix-socket", f->sock,
+			       "-X", method, "-w", "\n%{http_code}",
+			       url, json ? "-d" : NULL, json, NULL };
+	struct vmrun r;
+	char *nl;
+	int code;
+
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE_S, &r), 0);
+	assert_int_equal(r.status, 0);
+	nl = strrchr(r.out, '\n');
+	assert_non_null(nl);
+	code = atoi(nl + 1);
+	*nl = 0;
+	if (body)
+		*body = strdup(r.out);
+	vmrun_free(&r);
+	return code;
+}
+
+static void api_ok(struct fixture *f, const char *method, const char *path,
+		   const char *json)
+{
+	char *body;
+	int code = api(f, method, path, json, &body);
+
+	if (code != 204)
+		fail_msg("%s %s: %d %s", method, path, code, body);
+	free(body);
+}
+
+/* A 400 whose fault_message contains `what`. */
+static void api_refused(struct fixture *f, const char *method,
+			const char *path, const char *json, const char *what)
+{
+	char *body;
+	int code = api(f, method, path, json, &body);
+
+	if (code != 400 || !strstr(body, "\"fault_message\"") ||
+	    !strstr(body, what))
+		fail_msg("%s %s: %d %s (wanted 400 with \"%s\")", method, path,
+			 code, body, what);
+	free(body);
+}
+
+static void pause_vm(struct fixture *f)
+{
+	api_ok(f, "PATCH", "/vm", "{\"state\":\"Paused\"}");
+}
+
+static void resume_vm(struct fixture *f)
+{
+	api_ok(f, "PATCH", "/vm", "{\"state\":\"Resumed\"}");
+}
+
+static void snapshot(struct fixture *f, const char *type, const char *state,
+		     const char *mem)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_type\":\"%s\",\"snapshot_path\":\"%s\","
+		 "\"mem_file_path\":\"%s\"}",
+		 type, state, mem);
+	api_ok(f, "PUT", "/snapshot/create", json);
+}
+
+static void load_json(char *json, size_t len, const char *state,
+		      const char *mem, bool resume)
+{
+	snprintf(json, len,
+		 "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"File\",\"backend_path\":\"%s\"},\"resume_vm\":%s}",
+		 state, mem, resume ? "true" : "false");
+}
+
+/* An echo guest with the API; one line echoed. */
+static void start_echo(struct fixture *f, struct vm *v, const char *extra)
+{
+	const char *argv[MAX_ARGS] = { minivmm, "--api-socket", f->sock,
+				       "-m", "64M", "--cmdline", "prog=echo" };
+	unsigned n = 7;
+
+	if (extra)
+		argv[n++] = extra;
+	argv[n++] = guest;
+	vm_start(v, argv);
+	wait_socket(f, v);
+	vm_echo(v, "before the snapshot\n");
+}
+
+/* minivmm --restore state --mem-file mem. */
+static void start_restored(struct vm *v, const char *state, const char *mem)
+{
+	const char *argv[] = { minivmm, "--restore", state, "--mem-file",
+			       mem, NULL };
+
+	vm_start(v, argv);
+}
+
+/* Take a Full snapshot of a running echo guest and kill it. */
+static void snapshot_echo(struct fixture *f)
+{
+	struct vm v;
+
+	start_echo(f, &v, NULL);
+	pause_vm(f);
+	snapshot(f, "Full", f->state, f->mem);
+	vm_kill(&v);
+	vm_free(&v);
+}
+
+static void test_restore_echo_guest_answers_after_restore(void **state)
+{
+	struct fixture *f = *state;
+	struct vm v;
+	struct stat st;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	/* VM state is secret: both files are the owner's alone. */
+	assert_int_equal(stat(f->state, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(f->mem, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	start_restored(&v, f->state, f->mem);
+	vm_echo(&v, "after the restore\n");
+	vm_send(&v, "\x04");
+	assert_int_equal(vm_wait(&v), 1);
+	vm_free(&v);
+}
+
+static void test_restore_two_clones_run_from_one_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct vm a, b;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	start_restored(&a, f->state, f->mem);
+	start_restored(&b, f->state, f->mem);
+	vm_echo(&a, "clone a\n");
+	vm_echo(&b, "clone b\n");
+	vm_echo(&a, "a again\n");
+	/* Copy-on-write: neither clone wrote to the snapshot. */
+	vm_send(&a, "\x04");
+	vm_send(&b, "\x04");
+	assert_int_equal(vm_wait(&a), 1);
+	assert_int_equal(vm_wait(&b), 1);
+	assert_null(strstr(a.buf, "clone b"));
+	vm_free(&a);
+	vm_free(&b);
+	start_restored(&a, f->state, f->mem);
+	vm_echo(&a, "the snapshot is unchanged\n");
+	vm_free(&a);
+}
+
+static void test_restore_load_through_the_api(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->sock, NULL };
+	char json[512], *body;
+	struct vm v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	unlink(f->sock);
+	vm_start(&v, argv);
+	wait_socket(f, &v);
+	assert_int_equal(api(f, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Not started\""));
+	free(body);
+	load_json(json, sizeof(json), f->state, f->mem, false);
+	api_ok(f, "PUT", "/snapshot/load", json);
+	assert_int_equal(api(f, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "\"state\":\"Paused\""));
+	free(body);
+	/* Loaded paused: input waits until the VM is resumed. */
+	vm_send(&v, "loaded\n");
+	resume_vm(f);
+	vm_expect(&v, "loaded\n");
+	/* Load twice: refused, and the VM runs on. */
+	api_refused(f, "PUT", "/snapshot/load", json, "not started");
+	vm_echo(&v, "still running\n");
+	vm_free(&v);
+}
+
+/* The stream guest's output, uninterrupted. */
+static char *stream_reference(size_t *len)
+{
+	const char *argv[] = { minivmm, "-m", "64M", "--cmdline", "stream=8",
+			       guest, NULL };
+	struct vmrun r;
+	char *out;
+
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE_S, &r), 0);
+	assert_int_equal(r.status, 1);
+	out = malloc(r.out_len);
+	assert_non_null(out);
+	memcpy(out, r.out, r.out_len);
+	*len = r.out_len;
+	vmrun_free(&r);
+	return out;
+}
+
+static void test_restore_stream_continues_byte_for_byte(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->sock, "-m", "64M",
+			       "--cmdline", "stream=8", guest, NULL };
+	struct vm v, w;
+	size_t ref_len, before;
+	char *ref;
+
+	NEED_KVM();
+	ref = stream_reference(&ref_len);
+	vm_start(&v, argv);
+	wait_socket(f, &v);
+	/* Somewhere in the middle of the stream. */
+	vm_wait_len(&v, 1 << 20);
+	pause_vm(f);
+	snapshot(f, "Full", f->state, f->mem);
+	vm_kill(&v);
+	before = v.len;
+	assert_true(before < ref_len);
+	start_restored(&w, f->state, f->mem);
+	assert_int_equal(vm_wait(&w), 1);
+	assert_int_equal(before + w.len, ref_len);
+	assert_memory_equal(v.buf, ref, before);
+	assert_memory_equal(w.buf, ref + before, w.len);
+	vm_free(&v);
+	vm_free(&w);
+	free(ref);
+}
+
+/* Compare two memory files by content (a hole reads as zeros). */
+static void assert_same_content(const char *a, const char *b)
+{
+	static char x[1 << 16], y[1 << 16];
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	ssize_t na, nb;
+
+	assert_true(fa >= 0 && fb >= 0);
+	do {
+		na = read(fa, x, sizeof(x));
+		nb = read(fb, y, sizeof(y));
+		assert_int_equal(na, nb);
+		assert_true(na >= 0);
+		assert_memory_equal(x, y, (size_t)na);
+	} while (na > 0);
+	close(fa);
+	close(fb);
+}
+
+static void merge(const char *base, const char *diff)
+{
+	const char *argv[] = { merge_tool, "--base", base, "--diff", diff,
+			       NULL };
+	struct vmrun r;
+
+	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE_S, &r), 0);
+	assert_int_equal(r.status, 0);
+	vmrun_free(&r);
+}
+
+static void test_restore_base_and_diffs_merge_to_the_full_memory(void **state)
+{
+	struct fixture *f = *state;
+	struct vm v, w;
+
+	NEED_KVM();
+	start_echo(f, &v, "--dirty-log");
+	pause_vm(f);
+	snapshot(f, "Full", path_in(f, "s0"), path_in(f, "base"));
+	resume_vm(f);
+	vm_echo(&v, "first diff\n");
+	pause_vm(f);
+	snapshot(f, "Diff", path_in(f, "s1"), path_in(f, "d1"));
+	resume_vm(f);
+	vm_echo(&v, "second diff\n");
+	pause_vm(f);
+	snapshot(f, "Diff", path_in(f, "s2"), path_in(f, "d2"));
+	/* At the same point, a Full one to compare with. */
+	snapshot(f, "Full", path_in(f, "s3"), path_in(f, "full"));
+	vm_kill(&v);
+	vm_free(&v);
+	merge(path_in(f, "base"), path_in(f, "d1"));
+	merge(path_in(f, "base"), path_in(f, "d2"));
+	assert_same_content(path_in(f, "base"), path_in(f, "full"));
+	/* And the merged memory runs on with the last state. */
+	start_restored(&w, path_in(f, "s2"), path_in(f, "base"));
+	vm_echo(&w, "merged\n");
+	vm_free(&w);
+}
+
+static void test_restore_full_snapshot_disk_use_is_about_touched(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	assert_int_equal(stat(f->mem, &st), 0);
+	assert_int_equal(st.st_size, 64 << 20);
+	/* The guest touches a few hundred KiB of its 64 MiB. */
+	assert_true((uint64_t)st.st_blocks * 512 < (4u << 20));
+}
+
+/* Bad input on the command line: status 2, one line, nothing runs. */
+static void expect_cli_error(const char *const argv[], const char *what)
+{
+	struct vmrun r;
+
+	assert_int_equal(vmrun(argv, "x\n", 2, DEADLINE_S, &r), 0);
+	if (r.status != 2 || !strstr(r.err, what) || r.out_len != 0)
+		fail_msg("status %d, stderr \"%s\" (wanted 2 and \"%s\")",
+			 r.status, r.err, what);
+	/* One line. */
+	assert_non_null(strchr(r.err, '\n'));
+	assert_null(strchr(strchr(r.err, '\n') + 1, '\n'));
+	vmrun_free(&r);
+}
+
+static void restore_cli_error(const char *state, const char *mem,
+			      const char *what)
+{
+	const char *argv[] = { minivmm, "--restore", state, "--mem-file", mem,
+			       NULL };
+
+	expect_cli_error(argv, what);
+}
+
+static void copy_file(const char *from, const char *to, off_t len)
+{
+	static char buf[1 << 16];
+	int a = open(from, O_RDONLY), b;
+	ssize_t n;
+
+	b = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(a >= 0 && b >= 0);
+	while ((n = read(a, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(b, buf, (size_t)n), n);
+	if (len >= 0)
+		assert_int_equal(ftruncate(b, len), 0);
+	close(a);
+	close(b);
+}
+
+static void patch_byte(const char *path, off_t off, uint8_t xor)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t v;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &v, 1, off), 1);
+	v ^= xor;
+	assert_int_equal(pwrite(fd, &v, 1, off), 1);
+	close(fd);
+}
+
+static void test_restore_cli_refuses_bad_state_files(void **state)
+{
+	struct fixture *f = *state;
+	char *bad = path_in(f, "bad");
+	struct stat st;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	assert_int_equal(stat(f->state, &st), 0);
+	restore_cli_error(path_in(f, "missing"), f->mem, "No such file");
+	copy_file(f->state, bad, st.st_size / 2);
+	restore_cli_error(bad, f->mem, "truncated");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, st.st_size / 2, 0x40);
+	restore_cli_error(bad, f->mem, "checksum");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, 0, 0x20);
+	restore_cli_error(bad, f->mem, "not a minivmm snapshot");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, 8, 0x02); /* the format version */
+	restore_cli_error(bad, f->mem, "version");
+}
+
+static void test_restore_cli_refuses_a_mismatched_memory_or_machine(void **state)
+{
+	struct fixture *f = *state;
+	char *small = path_in(f, "small");
+	const char *more_mem[] = { minivmm, "--restore", f->state,
+				   "--mem-file", f->mem, "-m", "128M", NULL };
+	const char *more_cpus[] = { minivmm, "--restore", f->state,
+				    "--mem-file", f->mem, "--cpus", "2", NULL };
+	const char *no_mem[] = { minivmm, "--restore", f->state, NULL };
+	const char *with_image[] = { minivmm, "--restore", f->state,
+				     "--mem-file", f->mem, guest, NULL };
+
+	NEED_KVM();
+	snapshot_echo(f);
+	copy_file(f->mem, small, 32 << 20);
+	restore_cli_error(f->state, small, "truncated or the wrong file");
+	restore_cli_error(f->state, path_in(f, "none"), "No such file");
+	expect_cli_error(more_mem, "not 128 MiB");
+	expect_cli_error(more_cpus, "not 2");
+	expect_cli_error(no_mem, "--restore needs --mem-file");
+	expect_cli_error(with_image, "give no IMAGE");
+}
+
+static void test_restore_api_refuses_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->sock, NULL };
+	char json[512], *bad = path_in(f, "bad");
+	struct vm v;
+	struct stat st;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	unlink(f->sock);
+	assert_int_equal(stat(f->state, &st), 0);
+	vm_start(&v, argv);
+	wait_socket(f, &v);
+	/* Nothing to pause or snapshot before a load. */
+	api_refused(f, "PATCH", "/vm", "{\"state\":\"Paused\"}",
+		    "not started");
+	load_json(json, sizeof(json), path_in(f, "missing"), f->mem, true);
+	api_refused(f, "PUT", "/snapshot/load", json, "No such file");
+	copy_file(f->state, bad, st.st_size - 3);
+	load_json(json, sizeof(json), bad, f->mem, true);
+	api_refused(f, "PUT", "/snapshot/load", json, "truncated");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, st.st_size / 2, 1);
+	api_refused(f, "PUT", "/snapshot/load", json, "checksum");
+	copy_file(f->mem, path_in(f, "small"), 1 << 20);
+	load_json(json, sizeof(json), f->state, path_in(f, "small"), true);
+	api_refused(f, "PUT", "/snapshot/load", json,
+		    "truncated or the wrong file");
+	/* After every refusal a good load still works. */
+	load_json(json, sizeof(json), f->state, f->mem, true);
+	api_ok(f, "PUT", "/snapshot/load", json);
+	vm_echo(&v, "loaded after refusals\n");
+	/* Running: no snapshot without a pause, no second load. */
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"%s\","
+		 "\"mem_file_path\":\"%s\"}",
+		 path_in(f, "s2"), path_in(f, "m2"));
+	api_refused(f, "PUT", "/snapshot/create", json, "must be paused");
+	assert_int_equal(access(path_in(f, "s2"), F_OK), -1);
+	assert_int_equal(access(path_in(f, "m2"), F_OK), -1);
+	load_json(json, sizeof(json), f->state, f->mem, true);
+	api_refused(f, "PUT", "/snapshot/load", json, "not started");
+	vm_echo(&v, "unaffected\n");
+	vm_free(&v);
+}
+
+static void test_restore_api_refusals_on_a_booted_vm(void **state)
+{
+	struct fixture *f = *state;
+	char json[512];
+	struct vm v;
+
+	NEED_KVM();
+	start_echo(f, &v, NULL);
+	load_json(json, sizeof(json), f->state, f->mem, true);
+	api_refused(f, "PUT", "/snapshot/load", json, "not started");
+	pause_vm(f);
+	/* Diff without dirty page tracking. */
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_type\":\"Diff\",\"snapshot_path\":\"%s\","
+		 "\"mem_file_path\":\"%s\"}",
+		 f->state, f->mem);
+	api_refused(f, "PUT", "/snapshot/create", json, "dirty page");
+	/* A folder that does not exist: nothing under either name. */
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"%s/no/s\","
+		 "\"mem_file_path\":\"%s\"}",
+		 f->dir, f->mem);
+	api_refused(f, "PUT", "/snapshot/create", json, "No such file");
+	assert_int_equal(access(f->mem, F_OK), -1);
+	resume_vm(f);
+	vm_echo(&v, "still running\n");
+	vm_free(&v);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_restore_echo_guest_answers_after_restore),
+		T(test_restore_two_clones_run_from_one_snapshot),
+		T(test_restore_load_through_the_api),
+		T(test_restore_stream_continues_byte_for_byte),
+		T(test_restore_base_and_diffs_merge_to_the_full_memory),
+		T(test_restore_full_snapshot_disk_use_is_about_touched),
+		T(test_restore_cli_refuses_bad_state_files),
+		T(test_restore_cli_refuses_a_mismatched_memory_or_machine),
+		T(test_restore_api_refuses_bad_requests),
+		T(test_restore_api_refusals_on_a_booted_vm),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
