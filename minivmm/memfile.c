@@ -17,6 +17,7 @@
 
 #include "memfile.h"
 #include "outfile.h"
+#include "util.h"
 
 /* The unit of the file: a dirty bit's page. */
 #define PAGE VMMEM_DIRTY_PAGE_SIZE
@@ -29,20 +30,6 @@
 
 /* memfile_merge() copies through a buffer of this size. */
 #define COPY_BUF (1u << 20)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int memfile_size(const struct vmmem *mem, uint64_t *size)
 {
@@ -80,7 +67,7 @@ static int check_regions(struct vmmem *mem, enum memfile_kind kind,
 		unsigned long long gpa = vmmem_region_gpa(r);
 
 		if (vmmem_region_len(r) % PAGE) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: the memory region at GPA 0x%llx is 0x%llx "
 				"bytes, not a whole number of %u-byte pages",
 				path, gpa,
@@ -88,7 +75,7 @@ static int check_regions(struct vmmem *mem, enum memfile_kind kind,
 			return -EINVAL;
 		}
 		if (kind == MEMFILE_DIFF && !is_tracked(r)) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: diff snapshots need dirty page tracking "
 				"(the memory region at GPA 0x%llx has none)",
 				path, gpa);
@@ -311,7 +298,7 @@ int memfile_write(struct vmmem *mem, enum memfile_kind kind, const char *path,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!mem || !path || (kind != MEMFILE_FULL && kind != MEMFILE_DIFF)) {
-		set_err(err, errlen, "memory file: invalid arguments");
+		util_errf(err, errlen, "memory file: invalid arguments");
 		return -EINVAL;
 	}
 	ret = check_regions(mem, kind, path, err, errlen);
@@ -319,7 +306,7 @@ int memfile_write(struct vmmem *mem, enum memfile_kind kind, const char *path,
 		return ret;
 	ret = memfile_size(mem, &size);
 	if (ret) {
-		set_err(err, errlen, "%s: guest memory too large for a file",
+		util_errf(err, errlen, "%s: guest memory too large for a file",
 			path);
 		return ret;
 	}
@@ -331,7 +318,7 @@ int memfile_write(struct vmmem *mem, enum memfile_kind kind, const char *path,
 	/* The full size first: whatever is not written stays a hole. */
 	if (ftruncate(f.fd, (off_t)size) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot size it to %llu bytes: %s",
+		util_errf(err, errlen, "%s: cannot size it to %llu bytes: %s",
 			path, (unsigned long long)size, strerror(-ret));
 		goto out_file;
 	}
@@ -342,7 +329,7 @@ int memfile_write(struct vmmem *mem, enum memfile_kind kind, const char *path,
 	 */
 	ret = harvest(mem, n, &bits);
 	if (ret) {
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		util_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		goto out_file;
 	}
 
@@ -357,7 +344,7 @@ int memfile_write(struct vmmem *mem, enum memfile_kind kind, const char *path,
 		else
 			ret = write_diff(&run, r, foff, bits[i]);
 		if (ret) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: cannot write the memory region at GPA "
 				"0x%llx: %s",
 				path, (unsigned long long)vmmem_region_gpa(r),
@@ -387,17 +374,17 @@ static int open_regular(const char *path, int flags, struct stat *st,
 	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		util_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, st) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		util_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		close(fd);
 		return ret;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		util_errf(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -EINVAL;
 	}
@@ -450,7 +437,7 @@ int memfile_merge(const char *base, const char *diff, char *err,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!base || !diff) {
-		set_err(err, errlen, "memory file merge: invalid arguments");
+		util_errf(err, errlen, "memory file merge: invalid arguments");
 		return -EINVAL;
 	}
 	dfd = open_regular(diff, O_RDONLY, &dst, err, errlen);
@@ -462,13 +449,13 @@ int memfile_merge(const char *base, const char *diff, char *err,
 		goto out_close_diff;
 	}
 	if (bst.st_dev == dst.st_dev && bst.st_ino == dst.st_ino) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: the base and the diff are the same file", diff);
 		ret = -EINVAL;
 		goto out_close_base;
 	}
 	if (bst.st_size != dst.st_size) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: %lld bytes, but the base %s has %lld: not a diff "
 			"of the same guest memory",
 			diff, (long long)dst.st_size, base,
@@ -478,7 +465,7 @@ int memfile_merge(const char *base, const char *diff, char *err,
 	}
 	buf = malloc(COPY_BUF);
 	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", base);
+		util_errf(err, errlen, "%s: out of memory", base);
 		ret = -ENOMEM;
 		goto out_close_base;
 	}
@@ -491,20 +478,20 @@ int memfile_merge(const char *base, const char *diff, char *err,
 			break;	/* nothing but a hole from pos on */
 		if (data < 0) {
 			ret = -errno;
-			set_err(err, errlen, "%s: cannot find its data: %s",
+			util_errf(err, errlen, "%s: cannot find its data: %s",
 				diff, strerror(-ret));
 			goto out_free;
 		}
 		hole = lseek(dfd, data, SEEK_HOLE);
 		if (hole < 0) {
 			ret = -errno;
-			set_err(err, errlen, "%s: cannot find its holes: %s",
+			util_errf(err, errlen, "%s: cannot find its holes: %s",
 				diff, strerror(-ret));
 			goto out_free;
 		}
 		ret = copy_extent(dfd, bfd, buf, data, hole - data);
 		if (ret) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: copying bytes %lld to %lld of %s failed "
 				"(the base is now partly merged; run the merge "
 				"again): %s",
@@ -516,7 +503,7 @@ int memfile_merge(const char *base, const char *diff, char *err,
 	}
 	if (fsync(bfd) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot write: %s", base,
+		util_errf(err, errlen, "%s: cannot write: %s", base,
 			strerror(-ret));
 	}
 

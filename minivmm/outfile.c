@@ -10,26 +10,13 @@
 #include <unistd.h>
 
 #include "outfile.h"
+#include "util.h"
 
 /*
  * The temporary file's name keeps at most this much of the target's name,
  * so that ".NAME.XXXXXX" stays within NAME_MAX however long NAME is.
  */
 #define TMP_NAME_KEEP 200
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int outfile_init(struct outfile *f, const char *path, char *err,
 		 size_t errlen)
@@ -43,7 +30,7 @@ int outfile_init(struct outfile *f, const char *path, char *err,
 	f->path = NULL;
 	f->tmp = NULL;
 	if (!path || !*path) {
-		set_err(err, errlen, "no file name given");
+		util_errf(err, errlen, "no file name given");
 		return -EINVAL;
 	}
 
@@ -61,7 +48,7 @@ int outfile_init(struct outfile *f, const char *path, char *err,
 		f->tmp = NULL;
 	if (!f->tmp) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "%s: out of memory", path);
+		util_errf(err, errlen, "%s: out of memory", path);
 		goto err_free;
 	}
 
@@ -69,7 +56,7 @@ int outfile_init(struct outfile *f, const char *path, char *err,
 	f->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->dir_fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot open its directory %s: %s",
+		util_errf(err, errlen, "%s: cannot open its directory %s: %s",
 			path, dir, strerror(-ret));
 		goto err_free;
 	}
@@ -78,7 +65,7 @@ int outfile_init(struct outfile *f, const char *path, char *err,
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
 		ret = -errno;
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: cannot create a temporary file in %s: %s", path,
 			dir, strerror(-ret));
 		goto err_close_dir;
@@ -86,7 +73,7 @@ int outfile_init(struct outfile *f, const char *path, char *err,
 	/* The umask may have taken bits away; 0600 exactly, never more. */
 	if (fchmod(f->fd, 0600) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot set the mode of %s: %s", path,
+		util_errf(err, errlen, "%s: cannot set the mode of %s: %s", path,
 			f->tmp, strerror(-ret));
 		goto err_unlink;
 	}
@@ -114,7 +101,7 @@ int outfile_commit(struct outfile *f, char *err, size_t errlen)
 	int ret = 0, fd = f->fd;
 
 	if (fd < 0 || !f->tmp) {
-		set_err(err, errlen, "%s: already committed",
+		util_errf(err, errlen, "%s: already committed",
 			f->path ? f->path : "(none)");
 		return -EINVAL;
 	}
@@ -124,7 +111,7 @@ int outfile_commit(struct outfile *f, char *err, size_t errlen)
 	 */
 	if (fsync(fd) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot write: %s", f->path,
+		util_errf(err, errlen, "%s: cannot write: %s", f->path,
 			strerror(-ret));
 		return ret;
 	}
@@ -132,13 +119,13 @@ int outfile_commit(struct outfile *f, char *err, size_t errlen)
 	f->fd = -1;
 	if (close(fd) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot write: %s", f->path,
+		util_errf(err, errlen, "%s: cannot write: %s", f->path,
 			strerror(-ret));
 		return ret;
 	}
 	if (rename(f->tmp, f->path) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: cannot replace it: %s", f->path,
+		util_errf(err, errlen, "%s: cannot replace it: %s", f->path,
 			strerror(-ret));
 		return ret;
 	}
@@ -147,7 +134,7 @@ int outfile_commit(struct outfile *f, char *err, size_t errlen)
 	/* The rename lives in the directory: flush that too. */
 	if (fsync(f->dir_fd) < 0 && errno != EINVAL) {
 		ret = -errno;
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: written, but syncing its directory failed: %s",
 			f->path, strerror(-ret));
 		return ret;

@@ -18,6 +18,7 @@
 
 #include "outfile.h"
 #include "snapshot.h"
+#include "util.h"
 
 #define MAGIC "MVMSNAP\0"
 #define MAGIC_LEN 8
@@ -27,20 +28,6 @@
 
 /* Flags a reader understands: none so far. */
 #define KNOWN_FLAGS 0u
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t section_key(uint32_t type, uint32_t id)
 {
@@ -148,11 +135,11 @@ int snap_writer_commit(const struct snap_writer *w, const char *path,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!w || !path) {
-		set_err(err, errlen, "snapshot: invalid arguments");
+		util_errf(err, errlen, "snapshot: invalid arguments");
 		return -EINVAL;
 	}
 	if (w->buf.err) {
-		set_err(err, errlen, "%s: out of memory while building it",
+		util_errf(err, errlen, "%s: out of memory while building it",
 			path);
 		return w->buf.err;
 	}
@@ -164,7 +151,7 @@ int snap_writer_commit(const struct snap_writer *w, const char *path,
 	state_put_u64(&head, w->buf.len);
 	if (head.err) {
 		ret = head.err;
-		set_err(err, errlen, "%s: out of memory", path);
+		util_errf(err, errlen, "%s: out of memory", path);
 		goto out_head;
 	}
 	crc = crc_update(crc32(0, NULL, 0), head.data, head.len);
@@ -181,7 +168,7 @@ int snap_writer_commit(const struct snap_writer *w, const char *path,
 	if (!ret)
 		ret = write_all(f.fd, trailer, sizeof(trailer));
 	if (ret) {
-		set_err(err, errlen, "%s: cannot write: %s", path,
+		util_errf(err, errlen, "%s: cannot write: %s", path,
 			strerror(-ret));
 		goto out_file;
 	}
@@ -207,22 +194,22 @@ static int load(const char *path, uint8_t **buf, size_t *size, char *err,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		util_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(-ret));
+		util_errf(err, errlen, "%s: %s", path, strerror(-ret));
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		set_err(err, errlen, "%s: not a regular file", path);
+		util_errf(err, errlen, "%s: not a regular file", path);
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size > SNAP_MAX_SIZE) {
 		ret = -EFBIG;
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: %lld bytes, more than the %u MiB a snapshot state "
 			"file may have",
 			path, (long long)st.st_size, SNAP_MAX_SIZE >> 20);
@@ -232,7 +219,7 @@ static int load(const char *path, uint8_t **buf, size_t *size, char *err,
 	b = malloc(len ? len : 1);
 	if (!b) {
 		ret = -ENOMEM;
-		set_err(err, errlen, "%s: out of memory for %zu bytes", path,
+		util_errf(err, errlen, "%s: out of memory for %zu bytes", path,
 			len);
 		goto out_close;
 	}
@@ -243,7 +230,7 @@ static int load(const char *path, uint8_t **buf, size_t *size, char *err,
 			continue;
 		if (n <= 0) {
 			ret = n < 0 ? -errno : -EIO;
-			set_err(err, errlen, "%s: read error: %s", path,
+			util_errf(err, errlen, "%s: read error: %s", path,
 				n < 0 ? strerror(-ret) :
 					"the file shrank while it was read");
 			free(b);
@@ -310,7 +297,7 @@ static int check_frame(const char *path, const uint8_t *buf, size_t size,
 
 	/* A short file that starts like a snapshot is a truncated one. */
 	if (memcmp(buf, MAGIC, size < MAGIC_LEN ? size : MAGIC_LEN)) {
-		set_err(err, errlen, "%s: not a minivmm snapshot", path);
+		util_errf(err, errlen, "%s: not a minivmm snapshot", path);
 		return -ENOEXEC;
 	}
 	state_rd_init(&r, buf, size);
@@ -321,13 +308,13 @@ static int check_frame(const char *path, const uint8_t *buf, size_t size,
 	 * so nothing after it means anything until it is known.
 	 */
 	if (!r.err && version != SNAP_VERSION) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: snapshot format version %u, this minivmm reads %u",
 			path, version, SNAP_VERSION);
 		return -EPROTO;
 	}
 	if (size < HEADER_LEN) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: truncated (%zu bytes, shorter than the %d-byte "
 			"header)",
 			path, size, HEADER_LEN);
@@ -336,7 +323,7 @@ static int check_frame(const char *path, const uint8_t *buf, size_t size,
 	flags = state_get_u32(&r);
 	plen = state_get_u64(&r);
 	if (flags & ~KNOWN_FLAGS) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: snapshot flags 0x%x unknown to this minivmm", path,
 			flags & ~KNOWN_FLAGS);
 		return -EPROTO;
@@ -347,19 +334,19 @@ static int check_frame(const char *path, const uint8_t *buf, size_t size,
 					   UINT64_MAX;
 	if (size < expected) {
 		if (expected == UINT64_MAX)
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: truncated (%zu bytes, its header "
 				"announces %llu bytes of sections)",
 				path, size, (unsigned long long)plen);
 		else
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: truncated (%zu bytes, its header "
 				"announces %llu)",
 				path, size, (unsigned long long)expected);
 		return -ENODATA;
 	}
 	if (size > expected) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: %llu bytes of unexpected data after the snapshot",
 			path, (unsigned long long)(size - expected));
 		return -EMSGSIZE;
@@ -369,7 +356,7 @@ static int check_frame(const char *path, const uint8_t *buf, size_t size,
 	want = le32toh(want);
 	crc = crc_update(crc32(0, NULL, 0), buf, size - TRAILER_LEN);
 	if (crc != want) {
-		set_err(err, errlen, "%s: corrupt (checksum mismatch)", path);
+		util_errf(err, errlen, "%s: corrupt (checksum mismatch)", path);
 		return -EBADMSG;
 	}
 	*payload_len = plen;
@@ -392,7 +379,7 @@ static int parse_sections(const char *path, const uint8_t *payload,
 		max = SNAP_MAX_SECTIONS;
 	sec = calloc(max ? max : 1, sizeof(*sec));
 	if (!sec) {
-		set_err(err, errlen, "%s: out of memory", path);
+		util_errf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 
@@ -401,7 +388,7 @@ static int parse_sections(const char *path, const uint8_t *payload,
 		uint64_t len;
 
 		if (plen - off < SECTION_HEADER_LEN) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: corrupt (section %zu at payload offset "
 				"%zu: its header runs past the end)",
 				path, n, off);
@@ -413,7 +400,7 @@ static int parse_sections(const char *path, const uint8_t *payload,
 		 * only the cap on the count can stop us here.
 		 */
 		if (n == max) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: corrupt (more than %u sections)", path,
 				SNAP_MAX_SECTIONS);
 			rc = -E2BIG;
@@ -425,7 +412,7 @@ static int parse_sections(const char *path, const uint8_t *payload,
 		len = state_get_u64(&r);
 		off += SECTION_HEADER_LEN;
 		if (len > plen - off) {
-			set_err(err, errlen,
+			util_errf(err, errlen,
 				"%s: corrupt (section %zu, type %u id %u: its "
 				"%llu bytes run past the end)",
 				path, n, sec[n].type, sec[n].id,
@@ -441,11 +428,11 @@ static int parse_sections(const char *path, const uint8_t *payload,
 
 	rc = find_duplicate(sec, n, &dup);
 	if (rc < 0) {
-		set_err(err, errlen, "%s: out of memory", path);
+		util_errf(err, errlen, "%s: out of memory", path);
 		goto err_free;
 	}
 	if (rc) {
-		set_err(err, errlen,
+		util_errf(err, errlen,
 			"%s: corrupt (two sections with type %u id %u)", path,
 			(uint32_t)(dup >> 32), (uint32_t)dup);
 		rc = -EEXIST;
@@ -473,7 +460,7 @@ int snap_read(const char *path, struct snap_file *out, char *err,
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!path || !out) {
-		set_err(err, errlen, "snapshot: invalid arguments");
+		util_errf(err, errlen, "snapshot: invalid arguments");
 		return -EINVAL;
 	}
 	ret = load(path, &buf, &size, err, errlen);

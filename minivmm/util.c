@@ -35,3 +35,14 @@ void pr_debug(const char *fmt, ...)
 	vmsg(fmt, ap);
 	va_end(ap);
 }
+
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

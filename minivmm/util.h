@@ -7,6 +7,7 @@
 #define MINIVMM_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Set by -v/--verbose: exit reasons, device state changes. */
 extern bool util_verbose;
@@ -15,6 +16,13 @@ extern bool util_verbose;
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with --verbose: "minivmm: <message>" on stderr. */
 void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Format a message into err (errlen bytes, always terminated) for a caller
+ * that reports it: one line, no newline. err NULL or errlen 0: nothing.
+ */
+void util_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
