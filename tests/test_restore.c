@@ -705,6 +705,13 @@ static void test_restore_api_refuses_bad_requests(void **state)
 	copy_file(f->state, bad, -1);
 	patch_byte(bad, st.st_size / 2, 1);
 	api_refused(f, "PUT", "/snapshot/load", json, "checksum");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, 0, 0x20);
+	api_refused(f, "PUT", "/snapshot/load", json,
+		    "not a minivmm snapshot");
+	copy_file(f->state, bad, -1);
+	patch_byte(bad, 8, 0x02);
+	api_refused(f, "PUT", "/snapshot/load", json, "version");
 	copy_file(f->mem, path_in(f, "small"), 1 << 20);
 	load_json(json, sizeof(json), f->state, path_in(f, "small"), true);
 	api_refused(f, "PUT", "/snapshot/load", json,
@@ -724,6 +731,31 @@ static void test_restore_api_refuses_bad_requests(void **state)
 	load_json(json, sizeof(json), f->state, f->mem, true);
 	api_refused(f, "PUT", "/snapshot/load", json, "not started");
 	vm_echo(&v, "unaffected\n");
+	vm_free(&v);
+}
+
+static void test_restore_api_refuses_another_machine_shape(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->sock, "-m", "128M",
+			       "--cpus", "2", NULL };
+	const char *cpus[] = { minivmm, "--api-socket", f->sock, "--cpus",
+			       "2", NULL };
+	char json[512];
+	struct vm v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	unlink(f->sock);
+	vm_start(&v, argv);
+	wait_socket(f, &v);
+	load_json(json, sizeof(json), f->state, f->mem, true);
+	api_refused(f, "PUT", "/snapshot/load", json, "not 128 MiB");
+	vm_free(&v);
+	unlink(f->sock);
+	vm_start(&v, cpus);
+	wait_socket(f, &v);
+	api_refused(f, "PUT", "/snapshot/load", json, "not 2");
 	vm_free(&v);
 }
 
@@ -769,6 +801,7 @@ int main(void)
 		T(test_restore_cli_refuses_bad_state_files),
 		T(test_restore_cli_refuses_a_mismatched_memory_or_machine),
 		T(test_restore_api_refuses_bad_requests),
+		T(test_restore_api_refuses_another_machine_shape),
 		T(test_restore_api_refusals_on_a_booted_vm),
 	};
 
