@@ -360,6 +360,56 @@ static void route_load(struct api *a, const json_t *body, struct reply *r)
 	set_result(r, rc, err);
 }
 
+/* PUT /migrate */
+static void route_migrate(struct api *a, const json_t *body, struct reply *r)
+{
+	static const struct field fields[] = {
+		{ "destination_url", FIELD_STRING, true },
+	};
+	char err[API_MSG_MAX] = "";
+	int rc = -ENOTSUP;
+
+	if (check_fields(r, body, fields, ARRAY_SIZE(fields), ""))
+		return;
+	if (a->ops->migrate)
+		rc = a->ops->migrate(a->opaque,
+				     get_string(body, "destination_url"), err,
+				     sizeof(err));
+	err[sizeof(err) - 1] = '\0';
+	set_result(r, rc, err);
+}
+
+/* GET /migrate */
+static void route_migration(struct api *a, const json_t *body,
+			    struct reply *r)
+{
+	static const char *const states[] = {
+		[API_MIGRATION_NONE] = "none",
+		[API_MIGRATION_ACTIVE] = "active",
+		[API_MIGRATION_COMPLETED] = "completed",
+		[API_MIGRATION_FAILED] = "failed",
+	};
+	struct api_migration mig;
+
+	(void)body;
+	memset(&mig, 0, sizeof(mig));
+	if (a->ops->migration)
+		a->ops->migration(a->opaque, &mig);
+	mig.fault_message[sizeof(mig.fault_message) - 1] = '\0';
+	if ((unsigned)mig.state >= ARRAY_SIZE(states))
+		mig.state = API_MIGRATION_NONE;
+	r->status = MHD_HTTP_OK;
+	r->body = json_pack("{s:s, s:I, s:I, s:I, s:f, s:f}", "state",
+			    states[mig.state], "bytes_sent",
+			    (json_int_t)mig.bytes_sent, "rounds",
+			    (json_int_t)mig.rounds, "dirty_pages",
+			    (json_int_t)mig.dirty_pages, "total_time_ms",
+			    mig.total_ms, "downtime_ms", mig.downtime_ms);
+	if (r->body && mig.fault_message[0])
+		json_object_set_new(r->body, "fault_message",
+				    json_text(mig.fault_message));
+}
+
 static const struct route {
 	const char *method;
 	const char *path;
@@ -369,6 +419,8 @@ static const struct route {
 	{ MHD_HTTP_METHOD_PATCH, "/vm", route_vm },
 	{ MHD_HTTP_METHOD_PUT, "/snapshot/create", route_create },
 	{ MHD_HTTP_METHOD_PUT, "/snapshot/load", route_load },
+	{ MHD_HTTP_METHOD_PUT, "/migrate", route_migrate },
+	{ MHD_HTTP_METHOD_GET, "/migrate", route_migration },
 };
 
 /*
@@ -661,14 +713,16 @@ int api_start(const char *path, const struct api_ops *ops, void *opaque,
 		goto err_close;
 	}
 	/*
-	 * One thread polls every connection and runs the callbacks, so
-	 * requests are handled one at a time. Options are read in order:
-	 * the logger first, so that start-up messages use it. One option and
-	 * its arguments per line.
+	 * One thread per connection (at most API_MAX_CONNECTIONS), so that
+	 * GET /migrate is answered while PUT /migrate waits for the
+	 * destination; the VMM serializes what changes the machine. Options
+	 * are read in order: the logger first, so that start-up messages use
+	 * it. One option and its arguments per line.
 	 */
 	/* clang-format off */
 	a->mhd = MHD_start_daemon(
-		MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, api_access, a,
 		MHD_OPTION_EXTERNAL_LOGGER, api_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd,

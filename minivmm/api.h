@@ -59,6 +59,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct api;
 
@@ -119,6 +120,24 @@ struct api_snapshot_load {
 	bool resume_vm;
 };
 
+/* GET /migrate: a migration's progress, as the source sees it. */
+enum api_migration_state {
+	API_MIGRATION_NONE,	 /* "none": never started */
+	API_MIGRATION_ACTIVE,	 /* "active" */
+	API_MIGRATION_COMPLETED, /* "completed": the destination runs */
+	API_MIGRATION_FAILED,	 /* "failed": the guest runs here still */
+};
+
+struct api_migration {
+	enum api_migration_state state;
+	uint64_t bytes_sent;	/* stream bytes so far */
+	uint64_t rounds;	/* pre-copy rounds done */
+	uint64_t dirty_pages;	/* pages left to send at the last count */
+	double total_ms;	/* start to the destination's answer */
+	double downtime_ms;	/* pause to the destination's answer */
+	char fault_message[256];	/* why it failed */
+};
+
 /*
  * What the VMM does for the API. Each callback runs on the server's
  * thread, one at a time, and may block until the work is done. The
@@ -143,6 +162,12 @@ struct api_ops {
 			       size_t errlen);
 	int (*snapshot_load)(void *opaque, const struct api_snapshot_load *req,
 			     char *err, size_t errlen);
+	/* PUT /migrate {"destination_url": url}: returns when the
+	 * destination runs the guest (0) or the guest runs here still. */
+	int (*migrate)(void *opaque, const char *url, char *err,
+		       size_t errlen);
+	/* GET /migrate: fill in the progress; out arrives zeroed. */
+	void (*migration)(void *opaque, struct api_migration *out);
 };
 
 /*

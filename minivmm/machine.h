@@ -33,6 +33,8 @@ struct vmmem;
 struct vmmio;
 
 #define MACHINE_MAX_DEVICES 8
+#define MACHINE_MAX_REGIONS 8
+#define MACHINE_NAME_MAX 32	/* a device's name, NUL included */
 #define MACHINE_MAX_QUEUES 8
 
 /* A device's output: stdout, a file, or nowhere (fd -1). */
@@ -168,6 +170,39 @@ int snap_create(struct machine *m, const struct snap_create_args *a,
 		char *err, size_t errlen);
 int snap_restore(struct machine *m, const struct snap_load_args *a,
 		 char *err, size_t errlen);
+
+/*
+ * The pieces of both, for a migration, which sends the same state over a
+ * socket. The machine's shape: what must be built before any state fits.
+ */
+struct machine_shape {
+	unsigned nregions;
+	uint64_t gpa[MACHINE_MAX_REGIONS];
+	uint64_t len[MACHINE_MAX_REGIONS];
+	unsigned ncpus;
+	unsigned ndevs;
+	char dev[MACHINE_MAX_DEVICES][MACHINE_NAME_MAX];
+};
+
+struct snap_file;
+struct state_buf;
+
+/* A paused machine's whole state, as the bytes of a state file. */
+int snap_encode(struct machine *m, struct state_buf *out, char *err,
+		size_t errlen);
+/* Read and check a state file's shape section; name for messages. */
+int snap_shape(const struct snap_file *f, const char *name,
+	       struct machine_shape *sh, char *err, size_t errlen);
+uint64_t snap_shape_ram(const struct machine_shape *sh);
+/* -m and --cpus, when given, must agree with the shape. */
+int snap_check_options(struct machine *m, const struct machine_shape *sh,
+		       char *err, size_t errlen);
+/* With m->mem in place: the VM, devices and vCPUs the shape names. */
+int snap_build(struct machine *m, const struct machine_shape *sh,
+	       char *err, size_t errlen);
+/* Give the built machine the file's state; running or paused. */
+int snap_apply(struct machine *m, const struct snap_file *f, bool resume,
+	       char *err, size_t errlen);
 
 /* The event loop: returns when the machine stops. loop.c. */
 int loop_run(struct machine *m, int sfd, int tfd);

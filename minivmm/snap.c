@@ -35,18 +35,6 @@
 
 /* The machine section's layout version. */
 #define SHAPE_VERSION 1
-#define SHAPE_MAX_REGIONS 8
-#define NAME_MAX_LEN 32
-
-/* The machine's shape: what a restore must build before any state fits. */
-struct shape {
-	unsigned nregions;
-	uint64_t gpa[SHAPE_MAX_REGIONS];
-	uint64_t len[SHAPE_MAX_REGIONS];
-	unsigned ncpus;
-	unsigned ndevs;
-	char dev[MACHINE_MAX_DEVICES][NAME_MAX_LEN];
-};
 
 static void put_shape(struct machine *m, struct state_buf *b)
 {
@@ -72,7 +60,7 @@ static void put_shape(struct machine *m, struct state_buf *b)
 
 /* Read and check the shape: regions page-aligned, sorted, not
  * overlapping; counts within what this VMM builds. */
-static int get_shape(const struct snap_section *s, struct shape *sh)
+static int get_shape(const struct snap_section *s, struct machine_shape *sh)
 {
 	struct state_rd r;
 	uint64_t end = 0;
@@ -83,7 +71,7 @@ static int get_shape(const struct snap_section *s, struct shape *sh)
 	if (state_get_u32(&r) != SHAPE_VERSION)
 		return -EBADMSG;
 	sh->nregions = state_get_u32(&r);
-	if (sh->nregions == 0 || sh->nregions > SHAPE_MAX_REGIONS)
+	if (sh->nregions == 0 || sh->nregions > MACHINE_MAX_REGIONS)
 		return -EBADMSG;
 	for (i = 0; i < sh->nregions; i++) {
 		sh->gpa[i] = state_get_u64(&r);
@@ -100,14 +88,14 @@ static int get_shape(const struct snap_section *s, struct shape *sh)
 		return -EBADMSG;
 	for (i = 0; i < sh->ndevs; i++) {
 		len = state_get_u16(&r);
-		if (len == 0 || len >= NAME_MAX_LEN)
+		if (len == 0 || len >= MACHINE_NAME_MAX)
 			return -EBADMSG;
 		state_get(&r, sh->dev[i], len);
 	}
 	return state_rd_end(&r);
 }
 
-static uint64_t shape_ram(const struct shape *sh)
+uint64_t snap_shape_ram(const struct machine_shape *sh)
 {
 	uint64_t n = 0;
 	unsigned i;
@@ -174,6 +162,24 @@ out:
 	return rc;
 }
 
+int snap_encode(struct machine *m, struct state_buf *out, char *err,
+		size_t errlen)
+{
+	struct snap_writer w;
+	int rc;
+
+	snap_writer_init(&w);
+	rc = save_state(m, &w, err, errlen);
+	if (!rc) {
+		rc = snap_writer_encode(&w, out);
+		if (rc)
+			snprintf(err, errlen, "encoding the VM's state: %s",
+				 strerror(-rc));
+	}
+	snap_writer_fini(&w);
+	return rc;
+}
+
 int snap_create(struct machine *m, const struct snap_create_args *a,
 		char *err, size_t errlen)
 {
@@ -234,13 +240,13 @@ out:
 }
 
 /* Guest RAM: the memory file's pages, mapped copy-on-write. */
-static int map_memory(struct machine *m, const struct shape *sh,
-		      const char *path, bool dirty, char *err, size_t errlen)
+static int map_memory(struct machine *m, const struct machine_shape *sh,
+		      const char *path, char *err, size_t errlen)
 {
-	struct vmmem_region *r[SHAPE_MAX_REGIONS] = { NULL };
-	unsigned flags = VMMEM_REGION_PRIVATE |
-			 (dirty ? VMMEM_REGION_DIRTY_LOG : 0);
-	uint64_t off = 0, need = shape_ram(sh);
+	struct vmmem_region *r[MACHINE_MAX_REGIONS] = { NULL };
+	/* Bitmaps always: a migration turns KVM's log on when it starts. */
+	unsigned flags = VMMEM_REGION_PRIVATE | VMMEM_REGION_DIRTY_LOG;
+	uint64_t off = 0, need = snap_shape_ram(sh);
 	struct stat st;
 	unsigned i;
 	int fd, rc = 0;
@@ -284,7 +290,7 @@ out:
 }
 
 /* The devices the snapshot had, by name and order, are the ones built. */
-static int check_devices(struct machine *m, const struct shape *sh,
+static int check_devices(struct machine *m, const struct machine_shape *sh,
 			 char *err, size_t errlen)
 {
 	unsigned i;
@@ -302,7 +308,7 @@ static int check_devices(struct machine *m, const struct shape *sh,
 	return 0;
 }
 
-static bool has_device(const struct shape *sh, const char *name)
+static bool has_device(const struct machine_shape *sh, const char *name)
 {
 	unsigned i;
 
@@ -313,15 +319,15 @@ static bool has_device(const struct shape *sh, const char *name)
 }
 
 /* What the command line fixed must agree with the snapshot. */
-static int check_options(struct machine *m, const struct shape *sh,
-			 char *err, size_t errlen)
+int snap_check_options(struct machine *m, const struct machine_shape *sh,
+		       char *err, size_t errlen)
 {
 	const struct vmm_opts *o = m->opts;
 
-	if (o->mem_size_set && o->mem_size != shape_ram(sh)) {
+	if (o->mem_size_set && o->mem_size != snap_shape_ram(sh)) {
 		snprintf(err, errlen, "the snapshot is of a VM with %llu MiB "
 			 "of memory, not %llu MiB",
-			 (unsigned long long)(shape_ram(sh) >> 20),
+			 (unsigned long long)(snap_shape_ram(sh) >> 20),
 			 (unsigned long long)(o->mem_size >> 20));
 		return -EINVAL;
 	}
@@ -395,60 +401,82 @@ static int restore_state(struct machine *m, const struct snap_file *f,
 	return 0;
 }
 
+int snap_shape(const struct snap_file *f, const char *name,
+	       struct machine_shape *sh, char *err, size_t errlen)
+{
+	const struct snap_section *s = snap_find(f, SNAP_SEC_MACHINE, 0);
+	int rc = s ? get_shape(s, sh) : -EBADMSG;
+
+	if (rc)
+		snprintf(err, errlen, "%s: the machine's description is "
+			 "missing or malformed", name);
+	return rc;
+}
+
+int snap_build(struct machine *m, const struct machine_shape *sh,
+	       char *err, size_t errlen)
+{
+	int rc;
+
+	/* The steps print their own errors, as at boot. */
+	rc = vm_init(&m->vm);
+	if (!rc)
+		rc = vm_set_memory(&m->vm, m->mem, m->dirty_log);
+	if (!rc)
+		rc = machine_build_devices(m, has_device(sh, "serial"));
+	if (!rc)
+		rc = machine_build_vcpus(m, sh->ncpus);
+	if (rc) {
+		snprintf(err, errlen, "setting up the VM: %s", strerror(-rc));
+		return rc;
+	}
+	return check_devices(m, sh, err, errlen);
+}
+
+int snap_apply(struct machine *m, const struct snap_file *f, bool resume,
+	       char *err, size_t errlen)
+{
+	int rc = restore_state(m, f, err, errlen);
+
+	if (rc)
+		return rc;
+	/* Started paused: the vCPU threads park as soon as they start. */
+	pthread_mutex_lock(&m->lock);
+	if (!resume) {
+		m->pausing = true;
+		__atomic_store_n(&m->leave, true, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&m->state, resume ? MACHINE_RUNNING : MACHINE_PAUSED,
+			 __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
 int snap_restore(struct machine *m, const struct snap_load_args *a,
 		 char *err, size_t errlen)
 {
-	const struct snap_section *s;
+	struct machine_shape sh;
 	struct snap_file f;
-	struct shape sh;
 	int rc;
 
 	rc = snap_read(a->state_path, &f, err, errlen);
 	if (rc)
 		return rc;
-	s = snap_find(&f, SNAP_SEC_MACHINE, 0);
-	rc = s ? get_shape(s, &sh) : -EBADMSG;
-	if (rc) {
-		snprintf(err, errlen, "%s: the machine's description is "
-			 "missing or malformed", a->state_path);
-		goto out;
-	}
-	rc = check_options(m, &sh, err, errlen);
+	rc = snap_shape(&f, a->state_path, &sh, err, errlen);
 	if (!rc)
-		rc = map_memory(m, &sh, a->mem_path, a->track_dirty, err,
-				errlen);
+		rc = snap_check_options(m, &sh, err, errlen);
+	if (!rc)
+		rc = map_memory(m, &sh, a->mem_path, err, errlen);
 	if (rc)
 		goto out;
 	m->dirty_log = a->track_dirty;
-	/* From here on the steps print their own errors, as at boot. */
-	rc = vm_init(&m->vm);
+	rc = snap_build(m, &sh, err, errlen);
 	if (!rc)
-		rc = vm_set_memory(&m->vm, m->mem, m->dirty_log);
+		rc = snap_apply(m, &f, a->resume, err, errlen);
 	if (!rc)
-		rc = machine_build_devices(m, has_device(&sh, "serial"));
-	if (!rc)
-		rc = machine_build_vcpus(m, sh.ncpus);
-	if (rc) {
-		snprintf(err, errlen, "setting up the VM: %s", strerror(-rc));
-		goto out;
-	}
-	rc = check_devices(m, &sh, err, errlen);
-	if (!rc)
-		rc = restore_state(m, &f, err, errlen);
-	if (rc)
-		goto out;
-	/* Started paused: the vCPU threads park as soon as they start. */
-	pthread_mutex_lock(&m->lock);
-	if (!a->resume) {
-		m->pausing = true;
-		__atomic_store_n(&m->leave, true, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&m->state, a->resume ? MACHINE_RUNNING :
-						MACHINE_PAUSED,
-			 __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&m->lock);
-	pr_debug("restored %s: %u vCPU(s), %llu MiB", a->state_path,
-		 sh.ncpus, (unsigned long long)(shape_ram(&sh) >> 20));
+		pr_debug("restored %s: %u vCPU(s), %llu MiB", a->state_path,
+			 sh.ncpus,
+			 (unsigned long long)(snap_shape_ram(&sh) >> 20));
 out:
 	snap_file_fini(&f);
 	return rc;

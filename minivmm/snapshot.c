@@ -123,13 +123,31 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+int snap_writer_encode(const struct snap_writer *w, struct state_buf *out)
+{
+	uint32_t crc;
+	size_t start = out->len;
+
+	if (w->buf.err)
+		return w->buf.err;
+	state_put(out, MAGIC, MAGIC_LEN);
+	state_put_u32(out, SNAP_VERSION);
+	state_put_u32(out, 0);
+	state_put_u64(out, w->buf.len);
+	state_put(out, w->buf.data, w->buf.len);
+	if (out->err)
+		return out->err;
+	crc = crc_update(crc32(0, NULL, 0), out->data + start,
+			 out->len - start);
+	state_put_u32(out, crc);
+	return out->err;
+}
+
 int snap_writer_commit(const struct snap_writer *w, const char *path,
 		       char *err, size_t errlen)
 {
-	struct state_buf head;
+	struct state_buf file;
 	struct outfile f;
-	uint8_t trailer[TRAILER_LEN];
-	uint32_t crc;
 	int ret = 0;
 
 	if (err && errlen)
@@ -138,46 +156,28 @@ int snap_writer_commit(const struct snap_writer *w, const char *path,
 		util_errf(err, errlen, "snapshot: invalid arguments");
 		return -EINVAL;
 	}
-	if (w->buf.err) {
+	state_buf_init(&file);
+	ret = snap_writer_encode(w, &file);
+	if (ret) {
 		util_errf(err, errlen, "%s: out of memory while building it",
-			path);
-		return w->buf.err;
+			  path);
+		goto out_buf;
 	}
-
-	state_buf_init(&head);
-	state_put(&head, MAGIC, MAGIC_LEN);
-	state_put_u32(&head, SNAP_VERSION);
-	state_put_u32(&head, 0);
-	state_put_u64(&head, w->buf.len);
-	if (head.err) {
-		ret = head.err;
-		util_errf(err, errlen, "%s: out of memory", path);
-		goto out_head;
-	}
-	crc = crc_update(crc32(0, NULL, 0), head.data, head.len);
-	crc = crc_update(crc, w->buf.data, w->buf.len);
-	crc = htole32(crc);
-	memcpy(trailer, &crc, sizeof(trailer));
-
 	ret = outfile_init(&f, path, err, errlen);
 	if (ret)
-		goto out_head;
-	ret = write_all(f.fd, head.data, head.len);
-	if (!ret)
-		ret = write_all(f.fd, w->buf.data, w->buf.len);
-	if (!ret)
-		ret = write_all(f.fd, trailer, sizeof(trailer));
+		goto out_buf;
+	ret = write_all(f.fd, file.data, file.len);
 	if (ret) {
 		util_errf(err, errlen, "%s: cannot write: %s", path,
-			strerror(-ret));
+			  strerror(-ret));
 		goto out_file;
 	}
 	ret = outfile_commit(&f, err, errlen);
 
 out_file:
 	outfile_fini(&f);
-out_head:
-	state_buf_fini(&head);
+out_buf:
+	state_buf_fini(&file);
 	return ret;
 }
 
@@ -451,7 +451,6 @@ int snap_read(const char *path, struct snap_file *out, char *err,
 	      size_t errlen)
 {
 	uint8_t *buf = NULL;
-	uint64_t plen;
 	size_t size = 0;
 	int ret;
 
@@ -466,10 +465,27 @@ int snap_read(const char *path, struct snap_file *out, char *err,
 	ret = load(path, &buf, &size, err, errlen);
 	if (ret)
 		return ret;
-	ret = check_frame(path, buf, size, &plen, err, errlen);
+	return snap_parse(path, buf, size, out, err, errlen);
+}
+
+int snap_parse(const char *name, uint8_t *buf, size_t size,
+	       struct snap_file *out, char *err, size_t errlen)
+{
+	uint64_t plen;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (size > SNAP_MAX_SIZE) {
+		util_errf(err, errlen, "%s: %zu bytes, more than the %u MiB a "
+			  "snapshot state file may have", name, size,
+			  SNAP_MAX_SIZE >> 20);
+		ret = -EFBIG;
+		goto err_free;
+	}
+	ret = check_frame(name, buf, size, &plen, err, errlen);
 	if (ret)
 		goto err_free;
-	ret = parse_sections(path, buf + HEADER_LEN, (size_t)plen, out, err,
+	ret = parse_sections(name, buf + HEADER_LEN, (size_t)plen, out, err,
 			     errlen);
 	if (ret)
 		goto err_free;

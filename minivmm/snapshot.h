@@ -136,6 +136,22 @@ int snap_writer_add(struct snap_writer *w, uint32_t type, uint32_t id,
 int snap_writer_commit(const struct snap_writer *w, const char *path,
 		       char *err, size_t errlen);
 
+/*
+ * The state file's bytes (header, sections, checksum) appended to out,
+ * for a caller that sends them elsewhere than a file (a migration).
+ * Return: 0, or -ENOMEM (out->err, or the writer's own).
+ */
+int snap_writer_encode(const struct snap_writer *w, struct state_buf *out);
+
+/*
+ * snap_read() on bytes already in memory: buf (from malloc(), size bytes)
+ * becomes the file's and is freed by snap_file_fini(), or at once on
+ * failure. name is what messages call it. Errors: those of snap_read()
+ * after the file has been read.
+ */
+int snap_parse(const char *name, uint8_t *buf, size_t size,
+	       struct snap_file *out, char *err, size_t errlen);
+
 /**
  * snap_read() - load and check a state file.
  * @path: the file.

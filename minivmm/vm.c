@@ -198,6 +198,32 @@ int vm_set_memory(struct vm *vm, struct vmmem *mem, bool dirty_log)
 	return 0;
 }
 
+int vm_set_dirty_log(struct vm *vm, bool on)
+{
+	unsigned i;
+
+	if (vm->dirty_log == on)
+		return 0;
+	for (i = 0; i < vm->nslots; i++) {
+		struct vmmem_region *r = vmmem_region_at(vm->mem, i);
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+			.guest_phys_addr = vmmem_region_gpa(r),
+			.memory_size = vmmem_region_len(r),
+			.userspace_addr = (uintptr_t)vmmem_region_hva(r),
+		};
+
+		/* The same slot with other flags: KVM changes only them. */
+		if (vmmem_region_flags(r) & VMMEM_REGION_READONLY)
+			slot.flags |= KVM_MEM_READONLY;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -errno;
+	}
+	vm->dirty_log = on;
+	return 0;
+}
+
 int vm_sync_dirty(struct vm *vm)
 {
 	unsigned i;

@@ -49,6 +49,14 @@ void vm_fini(struct vm *vm);
  */
 int vm_set_memory(struct vm *vm, struct vmmem *mem, bool dirty_log);
 
+/*
+ * Start or stop KVM's dirty logging on every slot of a VM that runs (a
+ * flags-only change of each slot; the log starts empty). The regions need
+ * VMMEM_REGION_DIRTY_LOG for vm_sync_dirty() to merge into.
+ * Return: 0 or the negative errno of KVM_SET_USER_MEMORY_REGION.
+ */
+int vm_set_dirty_log(struct vm *vm, bool on);
+
 /* Merge KVM's dirty logs into the libvmmem bitmaps; 0 or -errno. */
 int vm_sync_dirty(struct vm *vm);
 

@@ -366,7 +366,8 @@ static int build_memory_xen(struct machine *m, unsigned flags,
 static int build_memory(struct machine *m)
 {
 	const struct vmm_opts *o = m->opts;
-	unsigned flags = o->dirty_log ? VMMEM_REGION_DIRTY_LOG : 0;
+	/* Bitmaps always: a migration turns KVM's log on when it starts. */
+	unsigned flags = VMMEM_REGION_DIRTY_LOG;
 	struct vmmem_region *r[2] = { NULL, NULL };
 	struct vmmem_range ranges[2];
 	uint64_t gpa[2], len[2];
