@@ -5,6 +5,7 @@
  * fields per route, then one call into the VMM through struct api_ops.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,6 +32,8 @@
 #define API_CONN_MEMORY (32 * 1024)
 /* Longest fault message, and the err buffer handed to callbacks. */
 #define API_MSG_MAX 512
+/* Seconds api_stop() waits for answers still being sent. */
+#define API_STOP_WAIT_S 2
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -39,6 +43,10 @@ struct api {
 	dev_t dev;
 	ino_t ino;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* Open connections, so that api_stop() lets answers go out. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned open;
 };
 
 /* One request while its body arrives. */
@@ -584,6 +592,22 @@ static void api_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+static void api_connection(void *cls, struct MHD_Connection *c,
+			   void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+{
+	struct api *a = cls;
+
+	(void)c;
+	(void)socket_ctx;
+	pthread_mutex_lock(&a->lock);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		a->open++;
+	else if (a->open)
+		a->open--;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void api_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[API_MSG_MAX];
@@ -699,6 +723,8 @@ int api_start(const char *path, const struct api_ops *ops, void *opaque,
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
 	a->ops = ops;
 	a->opaque = opaque;
 	strcpy(a->path, path);
@@ -730,6 +756,7 @@ int api_start(const char *path, const struct api_ops *ops, void *opaque,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, api_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, api_connection, a,
 		MHD_OPTION_END);
 	/* clang-format on */
 	if (!a->mhd) {
@@ -754,20 +781,43 @@ err_close:
 err_unlink:
 	unlink_own(a);
 err_free:
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
 	free(a);
 	return ret;
 }
 
 void api_stop(struct api *a)
 {
+	struct timespec until;
+	int listen_fd;
+
 	if (!a)
 		return;
 	/* First, so that no new client finds the socket by its name. */
 	unlink_own(a);
 	/*
-	 * Waits for the server's thread, so for a running callback, then
-	 * closes every connection and the listening socket.
+	 * Stop accepting, then give answers being sent (a PUT /migrate that
+	 * ended the VM is answered after its callback returned) a moment to
+	 * go out before the connections are closed.
+	 */
+	listen_fd = MHD_quiesce_daemon(a->mhd);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += API_STOP_WAIT_S;
+	pthread_mutex_lock(&a->lock);
+	while (a->open &&
+	       pthread_cond_timedwait(&a->cond, &a->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&a->lock);
+	/*
+	 * Waits for the server's threads, so for a running callback, then
+	 * closes every connection. The listening socket is ours once
+	 * quiesced.
 	 */
 	MHD_stop_daemon(a->mhd);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
 	free(a);
 }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
 #include "bus.h"
 #include "devices/device.h"
 #include "vcpu.h"
@@ -65,7 +66,16 @@ struct snap_load_args {
 };
 
 /* A request of the control API, carried out by the main thread. */
-enum ctl_op { CTL_PAUSE = 1, CTL_RESUME, CTL_SNAPSHOT, CTL_LOAD };
+enum ctl_op {
+	CTL_PAUSE = 1,
+	CTL_RESUME,
+	CTL_SNAPSHOT,
+	CTL_LOAD,
+	/* A migration's own pause and resume: the only changes allowed
+	 * while it runs. */
+	CTL_MIG_PAUSE,
+	CTL_MIG_RESUME,
+};
 
 struct ctl_request {
 	enum ctl_op op;
@@ -129,6 +139,11 @@ struct machine {
 	int ctl_fd;		/* eventfd: a request is waiting */
 	struct ctl_request *ctl;	/* under lock */
 	bool dirty_log;		/* KVM logs writes (--dirty-log, track) */
+
+	/* Migration: out (under lock), or the incoming one's connection. */
+	bool migrating;
+	struct api_migration mig;
+	int mig_fd;
 };
 
 /* Decide the exit status (the first call wins) and stop every vCPU. */
@@ -190,6 +205,10 @@ struct state_buf;
 /* A paused machine's whole state, as the bytes of a state file. */
 int snap_encode(struct machine *m, struct state_buf *out, char *err,
 		size_t errlen);
+/* The shape's bytes (as in a state file), and them read back and checked
+ * (regions page-aligned, sorted, within bounds): 0 or -EBADMSG. */
+void snap_shape_put(struct machine *m, struct state_buf *b);
+int snap_shape_parse(const void *data, size_t len, struct machine_shape *sh);
 /* Read and check a state file's shape section; name for messages. */
 int snap_shape(const struct snap_file *f, const char *name,
 	       struct machine_shape *sh, char *err, size_t errlen);

@@ -20,9 +20,11 @@ static void usage(FILE *f)
 "       minivmm [options] --kernel KERNEL [--initrd FILE]\n"
 "       minivmm [options] --restore STATE --mem-file MEM\n"
 "       minivmm [options] --api-socket PATH\n"
+"       minivmm [options] --incoming unix:PATH|tcp:HOST:PORT\n"
 "Run IMAGE, an ELF64 program with a PVH entry note, or a Linux KERNEL,\n"
 "in a KVM virtual machine with a virtio-console on the terminal; or\n"
-"restore a snapshot; or wait for one to be loaded through the API.\n"
+"restore a snapshot; or wait for one to be loaded through the API;\n"
+"or receive a running guest from another minivmm.\n"
 "\n"
 "      --kernel KERNEL        boot Linux, with ACPI tables: a bzImage (64-bit\n"
 "                             boot protocol) or an ELF vmlinux (PVH entry)\n"
@@ -43,6 +45,9 @@ static void usage(FILE *f)
 "      --restore STATE        start from a snapshot's state file ...\n"
 "      --mem-file MEM         ... and its memory file (mapped\n"
 "                             copy-on-write; the file is not changed)\n"
+"      --incoming URL         wait at URL (unix:PATH or tcp:HOST:PORT) for a\n"
+"                             live migration (PUT /migrate on the source),\n"
+"                             then run the guest\n"
 "  -v, --verbose              report exits and device state changes\n"
 "  -h, --help                 this text\n"
 "  -V, --version              version\n"
@@ -120,7 +125,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
 	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS,
-	       OPT_API, OPT_RESTORE, OPT_MEMFILE };
+	       OPT_API, OPT_RESTORE, OPT_MEMFILE, OPT_INCOMING };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -135,6 +140,7 @@ int main(int argc, char **argv)
 		{ "api-socket", required_argument, NULL, OPT_API },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "mem-file", required_argument, NULL, OPT_MEMFILE },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -241,6 +247,9 @@ int main(int argc, char **argv)
 		case OPT_MEMFILE:
 			o.mem_file_path = optarg;
 			break;
+		case OPT_INCOMING:
+			o.incoming = optarg;
+			break;
 		case 'v':
 			util_verbose = true;
 			break;
@@ -264,6 +273,13 @@ int main(int argc, char **argv)
 					"--mem-file needs --restore");
 		return VMM_EXIT_SETUP;
 	}
+	if (o.incoming && (o.restore_path || o.kernel || optind != argc)) {
+		pr_err("--incoming receives a running guest; give no IMAGE, "
+		       "--kernel or --restore");
+		return VMM_EXIT_SETUP;
+	}
+	if (o.incoming)
+		return vmm_run(&o);
 	if (o.restore_path && (o.kernel || optind != argc)) {
 		pr_err("--restore starts from a snapshot; give no IMAGE or "
 		       "--kernel");

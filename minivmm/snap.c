@@ -36,7 +36,7 @@
 /* The machine section's layout version. */
 #define SHAPE_VERSION 1
 
-static void put_shape(struct machine *m, struct state_buf *b)
+void snap_shape_put(struct machine *m, struct state_buf *b)
 {
 	size_t i, n = vmmem_region_count(m->mem);
 
@@ -60,14 +60,15 @@ static void put_shape(struct machine *m, struct state_buf *b)
 
 /* Read and check the shape: regions page-aligned, sorted, not
  * overlapping; counts within what this VMM builds. */
-static int get_shape(const struct snap_section *s, struct machine_shape *sh)
+int snap_shape_parse(const void *data, size_t size,
+		     struct machine_shape *sh)
 {
 	struct state_rd r;
 	uint64_t end = 0;
 	unsigned i, len;
 
 	memset(sh, 0, sizeof(*sh));
-	state_rd_init(&r, s->data, s->len);
+	state_rd_init(&r, data, size);
 	if (state_get_u32(&r) != SHAPE_VERSION)
 		return -EBADMSG;
 	sh->nregions = state_get_u32(&r);
@@ -127,7 +128,7 @@ static int save_state(struct machine *m, struct snap_writer *w, char *err,
 	int rc;
 
 	state_buf_init(&b);
-	put_shape(m, &b);
+	snap_shape_put(m, &b);
 	rc = add_section(w, SNAP_SEC_MACHINE, 0, &b, 0);
 	if (rc)
 		goto out;
@@ -405,7 +406,7 @@ int snap_shape(const struct snap_file *f, const char *name,
 	       struct machine_shape *sh, char *err, size_t errlen)
 {
 	const struct snap_section *s = snap_find(f, SNAP_SEC_MACHINE, 0);
-	int rc = s ? get_shape(s, sh) : -EBADMSG;
+	int rc = s ? snap_shape_parse(s->data, s->len, sh) : -EBADMSG;
 
 	if (rc)
 		snprintf(err, errlen, "%s: the machine's description is "

@@ -36,6 +36,7 @@
 #include "devices/sysctl.h"
 #include "loader/kernel.h"
 #include "machine.h"
+#include "migrate.h"
 #include "term.h"
 #include "util.h"
 #include "virtio/mmio.h"
@@ -254,6 +255,7 @@ void machine_serve_ctl(struct machine *m)
 {
 	struct ctl_request *req;
 	int rc = -EINVAL;
+	bool busy;
 
 	pthread_mutex_lock(&m->lock);
 	req = m->ctl;
@@ -261,11 +263,22 @@ void machine_serve_ctl(struct machine *m)
 	if (!req)
 		return;
 	req->err[0] = 0;
+	pthread_mutex_lock(&m->lock);
+	busy = m->migrating && req->op != CTL_MIG_PAUSE &&
+	       req->op != CTL_MIG_RESUME;
+	pthread_mutex_unlock(&m->lock);
+	if (busy) {
+		snprintf(req->err, req->errlen, "a migration is in progress");
+		req->op = 0;
+		rc = -EBUSY;
+	}
 	switch (req->op) {
 	case CTL_PAUSE:
+	case CTL_MIG_PAUSE:
 		rc = ctl_pause(m, req->err, req->errlen);
 		break;
 	case CTL_RESUME:
+	case CTL_MIG_RESUME:
 		rc = ctl_resume(m, req->err, req->errlen);
 		break;
 	case CTL_SNAPSHOT:
@@ -786,12 +799,25 @@ static int api_snapshot_load(void *opaque, const struct api_snapshot_load *req,
 	return machine_ctl(opaque, CTL_LOAD, &a, err, errlen);
 }
 
+static int api_migrate(void *opaque, const char *url, char *err,
+		       size_t errlen)
+{
+	return migrate_send(opaque, url, err, errlen);
+}
+
+static void api_migration(void *opaque, struct api_migration *out)
+{
+	migrate_info(opaque, out);
+}
+
 static const struct api_ops api_ops = {
 	.info = api_info,
 	.pause = api_pause,
 	.resume = api_resume,
 	.snapshot_create = api_snapshot_create,
 	.snapshot_load = api_snapshot_load,
+	.migrate = api_migrate,
+	.migration = api_migration,
 };
 
 static void teardown(struct machine *m)
@@ -847,12 +873,18 @@ static void unbuild(struct machine *m)
 
 /* The machine: booted, restored from the command line, or waiting for a
  * snapshot through the API. Return: 0, or a negative errno (reported). */
-static int setup(struct machine *m)
+static int setup(struct machine *m, int sfd)
 {
 	const struct vmm_opts *o = m->opts;
 	char err[512];
 	int rc;
 
+	if (o->incoming) {
+		rc = migrate_incoming(m, o->incoming, sfd, err, sizeof(err));
+		if (rc)
+			pr_err("incoming migration: %s; nothing was run", err);
+		return rc;
+	}
 	if (o->restore_path) {
 		const struct snap_load_args a = {
 			.state_path = o->restore_path,
@@ -897,6 +929,7 @@ int vmm_run(const struct vmm_opts *opts)
 	struct machine m = {
 		.opts = opts, .irq_fd = -1, .stop_fd = -1, .wake_fd = -1,
 		.ctl_fd = -1, .status = -1, .dirty_log = opts->dirty_log,
+		.mig_fd = -1,
 		.out = { .fd = -1 }, .serial_out = { .fd = -1 },
 		.vm = { .kvm_fd = -1, .vm_fd = -1 },
 		.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -923,7 +956,7 @@ int vmm_run(const struct vmm_opts *opts)
 	signal(SIGPIPE, SIG_IGN);
 	sigdelset(&set, KICK_SIGNAL);
 
-	if (open_events(&m, &set, &sfd, &tfd) || setup(&m))
+	if (open_events(&m, &set, &sfd, &tfd) || setup(&m, sfd))
 		goto out;
 	if (opts->api_socket) {
 		/* api_start() says what went wrong. */
@@ -932,8 +965,15 @@ int vmm_run(const struct vmm_opts *opts)
 	}
 	if (opts->console == VMM_CONSOLE_STDIO)
 		term_raw(STDIN_FILENO);
-	if (m.state == MACHINE_NOT_STARTED || !machine_start(&m))
+	if (m.state == MACHINE_NOT_STARTED) {
 		loop_run(&m, sfd, tfd);
+	} else if (!machine_start(&m)) {
+		/* An incoming migration's source stops only now. */
+		migrate_ack(&m, 0, NULL);
+		loop_run(&m, sfd, tfd);
+	} else {
+		migrate_ack(&m, -EIO, "the destination cannot start its vCPUs");
+	}
 	/* The loop ends when a vCPU thread did, or after a stop request;
 	 * stop them all in any case, without deciding the status here. */
 	ctl_shutdown(&m);
@@ -958,6 +998,7 @@ out:
 	close_fd(m.stop_fd);
 	close_fd(m.wake_fd);
 	close_fd(m.ctl_fd);
+	close_fd(m.mig_fd);
 	teardown(&m);
 	return status;
 }

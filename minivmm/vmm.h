@@ -31,6 +31,7 @@ struct vmm_opts {
 	const char *api_socket;		/* control API, or NULL */
 	const char *restore_path;	/* --restore: a state file */
 	const char *mem_file_path;	/* --mem-file: its memory */
+	const char *incoming;		/* --incoming URL: wait for a migration */
 };
 
 #define VMM_MAX_CPUS 64

@@ -1,0 +1,1036 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * migrate.c - live migration between two minivmm processes.
+ *
+ * The source sends, over one stream socket (unix:PATH or tcp:HOST:PORT),
+ * records of { u32 type, u32 aux, u64 length, payload }, little-endian:
+ *
+ *   HELLO   magic, stream version, the machine's shape   -> READY or NAK
+ *   PAGES   u64 RAM offset, then whole pages of data
+ *   ZERO    u64 RAM offset, u64 page count: pages that are zero now
+ *   ROUND   aux = the pre-copy round that ended
+ *   STATE   the bytes of a state file (snap.c), taken while paused
+ *   END     CRC-32 of every byte sent before it            -> ACK or NAK
+ *
+ * A RAM offset is a memory-file offset: regions one after another in GPA
+ * order. Pre-copy: every non-zero page while the guest runs, then rounds of
+ * the pages written since the last round (KVM's dirty log merged into
+ * libvmmem's bitmaps, so the VMM's own writes count) until what is left
+ * fits the downtime budget or the round limit is reached; then the guest is
+ * paused, the rest and the state go out, and the destination, which built
+ * its VM when the shape arrived, checks the checksum, restores, starts the
+ * guest and acknowledges. Only then does the source stop; on any failure
+ * before that it resumes the guest and keeps running. The destination
+ * never runs a guest it did not receive whole.
+ *
+ * Both sides copy guest memory through libvmmem: the source reads each
+ * page into its own buffer before it checksums and sends it (the guest may
+ * write it meanwhile; the dirty log then sends it again), the destination
+ * writes what it receives with vmmem_write().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <vmmem/dirty.h>
+#include <vmmem/memory.h>
+#include <vmmem/region.h>
+
+#include "api.h"
+#include "machine.h"
+#include "memfile.h"
+#include "migrate.h"
+#include "snapshot.h"
+#include "state.h"
+#include "util.h"
+
+#define MIG_MAGIC "MVMMIGR"
+#define MIG_MAGIC_LEN 8
+#define MIG_VERSION 1
+
+enum mig_type {
+	MIG_HELLO = 1,
+	MIG_PAGES = 2,
+	MIG_ZERO = 3,
+	MIG_ROUND = 4,
+	MIG_STATE = 5,
+	MIG_END = 6,
+	/* Destination to source: aux 0 = yes, else a message follows. */
+	MIG_REPLY = 7,
+};
+
+#define PAGE 4096u
+#define HDR_LEN 16
+/* Pages per PAGES record, and so the copy buffer. */
+#define CHUNK_PAGES 256u
+#define MAX_PAYLOAD (SNAP_MAX_SIZE + 0u)
+#define MAX_HELLO 4096u
+#define MAX_REPLY 1024u
+/* The destination gives up on a silent source after this long. */
+#define IDLE_TIMEOUT_MS 30000
+/* Pre-copy: at most this many rounds, then the guest is paused anyway. */
+#define MAX_ROUNDS 30
+/* What may be left for the paused phase: what the measured bandwidth
+ * sends in this time, and never less than MIN_LEFT pages. */
+#define DOWNTIME_BUDGET_S 0.002
+#define MIN_LEFT 64
+
+/* Whether a page is all zero: 8 bytes at a time. */
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	unsigned i;
+
+	for (i = 0; i < PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Testing aids, for fault injection: with MINIVMM_MIGRATION_FAIL_AFTER=N
+ * a side that has moved N stream bytes dies at once (as a killed process
+ * would), and MINIVMM_MIGRATION_DUMP=DIR has both sides write guest RAM
+ * as a memory file at the switchover (DIR/source.mem, DIR/dest.mem).
+ */
+static uint64_t fail_after(void)
+{
+	const char *v = getenv("MINIVMM_MIGRATION_FAIL_AFTER");
+
+	return v && *v ? strtoull(v, NULL, 10) : 0;
+}
+
+static void dump_memory(struct machine *m, const char *name)
+{
+	const char *dir = getenv("MINIVMM_MIGRATION_DUMP");
+	char path[512], err[256];
+
+	if (!dir || !*dir)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (memfile_write(m->mem, MEMFILE_FULL, path, err, sizeof(err)))
+		pr_err("migration: %s", err);
+}
+
+/* A connection and its running checksum. */
+struct link {
+	int fd;
+	uint32_t crc;		/* of every byte sent or received so far */
+	uint64_t bytes;
+	uint64_t fail_at;	/* 0: never */
+	int sfd;		/* signals end a wait; -1: none */
+};
+
+static int write_all(struct link *l, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	while (len) {
+		ssize_t n = send(l->fd, b, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		b += n;
+		len -= (size_t)n;
+		l->bytes += (uint64_t)n;
+		if (l->fail_at && l->bytes >= l->fail_at)
+			_exit(9);
+	}
+	return 0;
+}
+
+/* Wait for fd to be readable: 0, -ETIMEDOUT, or -EINTR on a signal. */
+static int wait_readable(struct link *l, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN },
+			       { .fd = l->sfd, .events = POLLIN } };
+	int n;
+
+	for (;;) {
+		n = poll(p, l->sfd >= 0 ? 2 : 1, timeout_ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (l->sfd >= 0 && (p[1].revents & POLLIN))
+			return -EINTR;
+		return 0;
+	}
+}
+
+static int read_all(struct link *l, void *p, size_t len, int timeout_ms)
+{
+	uint8_t *b = p;
+	int rc;
+
+	while (len) {
+		ssize_t n;
+
+		rc = wait_readable(l, timeout_ms);
+		if (rc)
+			return rc;
+		n = recv(l->fd, b, len, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		b += n;
+		len -= (size_t)n;
+		l->bytes += (uint64_t)n;
+		if (l->fail_at && l->bytes >= l->fail_at)
+			_exit(9);
+	}
+	return 0;
+}
+
+/* Send one record; the checksum covers it. */
+static int send_rec(struct link *l, uint32_t type, uint32_t aux,
+		    const void *a, size_t alen, const void *b, size_t blen)
+{
+	uint8_t hdr[HDR_LEN];
+	uint64_t len = htole64((uint64_t)alen + blen);
+	uint32_t t = htole32(type), x = htole32(aux);
+	int rc;
+
+	memcpy(hdr, &t, 4);
+	memcpy(hdr + 4, &x, 4);
+	memcpy(hdr + 8, &len, 8);
+	l->crc = (uint32_t)crc32(l->crc, hdr, HDR_LEN);
+	if (alen)
+		l->crc = (uint32_t)crc32(l->crc, a, (uInt)alen);
+	if (blen)
+		l->crc = (uint32_t)crc32(l->crc, b, (uInt)blen);
+	rc = write_all(l, hdr, HDR_LEN);
+	if (!rc && alen)
+		rc = write_all(l, a, alen);
+	if (!rc && blen)
+		rc = write_all(l, b, blen);
+	return rc;
+}
+
+struct rec {
+	uint32_t type, aux;
+	uint64_t len;
+	uint8_t *data;		/* len bytes, to free() */
+};
+
+/* The largest payload each record type may have. */
+static uint64_t max_len(uint32_t type)
+{
+	switch (type) {
+	case MIG_HELLO:
+		return MAX_HELLO;
+	case MIG_PAGES:
+		return 8 + (uint64_t)CHUNK_PAGES * PAGE;
+	case MIG_ZERO:
+		return 16;
+	case MIG_ROUND:
+		return 0;
+	case MIG_STATE:
+		return SNAP_MAX_SIZE;
+	case MIG_END:
+		return 4;
+	case MIG_REPLY:
+		return MAX_REPLY;
+	}
+	return 0;
+}
+
+/* Receive one record of at most max bytes (and its type's bound);
+ * counted in the checksum unless it is the END or a reply (which carry
+ * or answer it). */
+static int recv_rec(struct link *l, struct rec *r, uint64_t max,
+		    int timeout_ms)
+{
+	uint8_t hdr[HDR_LEN];
+	uint64_t len;
+	int rc;
+
+	r->data = NULL;
+	rc = read_all(l, hdr, HDR_LEN, timeout_ms);
+	if (rc)
+		return rc;
+	memcpy(&r->type, hdr, 4);
+	memcpy(&r->aux, hdr + 4, 4);
+	memcpy(&len, hdr + 8, 8);
+	r->type = le32toh(r->type);
+	r->aux = le32toh(r->aux);
+	r->len = le64toh(len);
+	if (r->len > max || r->len > max_len(r->type))
+		return -EMSGSIZE;
+	r->data = malloc(r->len ? r->len : 1);
+	if (!r->data)
+		return -ENOMEM;
+	rc = read_all(l, r->data, r->len, timeout_ms);
+	if (rc) {
+		free(r->data);
+		r->data = NULL;
+		return rc;
+	}
+	if (r->type != MIG_END && r->type != MIG_REPLY) {
+		l->crc = (uint32_t)crc32(l->crc, hdr, HDR_LEN);
+		l->crc = (uint32_t)crc32(l->crc, r->data, (uInt)r->len);
+	}
+	return 0;
+}
+
+/* A reply: yes (aux 0) or no with its reason. Replies are not part of
+ * the stream the checksum covers. */
+static int send_reply(struct link *l, int rc, const char *msg)
+{
+	uint32_t crc = l->crc;
+	size_t len = rc ? strnlen(msg, MAX_REPLY) : 0;
+	int ret = send_rec(l, MIG_REPLY, rc ? 1 : 0, msg, len, NULL, 0);
+
+	l->crc = crc;
+	return ret;
+}
+
+/* Wait for the other side's reply: 0, or an error with its reason. */
+static int wait_reply(struct link *l, int timeout_ms, char *err,
+		      size_t errlen)
+{
+	struct rec r;
+	int rc = recv_rec(l, &r, MAX_REPLY, timeout_ms);
+
+	if (rc == -EPIPE) {
+		snprintf(err, errlen, "the destination closed the connection");
+		return rc;
+	}
+	if (rc == -ETIMEDOUT) {
+		snprintf(err, errlen, "the destination did not answer within "
+			 "%d s", timeout_ms / 1000);
+		return rc;
+	}
+	if (rc) {
+		snprintf(err, errlen, "reading the destination's answer: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	if (r.type != MIG_REPLY) {
+		rc = -EPROTO;
+		snprintf(err, errlen, "the destination answered with record "
+			 "type %u", r.type);
+	} else if (r.aux) {
+		rc = -ECONNREFUSED;
+		snprintf(err, errlen, "the destination refused: %.*s",
+			 (int)r.len, (const char *)r.data);
+	}
+	free(r.data);
+	return rc;
+}
+
+/* unix:PATH or tcp:HOST:PORT. Return: its family, or -EINVAL. */
+static int parse_url(const char *url, char *host, size_t hostlen,
+		     char *port, size_t portlen, char *path, size_t pathlen)
+{
+	const char *colon;
+
+	if (!strncmp(url, "unix:", 5) && url[5]) {
+		if (strlen(url + 5) >= pathlen ||
+		    strlen(url + 5) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return -ENAMETOOLONG;
+		snprintf(path, pathlen, "%s", url + 5);
+		return AF_UNIX;
+	}
+	if (strncmp(url, "tcp:", 4))
+		return -EINVAL;
+	colon = strrchr(url + 4, ':');
+	if (!colon || colon == url + 4 || !colon[1] ||
+	    (size_t)(colon - (url + 4)) >= hostlen || strlen(colon + 1) >= portlen)
+		return -EINVAL;
+	snprintf(host, hostlen, "%.*s", (int)(colon - (url + 4)), url + 4);
+	snprintf(port, portlen, "%s", colon + 1);
+	return AF_INET;
+}
+
+/* Connect (source) or listen (destination) to url. */
+static int open_url(const char *url, bool listen_, char *err, size_t errlen)
+{
+	char host[256], port[16], path[256];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	int family, fd = -1, rc, one = 1;
+
+	family = parse_url(url, host, sizeof(host), port, sizeof(port), path,
+			   sizeof(path));
+	if (family < 0) {
+		snprintf(err, errlen, "bad migration URL '%s' (unix:PATH or "
+			 "tcp:HOST:PORT)", url);
+		return -EINVAL;
+	}
+	if (family == AF_UNIX) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		memcpy(sa.sun_path, path, strlen(path));
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto err_errno;
+		/* Whoever can connect can send us a guest: the socket is
+		 * its owner's alone from the moment it exists. */
+		if (listen_ && (fchmod(fd, 0600) ||
+				bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+				listen(fd, 1)))
+			goto err_errno;
+		if (!listen_ && connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			goto err_errno;
+		return fd;
+	}
+	hints.ai_flags = listen_ ? AI_PASSIVE : 0;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", url, gai_strerror(rc));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err_errno;
+	if (listen_) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 1))
+			goto err_errno;
+	} else if (connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		goto err_errno;
+	}
+	freeaddrinfo(ai);
+	return fd;
+
+err_errno:
+	rc = -errno;
+	snprintf(err, errlen, "%s: %s", url, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+void migrate_info(struct machine *m, struct api_migration *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->mig;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The source's side of one migration. */
+struct source {
+	struct machine *m;
+	struct link l;
+	uint8_t *buf;		/* CHUNK_PAGES pages */
+	uint64_t **bits;	/* a dirty bitmap per region */
+	size_t nregions;
+	double bw;		/* bytes per second, measured */
+};
+
+/* Send the n pages at RAM offset off (gpa in guest memory): data runs,
+ * and zero runs unless skip_zero (round 0: the destination starts zero). */
+static int send_pages(struct source *s, vmmem_gpa_t gpa, uint64_t off,
+		      uint64_t n, bool skip_zero)
+{
+	while (n) {
+		uint64_t k = n < CHUNK_PAGES ? n : CHUNK_PAGES, i, j;
+		int rc = vmmem_read(s->m->mem, gpa, s->buf, k * PAGE);
+
+		if (rc)
+			return rc;
+		for (i = 0; i < k; i = j) {
+			bool zero = page_zero(s->buf + i * PAGE);
+
+			for (j = i + 1; j < k &&
+					page_zero(s->buf + j * PAGE) == zero;
+			     j++)
+				;
+			if (zero && !skip_zero) {
+				uint64_t z[2] = { htole64(off + i * PAGE),
+						  htole64(j - i) };
+
+				rc = send_rec(&s->l, MIG_ZERO, 0, z, sizeof(z),
+					      NULL, 0);
+			} else if (!zero) {
+				uint64_t o = htole64(off + i * PAGE);
+
+				rc = send_rec(&s->l, MIG_PAGES, 0, &o, 8,
+					      s->buf + i * PAGE, (j - i) * PAGE);
+			}
+			if (rc)
+				return rc;
+		}
+		gpa += k * PAGE;
+		off += k * PAGE;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Every page of guest RAM (round 0). */
+static int send_all(struct source *s)
+{
+	uint64_t off = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->nregions; i++) {
+		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
+		uint64_t len = vmmem_region_len(r);
+
+		rc = send_pages(s, vmmem_region_gpa(r), off, len / PAGE, true);
+		if (rc)
+			return rc;
+		off += len;
+	}
+	return 0;
+}
+
+/* Take the pages written since the last harvest into s->bits (KVM's log
+ * merged in first). Return: how many, or a negative errno. */
+static int64_t harvest(struct source *s)
+{
+	int64_t count = 0;
+	size_t i, w;
+	int rc = vm_sync_dirty(&s->m->vm);
+
+	for (i = 0; !rc && i < s->nregions; i++) {
+		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
+		size_t words = (vmmem_region_dirty_pages(r) + 63) / 64;
+
+		rc = vmmem_region_dirty_get_and_reset(r, s->bits[i], words);
+		for (w = 0; !rc && w < words; w++)
+			count += __builtin_popcountll(s->bits[i][w]);
+	}
+	return rc ? rc : count;
+}
+
+/* Send the pages harvest() found, in runs. */
+static int send_dirty(struct source *s)
+{
+	uint64_t off = 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->nregions; i++) {
+		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
+		uint64_t pages = vmmem_region_dirty_pages(r), p = 0, q;
+
+		while (p < pages) {
+			if (!(s->bits[i][p / 64] >> (p % 64) & 1)) {
+				p++;
+				continue;
+			}
+			for (q = p + 1; q < pages &&
+					(s->bits[i][q / 64] >> (q % 64) & 1);
+			     q++)
+				;
+			rc = send_pages(s, vmmem_region_gpa(r) + p * PAGE,
+					off + p * PAGE, q - p, false);
+			if (rc)
+				return rc;
+			p = q;
+		}
+		off += vmmem_region_len(r);
+	}
+	return 0;
+}
+
+static int alloc_source(struct source *s, struct machine *m)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->m = m;
+	s->l.fd = -1;
+	s->l.sfd = -1;
+	s->l.crc = (uint32_t)crc32(0, NULL, 0);
+	s->l.fail_at = fail_after();
+	s->nregions = vmmem_region_count(m->mem);
+	s->buf = malloc(CHUNK_PAGES * PAGE);
+	s->bits = calloc(s->nregions, sizeof(*s->bits));
+	if (!s->buf || !s->bits)
+		return -ENOMEM;
+	for (i = 0; i < s->nregions; i++) {
+		struct vmmem_region *r = vmmem_region_at(m->mem, i);
+		size_t words = (vmmem_region_dirty_pages(r) + 63) / 64;
+
+		if (!words)
+			return -ENOTSUP;	/* no bitmap */
+		s->bits[i] = calloc(words, sizeof(uint64_t));
+		if (!s->bits[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_source(struct source *s)
+{
+	size_t i;
+
+	for (i = 0; s->bits && i < s->nregions; i++)
+		free(s->bits[i]);
+	free(s->bits);
+	free(s->buf);
+	if (s->l.fd >= 0)
+		close(s->l.fd);
+}
+
+static void set_progress(struct source *s, uint64_t rounds, int64_t left)
+{
+	pthread_mutex_lock(&s->m->lock);
+	s->m->mig.bytes_sent = s->l.bytes;
+	s->m->mig.rounds = rounds;
+	if (left >= 0)
+		s->m->mig.dirty_pages = (uint64_t)left;
+	pthread_mutex_unlock(&s->m->lock);
+}
+
+/* Pre-copy while the guest runs. Return: 0, or an error (err set). */
+static int precopy(struct source *s, char *err, size_t errlen)
+{
+	struct state_buf hello;
+	uint64_t round, b0;
+	double t;
+	int64_t left;
+	int rc;
+
+	state_buf_init(&hello);
+	state_put(&hello, MIG_MAGIC, MIG_MAGIC_LEN);
+	state_put_u32(&hello, MIG_VERSION);
+	snap_shape_put(s->m, &hello);
+	rc = hello.err ? hello.err :
+			 send_rec(&s->l, MIG_HELLO, 0, hello.data, hello.len,
+				  NULL, 0);
+	state_buf_fini(&hello);
+	if (rc) {
+		snprintf(err, errlen, "sending to the destination: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	/* The destination builds its VM now, or says why it will not. */
+	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);
+	if (rc)
+		return rc;
+	rc = vm_set_dirty_log(&s->m->vm, true);
+	if (!rc)
+		rc = (int)(harvest(s) < 0 ? -EIO : 0);
+	if (rc) {
+		snprintf(err, errlen, "starting dirty page logging: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	t = now_s();
+	b0 = s->l.bytes;
+	rc = send_all(s);
+	for (round = 0; !rc; round++) {
+		/* This round's pace: what the paused phase can expect. */
+		if (now_s() > t && s->l.bytes > b0)
+			s->bw = (double)(s->l.bytes - b0) / (now_s() - t);
+		rc = send_rec(&s->l, MIG_ROUND, (uint32_t)round, NULL, 0, NULL,
+			      0);
+		if (rc)
+			break;
+		left = harvest(s);
+		if (left < 0) {
+			rc = (int)left;
+			break;
+		}
+		set_progress(s, round + 1, left);
+		if (round + 1 >= MAX_ROUNDS || (uint64_t)left <= MIN_LEFT ||
+		    (double)left * PAGE <= s->bw * DOWNTIME_BUDGET_S) {
+			/* What is left goes out while paused. */
+			return 0;
+		}
+		t = now_s();
+		b0 = s->l.bytes;
+		rc = send_dirty(s);
+	}
+	snprintf(err, errlen, "sending to the destination: %s", strerror(-rc));
+	return rc;
+}
+
+/* The paused phase: the rest of RAM, the state, the checksum. */
+static int finish(struct source *s, char *err, size_t errlen)
+{
+	struct state_buf st;
+	uint32_t crc;
+	int rc;
+
+	state_buf_init(&st);
+	/* The last harvest of precopy() is still in s->bits; what was
+	 * written since joins it. */
+	rc = send_dirty(s);
+	if (!rc) {
+		int64_t more = harvest(s);
+
+		rc = more < 0 ? (int)more : send_dirty(s);
+	}
+	if (rc) {
+		snprintf(err, errlen, "sending to the destination: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	dump_memory(s->m, "source.mem");
+	rc = snap_encode(s->m, &st, err, errlen);
+	if (rc)
+		goto out;
+	rc = send_rec(&s->l, MIG_STATE, 0, st.data, st.len, NULL, 0);
+	crc = htole32(s->l.crc);
+	if (!rc)
+		rc = send_rec(&s->l, MIG_END, 0, &crc, 4, NULL, 0);
+	if (rc) {
+		snprintf(err, errlen, "sending to the destination: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);
+out:
+	state_buf_fini(&st);
+	return rc;
+}
+
+int migrate_send(struct machine *m, const char *url, char *err, size_t errlen)
+{
+	struct source s;
+	char ctl_err[256];
+	double t0, t_pause = 0;
+	bool paused = false;
+	int rc;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->migrating || m->state != MACHINE_RUNNING) {
+		rc = m->migrating ? -EBUSY : -EINVAL;
+		snprintf(err, errlen, m->migrating ?
+				"a migration is already in progress" :
+				"only a running VM can be migrated");
+		pthread_mutex_unlock(&m->lock);
+		return rc;
+	}
+	m->migrating = true;
+	memset(&m->mig, 0, sizeof(m->mig));
+	m->mig.state = API_MIGRATION_ACTIVE;
+	pthread_mutex_unlock(&m->lock);
+
+	t0 = now_s();
+	rc = alloc_source(&s, m);
+	if (rc) {
+		snprintf(err, errlen, "migration: %s", strerror(-rc));
+		goto out;
+	}
+	s.l.fd = open_url(url, false, err, errlen);
+	if (s.l.fd < 0) {
+		rc = s.l.fd;
+		goto out;
+	}
+	rc = precopy(&s, err, errlen);
+	if (rc)
+		goto out;
+	rc = machine_ctl(m, CTL_MIG_PAUSE, NULL, ctl_err, sizeof(ctl_err));
+	if (rc) {
+		snprintf(err, errlen, "pausing the VM: %s", ctl_err);
+		goto out;
+	}
+	paused = true;
+	t_pause = now_s();
+	rc = finish(&s, err, errlen);
+out:
+	pthread_mutex_lock(&m->lock);
+	m->mig.bytes_sent = s.l.bytes;
+	m->mig.total_ms = (now_s() - t0) * 1e3;
+	if (paused)
+		m->mig.downtime_ms = (now_s() - t_pause) * 1e3;
+	m->mig.state = rc ? API_MIGRATION_FAILED : API_MIGRATION_COMPLETED;
+	if (rc)
+		snprintf(m->mig.fault_message, sizeof(m->mig.fault_message),
+			 "%s", err);
+	pthread_mutex_unlock(&m->lock);
+	free_source(&s);
+	if (!rc) {
+		pr_debug("migrated to %s: %.1f ms, downtime %.2f ms", url,
+			 m->mig.total_ms, m->mig.downtime_ms);
+		/* The guest runs there now: this process is done. */
+		machine_stop(m, VMM_EXIT_OK);
+	} else {
+		/* The guest keeps running here, on exactly one side. */
+		if (!m->dirty_log)
+			vm_set_dirty_log(&m->vm, false);
+		if (paused && machine_ctl(m, CTL_MIG_RESUME, NULL, ctl_err,
+					  sizeof(ctl_err)))
+			pr_err("migration: resuming the VM: %s", ctl_err);
+		pr_err("migration to %s failed: %s", url, err);
+	}
+	pthread_mutex_lock(&m->lock);
+	m->migrating = false;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+/* The destination's side. */
+
+/* RAM offset -> GPA for len bytes inside one region of the shape. */
+static int off_to_gpa(const struct machine_shape *sh, uint64_t off,
+		      uint64_t len, vmmem_gpa_t *gpa)
+{
+	uint64_t start = 0;
+	unsigned i;
+
+	for (i = 0; i < sh->nregions; i++) {
+		if (off >= start && off - start <= sh->len[i] &&
+		    len <= sh->len[i] - (off - start)) {
+			*gpa = sh->gpa[i] + (off - start);
+			return 0;
+		}
+		start += sh->len[i];
+	}
+	return -EBADMSG;
+}
+
+/* Guest RAM of the shape: anonymous, with dirty bitmaps. */
+static int build_memory(struct machine *m, const struct machine_shape *sh)
+{
+	struct vmmem_range r[MACHINE_MAX_REGIONS];
+	unsigned i;
+
+	for (i = 0; i < sh->nregions; i++)
+		r[i] = (struct vmmem_range){ sh->gpa[i], sh->len[i] };
+	return vmmem_create_anon(r, sh->nregions, VMMEM_REGION_DIRTY_LOG,
+				 &m->mem);
+}
+
+static int on_hello(struct machine *m, const struct rec *r,
+		    struct machine_shape *sh, char *err, size_t errlen)
+{
+	struct state_rd rd;
+	char magic[MIG_MAGIC_LEN];
+	uint32_t version;
+	int rc;
+
+	state_rd_init(&rd, r->data, r->len);
+	state_get(&rd, magic, sizeof(magic));
+	version = state_get_u32(&rd);
+	if (rd.err || memcmp(magic, MIG_MAGIC, MIG_MAGIC_LEN)) {
+		snprintf(err, errlen, "not a minivmm migration stream");
+		return -EPROTO;
+	}
+	if (version != MIG_VERSION) {
+		snprintf(err, errlen, "migration stream version %u, this "
+			 "minivmm speaks %u", version, MIG_VERSION);
+		return -EPROTO;
+	}
+	if (snap_shape_parse(r->data + rd.off, r->len - rd.off, sh)) {
+		snprintf(err, errlen, "the machine's description is "
+			 "malformed");
+		return -EBADMSG;
+	}
+	rc = snap_check_options(m, sh, err, errlen);
+	if (rc)
+		return rc;
+	rc = build_memory(m, sh);
+	if (rc) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest "
+			 "memory: %s",
+			 (unsigned long long)(snap_shape_ram(sh) >> 20),
+			 strerror(-rc));
+		return rc;
+	}
+	m->dirty_log = m->opts->dirty_log;
+	return snap_build(m, sh, err, errlen);
+}
+
+static int on_pages(struct machine *m, const struct machine_shape *sh,
+		    const struct rec *r)
+{
+	vmmem_gpa_t gpa;
+	uint64_t off, n;
+
+	if (r->len < 8)
+		return -EBADMSG;
+	memcpy(&off, r->data, 8);
+	off = le64toh(off);
+	if (r->type == MIG_PAGES) {
+		n = r->len - 8;
+		if (off % PAGE || n % PAGE || off_to_gpa(sh, off, n, &gpa))
+			return -EBADMSG;
+		return vmmem_write(m->mem, gpa, r->data + 8, n);
+	}
+	if (r->len != 16)
+		return -EBADMSG;
+	memcpy(&n, r->data + 8, 8);
+	n = le64toh(n);
+	if (off % PAGE || n > UINT64_MAX / PAGE ||
+	    off_to_gpa(sh, off, n * PAGE, &gpa))
+		return -EBADMSG;
+	return vmmem_fill(m->mem, gpa, 0, n * PAGE);
+}
+
+/* Accept the one connection, or end on a signal. */
+static int accept_one(int lfd, int sfd, char *err, size_t errlen)
+{
+	struct link l = { .fd = lfd, .sfd = sfd };
+	int rc = wait_readable(&l, -1), fd;
+
+	if (rc) {
+		snprintf(err, errlen, "stopped while waiting for the source");
+		return rc;
+	}
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "accept: %s", strerror(errno));
+		return rc;
+	}
+	return fd;
+}
+
+static int receive(struct machine *m, struct link *l, char *err,
+		   size_t errlen)
+{
+	struct machine_shape sh;
+	struct snap_file f = { 0 };
+	bool have_hello = false, have_state = false;
+	uint32_t want;
+	struct rec r;
+	int rc;
+
+	for (;;) {
+		uint32_t crc_before = l->crc;
+
+		rc = recv_rec(l, &r, MAX_PAYLOAD, IDLE_TIMEOUT_MS);
+		if (rc == -EPIPE) {
+			snprintf(err, errlen, "the source closed the "
+				 "connection after %llu bytes, before the end "
+				 "of the migration",
+				 (unsigned long long)l->bytes);
+			goto out;
+		}
+		if (rc == -ETIMEDOUT) {
+			snprintf(err, errlen, "the source sent nothing for "
+				 "%d s", IDLE_TIMEOUT_MS / 1000);
+			goto out;
+		}
+		if (rc == -EINTR) {
+			snprintf(err, errlen, "stopped by a signal");
+			goto out;
+		}
+		if (rc) {
+			snprintf(err, errlen, "receiving: %s", strerror(-rc));
+			goto out;
+		}
+		if (!have_hello && r.type != MIG_HELLO) {
+			rc = -EPROTO;
+			snprintf(err, errlen, "not a minivmm migration "
+				 "stream");
+		} else if (r.type == MIG_HELLO) {
+			rc = have_hello ? -EPROTO :
+					  on_hello(m, &r, &sh, err, errlen);
+			if (rc == -EPROTO && have_hello)
+				snprintf(err, errlen, "a second HELLO");
+			have_hello = true;
+			/* The source waits for this answer before RAM. */
+			if (send_reply(l, rc, err) && !rc)
+				rc = -EPIPE;
+		} else if (r.type == MIG_PAGES || r.type == MIG_ZERO) {
+			rc = on_pages(m, &sh, &r);
+			if (rc)
+				snprintf(err, errlen, "a page record outside "
+					 "guest memory");
+		} else if (r.type == MIG_ROUND) {
+			pr_debug("migration: round %u received", r.aux);
+		} else if (r.type == MIG_STATE && !have_state) {
+			rc = snap_parse("migrated state", r.data, r.len, &f,
+					err, errlen);
+			r.data = NULL;	/* the snap_file's now */
+			have_state = !rc;
+		} else if (r.type == MIG_END && have_state && r.len == 4) {
+			memcpy(&want, r.data, 4);
+			if (le32toh(want) != crc_before) {
+				rc = -EBADMSG;
+				snprintf(err, errlen, "the stream's checksum "
+					 "does not match: corrupted in "
+					 "transit");
+			}
+			free(r.data);
+			if (!rc)
+				break;
+			goto out;
+		} else {
+			rc = -EPROTO;
+			snprintf(err, errlen, "unexpected record type %u",
+				 r.type);
+		}
+		free(r.data);
+		if (rc)
+			goto out;
+	}
+	dump_memory(m, "dest.mem");
+	rc = snap_apply(m, &f, true, err, errlen);
+out:
+	snap_file_fini(&f);
+	return rc;
+}
+
+int migrate_incoming(struct machine *m, const char *url, int sfd, char *err,
+		     size_t errlen)
+{
+	struct link l = { .fd = -1, .sfd = sfd };
+	char path[256] = "";
+	int lfd, rc;
+
+	lfd = open_url(url, true, err, errlen);
+	if (lfd < 0)
+		return lfd;
+	if (!strncmp(url, "unix:", 5))
+		snprintf(path, sizeof(path), "%s", url + 5);
+	rc = accept_one(lfd, sfd, err, errlen);
+	close(lfd);
+	/* One migration per listening socket: the name goes at once. */
+	if (path[0])
+		unlink(path);
+	if (rc < 0)
+		return rc;
+	l.fd = rc;
+	l.crc = (uint32_t)crc32(0, NULL, 0);
+	l.fail_at = fail_after();
+	rc = receive(m, &l, err, errlen);
+	if (rc) {
+		/* Tell the source, if it still listens, and run nothing. */
+		send_reply(&l, rc, err);
+		close(l.fd);
+		return rc;
+	}
+	m->mig_fd = l.fd;
+	return 0;
+}
+
+void migrate_ack(struct machine *m, int rc, const char *msg)
+{
+	struct link l = { .fd = m->mig_fd, .sfd = -1 };
+
+	if (m->mig_fd < 0)
+		return;
+	if (send_reply(&l, rc, msg))
+		pr_debug("migration: the source did not take the answer");
+	close(m->mig_fd);
+	m->mig_fd = -1;
+}
