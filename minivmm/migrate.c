@@ -110,8 +110,10 @@ static double now_s(void)
 /*
  * Testing aids, for fault injection: with MINIVMM_MIGRATION_FAIL_AFTER=N
  * a side that has moved N stream bytes dies at once (as a killed process
- * would), and MINIVMM_MIGRATION_DUMP=DIR has both sides write guest RAM
- * as a memory file at the switchover (DIR/source.mem, DIR/dest.mem).
+ * would); MINIVMM_MIGRATION_CORRUPT=1 has the source change one byte of
+ * its first page after checksumming it (as a bad link would); and
+ * MINIVMM_MIGRATION_DUMP=DIR has both sides write guest RAM as a memory
+ * file at the switchover (DIR/source.mem, DIR/dest.mem).
  */
 static uint64_t fail_after(void)
 {
@@ -138,6 +140,7 @@ struct link {
 	uint32_t crc;		/* of every byte sent or received so far */
 	uint64_t bytes;
 	uint64_t fail_at;	/* 0: never */
+	bool corrupt;		/* change the next page sent (testing) */
 	int sfd;		/* signals end a wait; -1: none */
 };
 
@@ -229,6 +232,15 @@ static int send_rec(struct link *l, uint32_t type, uint32_t aux,
 	rc = write_all(l, hdr, HDR_LEN);
 	if (!rc && alen)
 		rc = write_all(l, a, alen);
+	if (!rc && blen && l->corrupt && type == MIG_PAGES) {
+		uint8_t first = *(const uint8_t *)b ^ 0x01;
+
+		l->corrupt = false;
+		rc = write_all(l, &first, 1);
+		if (!rc)
+			rc = write_all(l, (const uint8_t *)b + 1, blen - 1);
+		return rc;
+	}
 	if (!rc && blen)
 		rc = write_all(l, b, blen);
 	return rc;
@@ -312,6 +324,16 @@ static int send_reply(struct link *l, int rc, const char *msg)
 	return ret;
 }
 
+/* Why sending or receiving failed, the way a user reads it. */
+static void send_error(char *err, size_t errlen, int rc)
+{
+	if (rc == -EPIPE || rc == -ECONNRESET)
+		snprintf(err, errlen, "the destination closed the connection");
+	else
+		snprintf(err, errlen, "sending to the destination: %s",
+			 strerror(-rc));
+}
+
 /* Wait for the other side's reply: 0, or an error with its reason. */
 static int wait_reply(struct link *l, int timeout_ms, char *err,
 		      size_t errlen)
@@ -319,7 +341,7 @@ static int wait_reply(struct link *l, int timeout_ms, char *err,
 	struct rec r;
 	int rc = recv_rec(l, &r, MAX_REPLY, timeout_ms);
 
-	if (rc == -EPIPE) {
+	if (rc == -EPIPE || rc == -ECONNRESET) {
 		snprintf(err, errlen, "the destination closed the connection");
 		return rc;
 	}
@@ -566,6 +588,7 @@ static int alloc_source(struct source *s, struct machine *m)
 	s->l.sfd = -1;
 	s->l.crc = (uint32_t)crc32(0, NULL, 0);
 	s->l.fail_at = fail_after();
+	s->l.corrupt = getenv("MINIVMM_MIGRATION_CORRUPT") != NULL;
 	s->nregions = vmmem_region_count(m->mem);
 	s->buf = malloc(CHUNK_PAGES * PAGE);
 	s->bits = calloc(s->nregions, sizeof(*s->bits));
@@ -624,8 +647,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 				  NULL, 0);
 	state_buf_fini(&hello);
 	if (rc) {
-		snprintf(err, errlen, "sending to the destination: %s",
-			 strerror(-rc));
+		send_error(err, errlen, rc);
 		return rc;
 	}
 	/* The destination builds its VM now, or says why it will not. */
@@ -666,7 +688,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		b0 = s->l.bytes;
 		rc = send_dirty(s);
 	}
-	snprintf(err, errlen, "sending to the destination: %s", strerror(-rc));
+	send_error(err, errlen, rc);
 	return rc;
 }
 
@@ -687,8 +709,7 @@ static int finish(struct source *s, char *err, size_t errlen)
 		rc = more < 0 ? (int)more : send_dirty(s);
 	}
 	if (rc) {
-		snprintf(err, errlen, "sending to the destination: %s",
-			 strerror(-rc));
+		send_error(err, errlen, rc);
 		goto out;
 	}
 	dump_memory(s->m, "source.mem");
@@ -700,8 +721,7 @@ static int finish(struct source *s, char *err, size_t errlen)
 	if (!rc)
 		rc = send_rec(&s->l, MIG_END, 0, &crc, 4, NULL, 0);
 	if (rc) {
-		snprintf(err, errlen, "sending to the destination: %s",
-			 strerror(-rc));
+		send_error(err, errlen, rc);
 		goto out;
 	}
 	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmproc.h"
 #include "vmrun.h"
 
 #ifndef VARIANT
@@ -37,10 +38,9 @@
 static const char *const minivmm = VARIANT "/minivmm";
 static const char *const merge_tool = "build/tools/snapshot-merge";
 static const char *const guest = "build/guest/guest.elf";
-static const char *const curl = "/usr/bin/curl";
 
 /* Deadlines, generous for the sanitizer builds. */
-#define DEADLINE_S 60.0
+#define DEADLINE_S VMPROC_DEADLINE_S
 #define MAX_ARGS 24
 
 static bool have_kvm;
@@ -48,8 +48,7 @@ static bool have_kvm;
 static int group_setup(void **state)
 {
 	(void)state;
-	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 &&
-		   access(curl, X_OK) == 0;
+	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && vmproc_have_curl();
 	if (!have_kvm)
 		fprintf(stderr, "skipped: no /dev/kvm or no curl: the snapshot "
 				"integration tests need both\n");
@@ -117,181 +116,15 @@ static char *path_in(struct fixture *f, const char *name)
 	return p;
 }
 
-static double now_s(void)
+static void wait_socket(struct fixture *f, struct vmproc *v)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	vmproc_wait_socket(v, f->sock);
 }
 
-/* A minivmm we talk to: its stdin and stdout are pipes of ours. */
-struct vm {
-	pid_t pid;
-	int in, out, err;
-	char *buf;		/* everything read from its stdout */
-	size_t len, cap;
-	int status;
-};
-
-static void vm_start(struct vm *v, const char *const argv[])
-{
-	int in[2], out[2], err[2];
-
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-	memset(v, 0, sizeof(*v));
-	v->pid = fork();
-	assert_true(v->pid >= 0);
-	if (v->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	v->in = in[1];
-	v->out = out[0];
-	v->err = err[0];
-	v->status = -1;
-}
-
-/* Read what stdout has now (wait at most timeout_ms). Return: false at
- * end of file. */
-static bool vm_read(struct vm *v, int timeout_ms)
-{
-	struct pollfd p = { .fd = v->out, .events = POLLIN };
-	ssize_t n;
-
-	if (poll(&p, 1, timeout_ms) <= 0)
-		return true;
-	if (v->cap - v->len < 65536) {
-		v->cap = v->cap ? v->cap * 2 : 1 << 20;
-		v->buf = realloc(v->buf, v->cap + 1);
-		assert_non_null(v->buf);
-	}
-	n = read(v->out, v->buf + v->len, v->cap - v->len);
-	if (n <= 0)
-		return false;
-	v->len += (size_t)n;
-	v->buf[v->len] = 0;
-	return true;
-}
-
-/* Wait until stdout holds at least `want` bytes in all. */
-static void vm_wait_len(struct vm *v, size_t want)
-{
-	double end = now_s() + DEADLINE_S;
-
-	while (v->len < want) {
-		if (now_s() > end)
-			fail_msg("timed out with %zu of %zu bytes", v->len,
-				 want);
-		if (!vm_read(v, 100))
-			fail_msg("output ended at %zu of %zu bytes", v->len,
-				 want);
-	}
-}
-
-/* Wait until stdout ends with text (after what was there). */
-static void vm_expect(struct vm *v, const char *text)
-{
-	double end = now_s() + DEADLINE_S;
-	size_t n = strlen(text);
-
-	while (v->len < n || memcmp(v->buf + v->len - n, text, n)) {
-		if (now_s() > end)
-			fail_msg("timed out waiting for \"%s\"", text);
-		if (!vm_read(v, 100))
-			fail_msg("output ended before \"%s\"", text);
-	}
-}
-
-static void vm_send(struct vm *v, const char *text)
-{
-	assert_int_equal(write(v->in, text, strlen(text)),
-			 (ssize_t)strlen(text));
-}
-
-/* A line in, its echo out. */
-static void vm_echo(struct vm *v, const char *line)
-{
-	vm_send(v, line);
-	vm_expect(v, line);
-}
-
-/* Wait for the process to end (reading its output); its exit status. */
-static int vm_wait(struct vm *v)
-{
-	double end = now_s() + DEADLINE_S;
-	int st;
-
-	while (vm_read(v, 100))
-		if (now_s() > end) {
-			kill(v->pid, SIGKILL);
-			break;
-		}
-	assert_int_equal(waitpid(v->pid, &st, 0), v->pid);
-	v->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return v->status;
-}
-
-static void vm_kill(struct vm *v)
-{
-	kill(v->pid, SIGKILL);
-	vm_wait(v);
-}
-
-static void vm_free(struct vm *v)
-{
-	if (v->status < 0)
-		vm_kill(v);
-	close(v->in);
-	close(v->out);
-	close(v->err);
-	free(v->buf);
-}
-
-/* Wait for the API socket to appear. */
-static void wait_socket(struct fixture *f, struct vm *v)
-{
-	double end = now_s() + DEADLINE_S;
-	struct stat st;
-
-	while (stat(f->sock, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		assert_true(now_s() < end);
-		assert_int_equal(waitpid(v->pid, NULL, WNOHANG), 0);
-		vm_read(v, 10);
-	}
-}
-
-/* One request with curl: its HTTP status; *body (to free) its body. */
 static int api(struct fixture *f, const char *method, const char *path,
 	       const char *json, char **body)
 {
-	char url[128];
-	const char *argv[] = { curl, "-s", "-S", "--unix-socket", f->sock,
-			       "-X", method, "-w", "\n%{http_code}",
-			       url, json ? "-d" : NULL, json, NULL };
-	struct vmrun r;
-	char *nl;
-	int code;
-
-	snprintf(url, sizeof(url), "http://localhost%s", path);
-	assert_int_equal(vmrun(argv, NULL, 0, DEADLINE_S, &r), 0);
-	assert_int_equal(r.status, 0);
-	nl = strrchr(r.out, '\n');
-	assert_non_null(nl);
-	code = atoi(nl + 1);
-	*nl = 0;
-	if (body)
-		*body = strdup(r.out);
-	vmrun_free(&r);
-	return code;
+	return vmproc_api(f->sock, method, path, json, body);
 }
 
 static void api_ok(struct fixture *f, const char *method, const char *path,
@@ -351,7 +184,7 @@ static void load_json(char *json, size_t len, const char *state,
 }
 
 /* An echo guest with the API; one line echoed. */
-static void start_echo(struct fixture *f, struct vm *v, const char *extra)
+static void start_echo(struct fixture *f, struct vmproc *v, const char *extra)
 {
 	const char *argv[MAX_ARGS] = { minivmm, "--api-socket", f->sock,
 				       "-m", "64M", "--cmdline", "prog=echo" };
@@ -360,36 +193,36 @@ static void start_echo(struct fixture *f, struct vm *v, const char *extra)
 	if (extra)
 		argv[n++] = extra;
 	argv[n++] = guest;
-	vm_start(v, argv);
+	vmproc_start(v, argv, NULL);
 	wait_socket(f, v);
-	vm_echo(v, "before the snapshot\n");
+	vmproc_echo(v, "before the snapshot\n");
 }
 
 /* minivmm --restore state --mem-file mem. */
-static void start_restored(struct vm *v, const char *state, const char *mem)
+static void start_restored(struct vmproc *v, const char *state, const char *mem)
 {
 	const char *argv[] = { minivmm, "--restore", state, "--mem-file",
 			       mem, NULL };
 
-	vm_start(v, argv);
+	vmproc_start(v, argv, NULL);
 }
 
 /* Take a Full snapshot of a running echo guest and kill it. */
 static void snapshot_echo(struct fixture *f)
 {
-	struct vm v;
+	struct vmproc v;
 
 	start_echo(f, &v, NULL);
 	pause_vm(f);
 	snapshot(f, "Full", f->state, f->mem);
-	vm_kill(&v);
-	vm_free(&v);
+	vmproc_kill(&v);
+	vmproc_free(&v);
 }
 
 static void test_restore_echo_guest_answers_after_restore(void **state)
 {
 	struct fixture *f = *state;
-	struct vm v;
+	struct vmproc v;
 	struct stat st;
 
 	NEED_KVM();
@@ -400,35 +233,35 @@ static void test_restore_echo_guest_answers_after_restore(void **state)
 	assert_int_equal(stat(f->mem, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	start_restored(&v, f->state, f->mem);
-	vm_echo(&v, "after the restore\n");
-	vm_send(&v, "\x04");
-	assert_int_equal(vm_wait(&v), 1);
-	vm_free(&v);
+	vmproc_echo(&v, "after the restore\n");
+	vmproc_send(&v, "\x04");
+	assert_int_equal(vmproc_wait(&v), 1);
+	vmproc_free(&v);
 }
 
 static void test_restore_two_clones_run_from_one_snapshot(void **state)
 {
 	struct fixture *f = *state;
-	struct vm a, b;
+	struct vmproc a, b;
 
 	NEED_KVM();
 	snapshot_echo(f);
 	start_restored(&a, f->state, f->mem);
 	start_restored(&b, f->state, f->mem);
-	vm_echo(&a, "clone a\n");
-	vm_echo(&b, "clone b\n");
-	vm_echo(&a, "a again\n");
+	vmproc_echo(&a, "clone a\n");
+	vmproc_echo(&b, "clone b\n");
+	vmproc_echo(&a, "a again\n");
 	/* Copy-on-write: neither clone wrote to the snapshot. */
-	vm_send(&a, "\x04");
-	vm_send(&b, "\x04");
-	assert_int_equal(vm_wait(&a), 1);
-	assert_int_equal(vm_wait(&b), 1);
+	vmproc_send(&a, "\x04");
+	vmproc_send(&b, "\x04");
+	assert_int_equal(vmproc_wait(&a), 1);
+	assert_int_equal(vmproc_wait(&b), 1);
 	assert_null(strstr(a.buf, "clone b"));
-	vm_free(&a);
-	vm_free(&b);
+	vmproc_free(&a);
+	vmproc_free(&b);
 	start_restored(&a, f->state, f->mem);
-	vm_echo(&a, "the snapshot is unchanged\n");
-	vm_free(&a);
+	vmproc_echo(&a, "the snapshot is unchanged\n");
+	vmproc_free(&a);
 }
 
 static void test_restore_load_through_the_api(void **state)
@@ -436,12 +269,12 @@ static void test_restore_load_through_the_api(void **state)
 	struct fixture *f = *state;
 	const char *argv[] = { minivmm, "--api-socket", f->sock, NULL };
 	char json[512], *body;
-	struct vm v;
+	struct vmproc v;
 
 	NEED_KVM();
 	snapshot_echo(f);
 	unlink(f->sock);
-	vm_start(&v, argv);
+	vmproc_start(&v, argv, NULL);
 	wait_socket(f, &v);
 	assert_int_equal(api(f, "GET", "/", NULL, &body), 200);
 	assert_non_null(strstr(body, "\"state\":\"Not started\""));
@@ -452,13 +285,13 @@ static void test_restore_load_through_the_api(void **state)
 	assert_non_null(strstr(body, "\"state\":\"Paused\""));
 	free(body);
 	/* Loaded paused: input waits until the VM is resumed. */
-	vm_send(&v, "loaded\n");
+	vmproc_send(&v, "loaded\n");
 	resume_vm(f);
-	vm_expect(&v, "loaded\n");
+	vmproc_expect(&v, "loaded\n");
 	/* Load twice: refused, and the VM runs on. */
 	api_refused(f, "PUT", "/snapshot/load", json, "not started");
-	vm_echo(&v, "still running\n");
-	vm_free(&v);
+	vmproc_echo(&v, "still running\n");
+	vmproc_free(&v);
 }
 
 /* The stream guest's output, uninterrupted. */
@@ -484,28 +317,28 @@ static void test_restore_stream_continues_byte_for_byte(void **state)
 	struct fixture *f = *state;
 	const char *argv[] = { minivmm, "--api-socket", f->sock, "-m", "64M",
 			       "--cmdline", "stream=8", guest, NULL };
-	struct vm v, w;
+	struct vmproc v, w;
 	size_t ref_len, before;
 	char *ref;
 
 	NEED_KVM();
 	ref = stream_reference(&ref_len);
-	vm_start(&v, argv);
+	vmproc_start(&v, argv, NULL);
 	wait_socket(f, &v);
 	/* Somewhere in the middle of the stream. */
-	vm_wait_len(&v, 1 << 20);
+	vmproc_wait_len(&v, 1 << 20);
 	pause_vm(f);
 	snapshot(f, "Full", f->state, f->mem);
-	vm_kill(&v);
+	vmproc_kill(&v);
 	before = v.len;
 	assert_true(before < ref_len);
 	start_restored(&w, f->state, f->mem);
-	assert_int_equal(vm_wait(&w), 1);
+	assert_int_equal(vmproc_wait(&w), 1);
 	assert_int_equal(before + w.len, ref_len);
 	assert_memory_equal(v.buf, ref, before);
 	assert_memory_equal(w.buf, ref + before, w.len);
-	vm_free(&v);
-	vm_free(&w);
+	vmproc_free(&v);
+	vmproc_free(&w);
 	free(ref);
 }
 
@@ -542,31 +375,31 @@ static void merge(const char *base, const char *diff)
 static void test_restore_base_and_diffs_merge_to_the_full_memory(void **state)
 {
 	struct fixture *f = *state;
-	struct vm v, w;
+	struct vmproc v, w;
 
 	NEED_KVM();
 	start_echo(f, &v, "--dirty-log");
 	pause_vm(f);
 	snapshot(f, "Full", path_in(f, "s0"), path_in(f, "base"));
 	resume_vm(f);
-	vm_echo(&v, "first diff\n");
+	vmproc_echo(&v, "first diff\n");
 	pause_vm(f);
 	snapshot(f, "Diff", path_in(f, "s1"), path_in(f, "d1"));
 	resume_vm(f);
-	vm_echo(&v, "second diff\n");
+	vmproc_echo(&v, "second diff\n");
 	pause_vm(f);
 	snapshot(f, "Diff", path_in(f, "s2"), path_in(f, "d2"));
 	/* At the same point, a Full one to compare with. */
 	snapshot(f, "Full", path_in(f, "s3"), path_in(f, "full"));
-	vm_kill(&v);
-	vm_free(&v);
+	vmproc_kill(&v);
+	vmproc_free(&v);
 	merge(path_in(f, "base"), path_in(f, "d1"));
 	merge(path_in(f, "base"), path_in(f, "d2"));
 	assert_same_content(path_in(f, "base"), path_in(f, "full"));
 	/* And the merged memory runs on with the last state. */
 	start_restored(&w, path_in(f, "s2"), path_in(f, "base"));
-	vm_echo(&w, "merged\n");
-	vm_free(&w);
+	vmproc_echo(&w, "merged\n");
+	vmproc_free(&w);
 }
 
 static void test_restore_full_snapshot_disk_use_is_about_touched(void **state)
@@ -685,14 +518,14 @@ static void test_restore_api_refuses_bad_requests(void **state)
 	struct fixture *f = *state;
 	const char *argv[] = { minivmm, "--api-socket", f->sock, NULL };
 	char json[512], *bad = path_in(f, "bad");
-	struct vm v;
+	struct vmproc v;
 	struct stat st;
 
 	NEED_KVM();
 	snapshot_echo(f);
 	unlink(f->sock);
 	assert_int_equal(stat(f->state, &st), 0);
-	vm_start(&v, argv);
+	vmproc_start(&v, argv, NULL);
 	wait_socket(f, &v);
 	/* Nothing to pause or snapshot before a load. */
 	api_refused(f, "PATCH", "/vm", "{\"state\":\"Paused\"}",
@@ -719,7 +552,7 @@ static void test_restore_api_refuses_bad_requests(void **state)
 	/* After every refusal a good load still works. */
 	load_json(json, sizeof(json), f->state, f->mem, true);
 	api_ok(f, "PUT", "/snapshot/load", json);
-	vm_echo(&v, "loaded after refusals\n");
+	vmproc_echo(&v, "loaded after refusals\n");
 	/* Running: no snapshot without a pause, no second load. */
 	snprintf(json, sizeof(json),
 		 "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"%s\","
@@ -730,8 +563,8 @@ static void test_restore_api_refuses_bad_requests(void **state)
 	assert_int_equal(access(path_in(f, "m2"), F_OK), -1);
 	load_json(json, sizeof(json), f->state, f->mem, true);
 	api_refused(f, "PUT", "/snapshot/load", json, "not started");
-	vm_echo(&v, "unaffected\n");
-	vm_free(&v);
+	vmproc_echo(&v, "unaffected\n");
+	vmproc_free(&v);
 }
 
 static void test_restore_api_refuses_another_machine_shape(void **state)
@@ -742,28 +575,28 @@ static void test_restore_api_refuses_another_machine_shape(void **state)
 	const char *cpus[] = { minivmm, "--api-socket", f->sock, "--cpus",
 			       "2", NULL };
 	char json[512];
-	struct vm v;
+	struct vmproc v;
 
 	NEED_KVM();
 	snapshot_echo(f);
 	unlink(f->sock);
-	vm_start(&v, argv);
+	vmproc_start(&v, argv, NULL);
 	wait_socket(f, &v);
 	load_json(json, sizeof(json), f->state, f->mem, true);
 	api_refused(f, "PUT", "/snapshot/load", json, "not 128 MiB");
-	vm_free(&v);
+	vmproc_free(&v);
 	unlink(f->sock);
-	vm_start(&v, cpus);
+	vmproc_start(&v, cpus, NULL);
 	wait_socket(f, &v);
 	api_refused(f, "PUT", "/snapshot/load", json, "not 2");
-	vm_free(&v);
+	vmproc_free(&v);
 }
 
 static void test_restore_api_refusals_on_a_booted_vm(void **state)
 {
 	struct fixture *f = *state;
 	char json[512];
-	struct vm v;
+	struct vmproc v;
 
 	NEED_KVM();
 	start_echo(f, &v, NULL);
@@ -784,8 +617,8 @@ static void test_restore_api_refusals_on_a_booted_vm(void **state)
 	api_refused(f, "PUT", "/snapshot/create", json, "No such file");
 	assert_int_equal(access(f->mem, F_OK), -1);
 	resume_vm(f);
-	vm_echo(&v, "still running\n");
-	vm_free(&v);
+	vmproc_echo(&v, "still running\n");
+	vmproc_free(&v);
 }
 
 int main(void)

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests for live migration: the own guest moved between two
+ * minivmm processes on the real KVM, over a Unix socket and over TCP on
+ * 127.0.0.1, driven through the source's API with curl; and every fault:
+ * a destination that dies or refuses, a corrupted stream, a source that
+ * dies, a second migration while one runs. After each, the guest runs on
+ * exactly one side. Without /dev/kvm (or curl) every test is skipped.
+ *
+ * Faults are injected with the VMM's testing aids (migrate.c):
+ * MINIVMM_MIGRATION_FAIL_AFTER, MINIVMM_MIGRATION_CORRUPT and
+ * MINIVMM_MIGRATION_DUMP.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmproc.h"
+
+#ifndef VARIANT
+#define VARIANT "build"
+#endif
+
+static const char *const minivmm = VARIANT "/minivmm";
+static const char *const guest = "build/guest/guest.elf";
+
+static bool have_kvm;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && vmproc_have_curl();
+	if (!have_kvm)
+		fprintf(stderr, "skipped: no /dev/kvm or no curl: the "
+				"migration tests need both\n");
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+#define NEED_KVM()                  \
+	do {                        \
+		if (!have_kvm)      \
+			skip();     \
+	} while (0)
+
+struct fixture {
+	char dir[64];
+	char api[96];		/* the source's API socket */
+	char mig[96];		/* where the destination listens */
+	char url[128];		/* unix:mig */
+	char env_dump[128];	/* MINIVMM_MIGRATION_DUMP=dir */
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vmmem-migrate-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->api, sizeof(f->api), "%s/api.sock", f->dir);
+	snprintf(f->mig, sizeof(f->mig), "%s/mig.sock", f->dir);
+	snprintf(f->url, sizeof(f->url), "unix:%s", f->mig);
+	snprintf(f->env_dump, sizeof(f->env_dump),
+		 "MINIVMM_MIGRATION_DUMP=%s", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct dirent *e;
+	DIR *d = opendir(f->dir);
+	char path[400];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* The source: an echo guest with the API, one line echoed. */
+static void start_source(struct fixture *f, struct vmproc *v,
+			 const char *const env[])
+{
+	const char *argv[] = { minivmm, "--api-socket", f->api, "-m", "64M",
+			       "--cmdline", "prog=echo", guest, NULL };
+
+	vmproc_start(v, argv, env);
+	vmproc_wait_socket(v, f->api);
+	vmproc_echo(v, "on the source\n");
+}
+
+/* The destination, waiting at url; extra options before it. */
+static void start_dest(struct vmproc *v, const char *url, const char *opt1,
+		       const char *opt2, const char *const env[])
+{
+	const char *argv[] = { minivmm, "--incoming", url, opt1, opt2, NULL };
+
+	vmproc_start(v, argv, env);
+}
+
+static int migrate(struct fixture *f, const char *url, char **body)
+{
+	char json[256];
+
+	snprintf(json, sizeof(json), "{\"destination_url\":\"%s\"}", url);
+	return vmproc_api(f->api, "PUT", "/migrate", json, body);
+}
+
+/* GET /migrate's body (to free). */
+static char *progress(struct fixture *f)
+{
+	char *body;
+
+	assert_int_equal(vmproc_api(f->api, "GET", "/migrate", NULL, &body),
+			 200);
+	return body;
+}
+
+static void assert_contains(const char *s, const char *what)
+{
+	if (!strstr(s, what))
+		fail_msg("\"%s\" lacks \"%s\"", s, what);
+}
+
+/* The migration is refused with a 400 naming `what`; the source runs. */
+static void assert_refused(struct fixture *f, struct vmproc *src,
+			   const char *url, const char *what)
+{
+	char *body, *p;
+
+	assert_int_equal(migrate(f, url, &body), 400);
+	assert_contains(body, what);
+	free(body);
+	p = progress(f);
+	assert_contains(p, "\"state\":\"failed\"");
+	free(p);
+	/* On exactly one side: here. */
+	vmproc_echo(src, "still on the source\n");
+}
+
+static void test_migrate_echo_guest_over_a_unix_socket(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc src, dst;
+	char *body;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	start_dest(&dst, f->url, NULL, NULL, NULL);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_int_equal(migrate(f, f->url, &body), 204);
+	free(body);
+	/* The source is done; the guest answers on the destination. */
+	assert_int_equal(vmproc_wait(&src), 0);
+	vmproc_echo(&dst, "on the destination\n");
+	vmproc_send(&dst, "\x04");
+	assert_int_equal(vmproc_wait(&dst), 1);
+	/* The destination's listening socket is gone with its one use. */
+	assert_int_equal(access(f->mig, F_OK), -1);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+/* A TCP port on 127.0.0.1 nobody uses now. */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void test_migrate_echo_guest_over_tcp(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc src, dst;
+	char url[64], *body;
+	int port;
+
+	NEED_KVM();
+	port = free_port();
+	snprintf(url, sizeof(url), "tcp:127.0.0.1:%d", port);
+	start_source(f, &src, NULL);
+	start_dest(&dst, url, NULL, NULL, NULL);
+	/* Until the destination listens, the connection is refused (and
+	 * the source runs on): ask again. */
+	for (;;) {
+		int code = migrate(f, url, &body);
+
+		if (code == 204)
+			break;
+		assert_int_equal(code, 400);
+		assert_contains(body, "Connection refused");
+		free(body);
+		assert_true(vmproc_read(&dst, 10));
+	}
+	free(body);
+	assert_int_equal(vmproc_wait(&src), 0);
+	vmproc_echo(&dst, "after tcp\n");
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+/* Compare two memory files by content (a hole reads as zeros). */
+static void assert_same_content(const char *a, const char *b)
+{
+	static char x[1 << 16], y[1 << 16];
+	int fa = open(a, O_RDONLY), fb = open(b, O_RDONLY);
+	ssize_t na, nb;
+
+	assert_true(fa >= 0 && fb >= 0);
+	do {
+		na = read(fa, x, sizeof(x));
+		nb = read(fb, y, sizeof(y));
+		assert_int_equal(na, nb);
+		assert_true(na >= 0);
+		assert_memory_equal(x, y, (size_t)na);
+	} while (na > 0);
+	close(fa);
+	close(fb);
+}
+
+static void test_migrate_destination_ram_equals_the_source_ram(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { f->env_dump, NULL };
+	char a[160], b[160], *body;
+	struct vmproc src, dst;
+
+	NEED_KVM();
+	start_source(f, &src, env);
+	start_dest(&dst, f->url, NULL, NULL, env);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_int_equal(migrate(f, f->url, &body), 204);
+	free(body);
+	assert_int_equal(vmproc_wait(&src), 0);
+	vmproc_echo(&dst, "compared\n");
+	snprintf(a, sizeof(a), "%s/source.mem", f->dir);
+	snprintf(b, sizeof(b), "%s/dest.mem", f->dir);
+	/* RAM at the source's pause = RAM at the destination's resume. */
+	assert_same_content(a, b);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+static void test_migrate_destination_dying_leaves_the_source_running(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { "MINIVMM_MIGRATION_FAIL_AFTER=100000", NULL };
+	struct vmproc src, dst;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	start_dest(&dst, f->url, NULL, NULL, env);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_refused(f, &src, f->url, "the destination closed");
+	assert_int_equal(vmproc_wait(&dst), 9);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+static void test_migrate_refused_by_a_destination_of_another_shape(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc src, dst;
+	char *err;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	start_dest(&dst, f->url, "-m", "128M", NULL);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_refused(f, &src, f->url, "not 128 MiB");
+	/* The destination ran nothing and said why in one line. */
+	assert_int_equal(vmproc_wait(&dst), 2);
+	assert_int_equal(dst.len, 0);
+	err = vmproc_stderr(&dst);
+	assert_contains(err, "nothing was run");
+	assert_null(strchr(strchr(err, '\n') + 1, '\n'));
+	free(err);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+static void test_migrate_corrupted_stream_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { "MINIVMM_MIGRATION_CORRUPT=1", NULL };
+	struct vmproc src, dst;
+
+	NEED_KVM();
+	start_source(f, &src, env);
+	start_dest(&dst, f->url, NULL, NULL, NULL);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_refused(f, &src, f->url, "checksum");
+	assert_int_equal(vmproc_wait(&dst), 2);
+	assert_int_equal(dst.len, 0);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+static void test_migrate_source_dying_runs_nothing_on_the_destination(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { "MINIVMM_MIGRATION_FAIL_AFTER=100000", NULL };
+	char json[256];
+	const char *curl_put[] = { "/usr/bin/curl", "-s", "--unix-socket",
+				   f->api, "-X", "PUT", "-d", json,
+				   "http://localhost/migrate", NULL };
+	struct vmproc src, dst, c;
+	char *err;
+
+	NEED_KVM();
+	start_source(f, &src, env);
+	start_dest(&dst, f->url, NULL, NULL, NULL);
+	vmproc_wait_socket(&dst, f->mig);
+	/* The source dies mid-stream: curl gets no answer at all. */
+	snprintf(json, sizeof(json), "{\"destination_url\":\"%s\"}",
+		 f->url);
+	vmproc_start(&c, curl_put, NULL);
+	vmproc_wait(&c);
+	vmproc_free(&c);
+	assert_int_equal(vmproc_wait(&src), 9);
+	assert_int_equal(vmproc_wait(&dst), 2);
+	assert_int_equal(dst.len, 0);
+	err = vmproc_stderr(&dst);
+	assert_contains(err, "the source closed the connection");
+	assert_contains(err, "nothing was run");
+	free(err);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+/* A destination that takes the connection and never answers. */
+struct silent {
+	int lfd, fd;
+	pthread_t thread;
+};
+
+static void *silent_accept(void *arg)
+{
+	struct silent *s = arg;
+
+	s->fd = accept(s->lfd, NULL, NULL);
+	return NULL;
+}
+
+struct put {
+	struct fixture *f;
+	int code;
+	char *body;
+	pthread_t thread;
+};
+
+static void *put_migrate(void *arg)
+{
+	struct put *p = arg;
+
+	p->code = migrate(p->f, p->f->url, &p->body);
+	return NULL;
+}
+
+static void test_migrate_second_request_while_one_runs_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct silent s = { .fd = -1 };
+	struct put p = { .f = f };
+	struct vmproc src;
+	char *body = NULL;
+	unsigned i;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->mig);
+	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s.lfd, 1), 0);
+	assert_int_equal(pthread_create(&s.thread, NULL, silent_accept, &s),
+			 0);
+	assert_int_equal(pthread_create(&p.thread, NULL, put_migrate, &p), 0);
+	/* Once the first has connected, it is in progress. */
+	assert_int_equal(pthread_join(s.thread, NULL), 0);
+	assert_true(s.fd >= 0);
+	for (i = 0;; i++) {
+		assert_true(i < 1000);
+		free(body);
+		body = progress(f);
+		if (strstr(body, "\"active\""))
+			break;
+	}
+	free(body);
+	assert_int_equal(migrate(f, f->url, &body), 400);
+	assert_contains(body, "already in progress");
+	free(body);
+	/* The silent destination goes away: the first fails, the guest
+	 * runs on. */
+	close(s.fd);
+	assert_int_equal(pthread_join(p.thread, NULL), 0);
+	assert_int_equal(p.code, 400);
+	assert_contains(p.body, "the destination closed");
+	free(p.body);
+	close(s.lfd);
+	vmproc_echo(&src, "after two requests\n");
+	vmproc_free(&src);
+}
+
+static void test_migrate_refuses_bad_urls_and_a_missing_destination(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc src;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	assert_refused(f, &src, "ftp:somewhere", "bad migration URL");
+	assert_refused(f, &src, "tcp:127.0.0.1", "bad migration URL");
+	assert_refused(f, &src, f->url, "No such file");
+	vmproc_free(&src);
+}
+
+static void test_migrate_refuses_a_vm_that_has_not_started(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->api, NULL };
+	struct vmproc v;
+	char *body;
+
+	NEED_KVM();
+	vmproc_start(&v, argv, NULL);
+	vmproc_wait_socket(&v, f->api);
+	assert_int_equal(migrate(f, f->url, &body), 400);
+	assert_contains(body, "only a running VM");
+	free(body);
+	vmproc_free(&v);
+}
+
+static void test_migrate_incoming_refuses_bad_options(void **state)
+{
+	const char *argv[] = { minivmm, "--incoming", "unix:/tmp/x", guest,
+			       NULL };
+	const char *bad[] = { minivmm, "--incoming", "nowhere", NULL };
+	struct vmproc v;
+	char *err;
+
+	(void)state;
+	NEED_KVM();
+	vmproc_start(&v, argv, NULL);
+	assert_int_equal(vmproc_wait(&v), 2);
+	err = vmproc_stderr(&v);
+	assert_contains(err, "give no IMAGE");
+	free(err);
+	vmproc_free(&v);
+	vmproc_start(&v, bad, NULL);
+	assert_int_equal(vmproc_wait(&v), 2);
+	err = vmproc_stderr(&v);
+	assert_contains(err, "bad migration URL");
+	free(err);
+	vmproc_free(&v);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_migrate_echo_guest_over_a_unix_socket),
+		T(test_migrate_echo_guest_over_tcp),
+		T(test_migrate_destination_ram_equals_the_source_ram),
+		T(test_migrate_destination_dying_leaves_the_source_running),
+		T(test_migrate_refused_by_a_destination_of_another_shape),
+		T(test_migrate_corrupted_stream_is_refused),
+		T(test_migrate_source_dying_runs_nothing_on_the_destination),
+		T(test_migrate_second_request_while_one_runs_is_refused),
+		T(test_migrate_refuses_bad_urls_and_a_missing_destination),
+		T(test_migrate_refuses_a_vm_that_has_not_started),
+		T(test_migrate_incoming_refuses_bad_options),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}
