@@ -127,12 +127,27 @@ err_fail:
 }
 
 /*
+ * Read Status if the last look was STATUS_CHECK_MS ago or more: each read
+ * is an exit to the VMM, too slow to do on every poll.
+ */
+static int check_status(struct con *c, uint64_t now)
+{
+	if (now < c->next_status_check)
+		return 0;
+	c->next_status_check = tsc_deadline(STATUS_CHECK_MS);
+	if (con_status(c) & VIRTIO_STATUS_NEEDS_RESET)
+		return fail(c, NEEDS_RESET_MSG);
+	return 0;
+}
+
+/*
  * Wait until vq has a used element, checking Status now and then.
  * @deadline: TSC value, 0 for none.
  */
 static int wait_used(struct con *c, struct vq *vq, uint64_t deadline)
 {
 	uint64_t now;
+	int ret;
 
 	for (;;) {
 		if (vq_has_used(vq))
@@ -140,11 +155,9 @@ static int wait_used(struct con *c, struct vq *vq, uint64_t deadline)
 		now = rdtsc();
 		if (deadline && now > deadline)
 			return -ETIMEDOUT;
-		if (now >= c->next_status_check) {
-			c->next_status_check = tsc_deadline(STATUS_CHECK_MS);
-			if (con_status(c) & VIRTIO_STATUS_NEEDS_RESET)
-				return fail(c, NEEDS_RESET_MSG);
-		}
+		ret = check_status(c, now);
+		if (ret)
+			return ret;
 		cpu_relax();
 	}
 }
@@ -373,6 +386,24 @@ int con_read(struct con *c, void *buf, size_t len, size_t *got)
 		if (ret)
 			return ret;
 	}
+}
+
+int con_try_read(struct con *c, void *buf, size_t len, size_t *got)
+{
+	long n;
+	int ret;
+
+	*got = 0;
+	ret = usable(c);
+	if (!ret)
+		ret = check_status(c, rdtsc());
+	if (ret)
+		return ret;
+	n = rx_take(c, buf, len);
+	if (n < 0)
+		return (int)n;
+	*got = (size_t)n;
+	return 0;
 }
 
 void con_emerg_puts(uintptr_t base, const char *s)

@@ -120,6 +120,13 @@ int con_drain(struct con *c, uint64_t deadline);
 int con_read(struct con *c, void *buf, size_t len, size_t *got);
 
 /*
+ * The same without waiting: copy what input has arrived, at most len
+ * bytes, and return at once. Also reads Status now and then, like a wait.
+ * Return: 0 with *got set (0 when nothing arrived), or a negative errno.
+ */
+int con_try_read(struct con *c, void *buf, size_t len, size_t *got);
+
+/*
  * Write s through the emergency-write register of the console at base, if
  * it offers VIRTIO_CONSOLE_F_EMERG_WRITE: the only way to say something
  * when the device cannot be driven normally.

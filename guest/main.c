@@ -4,6 +4,7 @@
  * command line, find the virtio console, run the selected program and
  * exit through the debug-exit port. Also the report of exceptions.
  */
+#include "churn.h"
 #include "console.h"
 #include "evil.h"
 #include "lib.h"
@@ -39,6 +40,19 @@ struct hvm_memmap_entry {
 #define STREAM_MAX_MIB 4096
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
+#define PAGE_SIZE ((uint64_t)4096)
+#define MIB ((uint64_t)1 << 20)
+
+/*
+ * Where prog=churn may write: RAM from 16 MiB, well above the image (its
+ * stack and rings included) and the boot information, up to 3 GiB, as the
+ * last GiB below 4 GiB is mapped uncached for devices. By default it takes
+ * half of that RAM, at most CHURN_DEFAULT_MAX_MIB.
+ */
+#define CHURN_FLOOR (16 * MIB)
+#define CHURN_TOP ((uint64_t)0xc0000000)
+#define CHURN_MAX_MIB ((CHURN_TOP - CHURN_FLOOR) / MIB)
+#define CHURN_DEFAULT_MAX_MIB 1024
 
 enum prog {
 	PROG_DEMO,
@@ -46,6 +60,7 @@ enum prog {
 	PROG_ECHO,
 	PROG_STREAM,
 	PROG_EVIL,
+	PROG_CHURN,
 	PROG_UNKNOWN,
 };
 
@@ -62,6 +77,11 @@ struct args {
 	const char *value; /* what follows its '=' */
 	size_t value_len;
 	uint64_t stream_mib; /* 0: bad N */
+	uint64_t churn_mib;  /* 0: the default size */
+	uint64_t passes;     /* 0: until 0x04 */
+	bool churn_opts;     /* churn= or passes= seen */
+	const char *bad_opt; /* the first bad one of those, for messages */
+	size_t bad_opt_len;
 	struct mmio_dev devs[MAX_DEVICES];
 	unsigned ndevs;
 };
@@ -75,6 +95,7 @@ struct fault_info {
 };
 
 extern struct fault_info guest_fault_info;
+extern char guest_image_end[];
 void guest_main(uint32_t start_info_gpa);
 void guest_fault(void);
 
@@ -94,6 +115,17 @@ __attribute__((noreturn)) static void guest_exit(int code)
 	debug_exit((uint8_t)code);
 }
 
+/* The memory map, NULL if there is none (or it is not mapped). */
+static const struct hvm_memmap_entry *memmap(const struct hvm_start_info *si)
+{
+	if (si->version < 1 || !si->memmap_paddr ||
+	    !gpa_mapped(si->memmap_paddr,
+			(uint64_t)si->memmap_entries *
+				sizeof(struct hvm_memmap_entry)))
+		return NULL;
+	return (const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
+}
+
 /*
  * The end of the highest RAM range in the memory map, 0 if there is no
  * map. Both VMMs describe the same RAM size this way, whatever holes they
@@ -101,21 +133,73 @@ __attribute__((noreturn)) static void guest_exit(int code)
  */
 static uint64_t ram_end(const struct hvm_start_info *si)
 {
-	const struct hvm_memmap_entry *e;
+	const struct hvm_memmap_entry *e = memmap(si);
 	uint64_t end = 0;
 	uint32_t i;
 
-	if (si->version < 1 || !si->memmap_paddr ||
-	    !gpa_mapped(si->memmap_paddr,
-			(uint64_t)si->memmap_entries * sizeof(*e)))
+	if (!e)
 		return 0;
-	e = (const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
 	for (i = 0; i < si->memmap_entries; i++) {
 		if (e[i].type == HVM_MEMMAP_TYPE_RAM &&
 		    e[i].addr + e[i].size > end)
 			end = e[i].addr + e[i].size;
 	}
 	return end;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * The largest page-aligned stretch of RAM in [floor, CHURN_TOP): the
+ * length, with its start in *gpa; 0 if there is none or no memory map.
+ */
+static uint64_t ram_free(const struct hvm_start_info *si, uint64_t floor,
+			 uint64_t *gpa)
+{
+	const struct hvm_memmap_entry *e = memmap(si);
+	uint64_t start, end, best = 0;
+	uint32_t i;
+
+	if (!e)
+		return 0;
+	for (i = 0; i < si->memmap_entries; i++) {
+		if (e[i].type != HVM_MEMMAP_TYPE_RAM || e[i].addr >= CHURN_TOP)
+			continue;
+		/* addr < CHURN_TOP, so addr + size cannot wrap when size is
+		 * below CHURN_TOP - addr. */
+		end = e[i].size < CHURN_TOP - e[i].addr ? e[i].addr + e[i].size
+							: CHURN_TOP;
+		start = (max_u64(e[i].addr, floor) + PAGE_SIZE - 1) &
+			~(PAGE_SIZE - 1);
+		end &= ~(PAGE_SIZE - 1);
+		if (start < end && end - start > best) {
+			best = end - start;
+			*gpa = start;
+		}
+	}
+	return best;
+}
+
+/*
+ * The lowest address prog=churn may use: CHURN_FLOOR, or higher if the
+ * image or the boot information reach that far under some VMM.
+ */
+static uint64_t churn_floor(const struct hvm_start_info *si,
+			    uint32_t start_info_gpa, const char *line,
+			    size_t line_len)
+{
+	const struct hvm_memmap_entry *e = memmap(si);
+	uint64_t floor = CHURN_FLOOR;
+
+	floor = max_u64(floor, (uintptr_t)guest_image_end);
+	floor = max_u64(floor, start_info_gpa + sizeof(*si));
+	/* Both are mapped, so below 4 GiB: the sums cannot wrap. */
+	if (e)
+		floor = max_u64(floor, (uintptr_t)(e + si->memmap_entries));
+	return max_u64(floor, (uintptr_t)line + line_len + 1);
 }
 
 /* A number with an optional K, M or G suffix, like Linux's memparse(). */
@@ -183,6 +267,26 @@ static void select_prog(struct args *a, enum prog p, const char *tok,
 	a->value_len = len - name_len;
 }
 
+/*
+ * An option of prog=churn, name=N with 1 <= N <= max; the first bad one
+ * is kept for the message.
+ */
+static void parse_churn_opt(struct args *a, const char *tok, size_t len,
+			    size_t name_len, uint64_t max, uint64_t *out)
+{
+	const char *v = tok + name_len;
+	size_t vlen = len - name_len;
+	uint64_t n;
+
+	a->churn_opts = true;
+	if (vlen && parse_dec(v, vlen, &n) == vlen && n >= 1 && n <= max) {
+		*out = n;
+	} else if (!a->bad_opt) {
+		a->bad_opt = tok;
+		a->bad_opt_len = len;
+	}
+}
+
 static void parse_token(struct args *a, const char *tok, size_t len)
 {
 	static const char dev[] = "virtio_mmio.device=";
@@ -198,6 +302,8 @@ static void parse_token(struct args *a, const char *tok, size_t len)
 			a->prog = PROG_HELLO;
 		else if (str_eq(a->value, a->value_len, "echo"))
 			a->prog = PROG_ECHO;
+		else if (str_eq(a->value, a->value_len, "churn"))
+			a->prog = PROG_CHURN;
 	} else if (str_starts(tok, len, "stream=")) {
 		select_prog(a, PROG_STREAM, tok, len, 7);
 		a->stream_mib = 0;
@@ -207,6 +313,10 @@ static void parse_token(struct args *a, const char *tok, size_t len)
 			a->stream_mib = n;
 	} else if (str_starts(tok, len, "evil=")) {
 		select_prog(a, PROG_EVIL, tok, len, 5);
+	} else if (str_starts(tok, len, "churn=")) {
+		parse_churn_opt(a, tok, len, 6, CHURN_MAX_MIB, &a->churn_mib);
+	} else if (str_starts(tok, len, "passes=")) {
+		parse_churn_opt(a, tok, len, 7, UINT64_MAX, &a->passes);
 	}
 }
 
@@ -364,24 +474,36 @@ static int usage_error(struct con *c, const struct args *a)
 	if (a->selections > 1)
 		return con_puts(c, "guest: more than one program on the "
 				   "command line (prog=, stream=, evil=)\n");
-	switch (a->prog) {
-	case PROG_STREAM:
+	if (a->prog == PROG_STREAM && !a->stream_mib)
 		return con_printf(c,
 				  "guest: bad stream size in '%.*s': N MiB, "
 				  "1 to %u\n",
 				  (int)a->arg_len, a->arg, STREAM_MAX_MIB);
-	case PROG_EVIL:
+	if (a->prog == PROG_EVIL && !evil_known(a->value, a->value_len))
 		return con_printf(c,
 				  "guest: unknown evil kind in '%.*s'; "
 				  "kinds: %s\n",
 				  (int)a->arg_len, a->arg, evil_kinds);
-	default:
+	if (a->prog == PROG_UNKNOWN)
 		return con_printf(c,
 				  "guest: unknown program in '%.*s'; "
 				  "programs: prog=demo, prog=hello, "
-				  "prog=echo, stream=N, evil=KIND\n",
+				  "prog=echo, prog=churn [churn=MIB] "
+				  "[passes=N], stream=N, evil=KIND\n",
 				  (int)a->arg_len, a->arg);
-	}
+	if (a->bad_opt && str_starts(a->bad_opt, a->bad_opt_len, "churn="))
+		return con_printf(c,
+				  "guest: bad churn size in '%.*s': MIB, "
+				  "1 to %lu\n",
+				  (int)a->bad_opt_len, a->bad_opt,
+				  CHURN_MAX_MIB);
+	if (a->bad_opt)
+		return con_printf(c,
+				  "guest: bad pass count in '%.*s': N, 1 or "
+				  "more\n",
+				  (int)a->bad_opt_len, a->bad_opt);
+	return con_puts(c, "guest: churn= and passes= are options of "
+			   "prog=churn\n");
 }
 
 static bool args_ok(const struct args *a)
@@ -394,7 +516,43 @@ static bool args_ok(const struct args *a)
 		return false;
 	if (a->prog == PROG_EVIL && !evil_known(a->value, a->value_len))
 		return false;
+	if (a->churn_opts && (a->bad_opt || a->prog != PROG_CHURN))
+		return false;
 	return true;
+}
+
+/*
+ * prog=churn: size and place the working set, then run it. *code is the
+ * exit code: 1 when the working set does not fit or a word was wrong.
+ */
+static int churn(struct con *c, const struct args *a, uint64_t floor,
+		 const struct hvm_start_info *si, int *code)
+{
+	uint64_t gpa = 0, room, len, errors = 0;
+	int ret;
+
+	room = ram_free(si, floor, &gpa);
+	len = a->churn_mib * MIB;
+	if (!a->churn_mib)
+		len = MIN(room / 2, CHURN_DEFAULT_MAX_MIB * MIB) & ~(MIB - 1);
+	if (a->churn_mib && len > room) {
+		*code = 1;
+		return con_printf(c,
+				  "guest: churn=%lu does not fit: %lu MiB "
+				  "of RAM free between %lu and %lu MiB\n",
+				  a->churn_mib, room / MIB, floor / MIB,
+				  CHURN_TOP / MIB);
+	}
+	if (!len) {
+		*code = 1;
+		return con_printf(c,
+				  "guest: no RAM for churn: %lu MiB free "
+				  "between %lu and %lu MiB\n",
+				  room / MIB, floor / MIB, CHURN_TOP / MIB);
+	}
+	ret = churn_run(c, gpa, len, a->passes, &errors);
+	*code = errors ? 1 : 0;
+	return ret;
 }
 
 static const char *setup_error(int ret)
@@ -421,7 +579,7 @@ void guest_main(uint32_t start_info_gpa)
 	const char *line, *why;
 	size_t line_len;
 	uint64_t end;
-	int ret;
+	int ret, code = 0;
 
 	si = (const struct hvm_start_info *)(uintptr_t)start_info_gpa;
 	if (!gpa_mapped(start_info_gpa, sizeof(*si)) ||
@@ -470,6 +628,11 @@ void guest_main(uint32_t start_info_gpa)
 	case PROG_STREAM:
 		ret = stream(&console, args.stream_mib);
 		break;
+	case PROG_CHURN:
+		ret = churn(&console, &args,
+			    churn_floor(si, start_info_gpa, line, line_len), si,
+			    &code);
+		break;
 	default:
 		banner(&console, end);
 		con_puts(&console, "Type away: input is echoed back. Ctrl-D "
@@ -489,7 +652,7 @@ void guest_main(uint32_t start_info_gpa)
 		}
 		guest_exit(1);
 	}
-	guest_exit(0);
+	guest_exit(code);
 }
 
 static const char *vector_name(uint64_t v)

@@ -168,6 +168,109 @@ static void test_minivmm_stream_delivers_64_mib_intact(void **state)
 	vmrun_free(&r);
 }
 
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && !memcmp(s + len - n, suffix, n);
+}
+
+static void test_minivmm_churn_runs_5_passes_without_errors(void **state)
+{
+	static const char start[] = "churn: 16 MiB at 0x1000000\n"
+				    "churn: 1 passes, 0 errors\n";
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	run_vmm(&r, NULL, 0, guest, "--cmdline", "prog=churn churn=16 passes=5",
+		NULL);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.err, "");
+	/* Lines between the first and the last depend on the speed. */
+	if (strncmp(r.out, start, strlen(start)) ||
+	    !ends_with(r.out, r.out_len, "churn: 5 passes, 0 errors\n"))
+		fail_msg("unexpected output:\n%s", r.out);
+	assert_null(strstr(r.out, "bad words"));
+	vmrun_free(&r);
+}
+
+static void test_minivmm_churn_defaults_to_half_the_free_ram(void **state)
+{
+	struct vmrun r;
+
+	(void)state;
+	NEED_KVM();
+	run_vmm(&r, NULL, 0, guest, "-m", "80M", "--cmdline",
+		"prog=churn passes=2", NULL);
+	assert_int_equal(r.status, 1);
+	/* (80 - 16) / 2 MiB. */
+	assert_non_null(strstr(r.out, "churn: 32 MiB at 0x1000000\n"));
+	assert_true(ends_with(r.out, r.out_len, "churn: 2 passes, 0 errors\n"));
+	vmrun_free(&r);
+}
+
+static void test_minivmm_churn_stops_on_ctrl_d(void **state)
+{
+	const char *argv[] = { minivmm, "--cmdline", "prog=churn churn=16",
+			       guest, NULL };
+	unsigned long long passes = 0;
+	struct vmrun r;
+	const char *last;
+
+	(void)state;
+	NEED_KVM();
+	/* Other input is dropped; 0x04 ends the run after the pass. */
+	assert_int_equal(vmrun_after(argv, "ab\x04", 3,
+				     "churn: 1 passes, 0 errors\n", DEADLINE,
+				     &r),
+			 0);
+	assert_false(r.timed_out);
+	assert_int_equal(r.status, 1);
+	assert_true(ends_with(r.out, r.out_len, " passes, 0 errors\n"));
+	last = r.out + r.out_len - 1;
+	while (last > r.out && last[-1] != '\n')
+		last--;
+	assert_int_equal(sscanf(last, "churn: %llu passes", &passes), 1);
+	assert_true(passes >= 1);
+	vmrun_free(&r);
+}
+
+/*
+ * A bad guest command line: exit code 1 (status 3) and exactly one line,
+ * starting with "guest:" and containing `what`.
+ */
+static void expect_guest_error(const char *cmdline, const char *what)
+{
+	struct vmrun r;
+
+	run_vmm(&r, NULL, 0, guest, "--cmdline", cmdline, NULL);
+	if (r.status != 3 || strncmp(r.out, "guest: ", 7) ||
+	    !strstr(r.out, what) ||
+	    strchr(r.out, '\n') != r.out + r.out_len - 1)
+		fail_msg("%s: status %d, output:\n%s\n(wanted 3 and one line "
+			 "with \"%s\")",
+			 cmdline, r.status, r.out, what);
+	vmrun_free(&r);
+}
+
+static void test_minivmm_churn_refuses_bad_options_with_one_line(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	expect_guest_error("prog=churn churn=0", "bad churn size in 'churn=0'");
+	expect_guest_error("prog=churn churn=", "bad churn size");
+	expect_guest_error("prog=churn churn=16M", "bad churn size");
+	expect_guest_error("prog=churn churn=3057", "1 to 3056");
+	expect_guest_error("prog=churn passes=0", "bad pass count");
+	expect_guest_error("prog=churn passes=-1", "bad pass count");
+	/* 256 MiB of RAM leave 240 MiB above 16 MiB. */
+	expect_guest_error("prog=churn churn=241",
+			   "churn=241 does not fit: 240 MiB");
+	expect_guest_error("prog=echo churn=16", "options of prog=churn");
+	expect_guest_error("prog=churny", "prog=churn [churn=MIB] [passes=N]");
+}
+
 static int count(const char *haystack, const char *needle)
 {
 	int n = 0;
@@ -892,6 +995,23 @@ static void run_qemu(struct vmrun *r, const char *prog, const void *in,
 		}                                                          \
 	} while (0)
 
+/* The churn under QEMU: the same first and last lines as under minivmm. */
+static void test_qemu_churn_runs_5_passes_without_errors(void **state)
+{
+	static const char start[] = "churn: 16 MiB at 0x1000000\n";
+	static const char end[] = "churn: 5 passes, 0 errors\n";
+	struct vmrun q;
+
+	(void)state;
+	NEED_QEMU();
+	run_qemu(&q, "churn churn=16 passes=5", NULL, 0, NULL);
+	assert_int_equal(q.status, 1);
+	if (strncmp(q.out, start, strlen(start)) ||
+	    !ends_with(q.out, q.out_len, end))
+		fail_msg("unexpected output:\n%s", q.out);
+	vmrun_free(&q);
+}
+
 static void test_qemu_hello_matches_minivmm(void **state)
 {
 	struct vmrun q, m;
@@ -941,6 +1061,13 @@ int main(void)
 		cmocka_unit_test(test_minivmm_hello_prints_its_banner_and_exits_0),
 		cmocka_unit_test(test_minivmm_echo_returns_1_mib_byte_for_byte),
 		cmocka_unit_test(test_minivmm_stream_delivers_64_mib_intact),
+		cmocka_unit_test(
+			test_minivmm_churn_runs_5_passes_without_errors),
+		cmocka_unit_test(
+			test_minivmm_churn_defaults_to_half_the_free_ram),
+		cmocka_unit_test(test_minivmm_churn_stops_on_ctrl_d),
+		cmocka_unit_test(
+			test_minivmm_churn_refuses_bad_options_with_one_line),
 		cmocka_unit_test(test_minivmm_survives_descriptor_outside_ram),
 		cmocka_unit_test(test_minivmm_survives_length_past_end_of_ram),
 		cmocka_unit_test(test_minivmm_survives_address_plus_length_wrapping),
@@ -974,6 +1101,7 @@ int main(void)
 		cmocka_unit_test(test_minivmm_interactive_terminal_quits_on_ctrl_a_x),
 		cmocka_unit_test(test_qemu_hello_matches_minivmm),
 		cmocka_unit_test(test_qemu_echo_matches_minivmm),
+		cmocka_unit_test(test_qemu_churn_runs_5_passes_without_errors),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -467,6 +467,153 @@ static void patch_byte(const char *path, off_t off, uint8_t xor)
 	close(fd);
 }
 
+/* Wait until stdout holds text somewhere after its first `from` bytes. */
+static void vm_wait_text(struct vm *v, size_t from, const char *text)
+{
+	double end = now_s() + DEADLINE_S;
+
+	while (!v->buf || v->len < from || !strstr(v->buf + from, text)) {
+		if (now_s() > end)
+			fail_msg("timed out waiting for \"%s\"", text);
+		if (!vm_read(v, 100))
+			fail_msg("output ended before \"%s\"", text);
+	}
+}
+
+/*
+ * A guest churning 16 MiB from 0x1000000 of its 64 MiB, with the API,
+ * past its first pass.
+ */
+static void start_churn(struct fixture *f, struct vm *v, const char *extra)
+{
+	static const char cmdline[] = "prog=churn churn=16";
+	const char *argv[MAX_ARGS] = { minivmm, "--api-socket", f->sock, "-m",
+				       "64M",	"--cmdline",	cmdline };
+	unsigned n = 7;
+
+	if (extra)
+		argv[n++] = extra;
+	argv[n++] = guest;
+	vm_start(v, argv);
+	wait_socket(f, v);
+	vm_wait_text(v, 0, "churn: 16 MiB at 0x1000000\n");
+	vm_wait_text(v, 0, "churn: 1 passes, 0 errors\n");
+}
+
+/* Let a churning guest run until its next progress line. */
+static void churn_on(struct vm *v)
+{
+	vm_wait_text(v, v->len, " errors\n");
+}
+
+/* Stop a churning guest with Ctrl-D: its exit status. */
+static int churn_stop(struct vm *v)
+{
+	size_t n = strlen(" passes, 0 errors\n");
+
+	vm_send(v, "\x04");
+	vm_wait(v);
+	if (v->len < n || memcmp(v->buf + v->len - n, " passes, 0 errors\n", n))
+		fail_msg("the churn did not end cleanly:\n%s", v->buf);
+	return v->status;
+}
+
+/*
+ * The churn checks every page it rewrites against what it wrote in the
+ * pass before: a dirty page missing from a Diff snapshot would come back
+ * with an older pass's pattern and be counted.
+ */
+static void test_restore_churn_finds_every_page_after_merged_diffs(void **state)
+{
+	struct fixture *f = *state;
+	struct vm v, w;
+
+	NEED_KVM();
+	start_churn(f, &v, "--dirty-log");
+	pause_vm(f);
+	snapshot(f, "Full", path_in(f, "s0"), path_in(f, "base"));
+	resume_vm(f);
+	churn_on(&v);
+	pause_vm(f);
+	snapshot(f, "Diff", path_in(f, "s1"), path_in(f, "d1"));
+	resume_vm(f);
+	churn_on(&v);
+	pause_vm(f);
+	snapshot(f, "Diff", path_in(f, "s2"), path_in(f, "d2"));
+	vm_kill(&v);
+	assert_null(strstr(v.buf, "bad words"));
+	vm_free(&v);
+	merge(path_in(f, "base"), path_in(f, "d1"));
+	merge(path_in(f, "base"), path_in(f, "d2"));
+	start_restored(&w, path_in(f, "s2"), path_in(f, "base"));
+	churn_on(&w);
+	assert_int_equal(churn_stop(&w), 1);
+	vm_free(&w);
+}
+
+static uint64_t churn_word(uint64_t pass, uint64_t gpa)
+{
+	return (gpa * 0x9e3779b97f4a7c15ull) ^ (pass * 0xc2b2ae3d27d4eb4full) ^
+	       pass;
+}
+
+/* Flip bits of the 64-bit word at off in a file. */
+static void patch_word(const char *path, off_t off, uint64_t xor)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		patch_byte(path, off + i, (uint8_t)(xor >> (8 * i)));
+}
+
+/*
+ * And a word changed behind the guest's back is reported, with the
+ * expected pattern. Two pages are changed: the guest may have been
+ * stopped in the middle of one of them.
+ */
+static void test_restore_churn_reports_a_word_changed_in_memory(void **state)
+{
+	static const char report[] = "churn: pass %llu, page 0x%llx: %llu bad "
+				     "words, first at 0x%llx: expected 0x%llx, "
+				     "found 0x%llx";
+	const uint64_t flip = 0xdeadbeef, gpa[2] = { 0x1005038, 0x1bb8320 };
+	unsigned long long pass, page, bad, at, want, got, errors;
+	struct fixture *f = *state;
+	const char *line;
+	struct vm v, w;
+
+	NEED_KVM();
+	start_churn(f, &v, NULL);
+	pause_vm(f);
+	snapshot(f, "Full", f->state, f->mem);
+	vm_kill(&v);
+	vm_free(&v);
+	/* The memory file holds guest-physical memory from 0. */
+	patch_word(f->mem, (off_t)gpa[0], flip);
+	patch_word(f->mem, (off_t)gpa[1], flip);
+	start_restored(&w, f->state, f->mem);
+	vm_wait_text(&w, 0, "bad words");
+	churn_on(&w);
+	vm_send(&w, "\x04");
+	/* Exit code 1: status 3. */
+	assert_int_equal(vm_wait(&w), 3);
+	line = strstr(w.buf, "churn: pass ");
+	assert_non_null(line);
+	assert_int_equal(
+		sscanf(line, report, &pass, &page, &bad, &at, &want, &got), 6);
+	assert_true(at == gpa[0] || at == gpa[1]);
+	assert_int_equal(page, at & ~0xfffull);
+	assert_int_equal(bad, 1);
+	assert_true(pass >= 1);
+	assert_int_equal(want, churn_word(pass - 1, at));
+	assert_int_equal(want ^ got, flip);
+	line = strrchr(w.buf, ',');
+	assert_non_null(line);
+	assert_int_equal(sscanf(line, ", %llu errors", &errors), 1);
+	assert_true(errors == 1 || errors == 2);
+	vm_free(&w);
+}
+
 static void test_restore_cli_refuses_bad_state_files(void **state)
 {
 	struct fixture *f = *state;
@@ -630,6 +777,8 @@ int main(void)
 		T(test_restore_load_through_the_api),
 		T(test_restore_stream_continues_byte_for_byte),
 		T(test_restore_base_and_diffs_merge_to_the_full_memory),
+		T(test_restore_churn_finds_every_page_after_merged_diffs),
+		T(test_restore_churn_reports_a_word_changed_in_memory),
 		T(test_restore_full_snapshot_disk_use_is_about_touched),
 		T(test_restore_cli_refuses_bad_state_files),
 		T(test_restore_cli_refuses_a_mismatched_memory_or_machine),
