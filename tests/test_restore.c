@@ -467,24 +467,11 @@ static void patch_byte(const char *path, off_t off, uint8_t xor)
 	close(fd);
 }
 
-/* Wait until stdout holds text somewhere after its first `from` bytes. */
-static void vm_wait_text(struct vm *v, size_t from, const char *text)
-{
-	double end = now_s() + DEADLINE_S;
-
-	while (!v->buf || v->len < from || !strstr(v->buf + from, text)) {
-		if (now_s() > end)
-			fail_msg("timed out waiting for \"%s\"", text);
-		if (!vm_read(v, 100))
-			fail_msg("output ended before \"%s\"", text);
-	}
-}
-
 /*
  * A guest churning 16 MiB from 0x1000000 of its 64 MiB, with the API,
  * past its first pass.
  */
-static void start_churn(struct fixture *f, struct vm *v, const char *extra)
+static void start_churn(struct fixture *f, struct vmproc *v, const char *extra)
 {
 	static const char cmdline[] = "prog=churn churn=16";
 	const char *argv[MAX_ARGS] = { minivmm, "--api-socket", f->sock, "-m",
@@ -494,25 +481,25 @@ static void start_churn(struct fixture *f, struct vm *v, const char *extra)
 	if (extra)
 		argv[n++] = extra;
 	argv[n++] = guest;
-	vm_start(v, argv);
+	vmproc_start(v, argv, NULL);
 	wait_socket(f, v);
-	vm_wait_text(v, 0, "churn: 16 MiB at 0x1000000\n");
-	vm_wait_text(v, 0, "churn: 1 passes, 0 errors\n");
+	vmproc_wait_text(v, 0, "churn: 16 MiB at 0x1000000\n");
+	vmproc_wait_text(v, 0, "churn: 1 passes, 0 errors\n");
 }
 
 /* Let a churning guest run until its next progress line. */
-static void churn_on(struct vm *v)
+static void churn_on(struct vmproc *v)
 {
-	vm_wait_text(v, v->len, " errors\n");
+	vmproc_wait_text(v, v->len, " errors\n");
 }
 
 /* Stop a churning guest with Ctrl-D: its exit status. */
-static int churn_stop(struct vm *v)
+static int churn_stop(struct vmproc *v)
 {
 	size_t n = strlen(" passes, 0 errors\n");
 
-	vm_send(v, "\x04");
-	vm_wait(v);
+	vmproc_send(v, "\x04");
+	vmproc_wait(v);
 	if (v->len < n || memcmp(v->buf + v->len - n, " passes, 0 errors\n", n))
 		fail_msg("the churn did not end cleanly:\n%s", v->buf);
 	return v->status;
@@ -526,7 +513,7 @@ static int churn_stop(struct vm *v)
 static void test_restore_churn_finds_every_page_after_merged_diffs(void **state)
 {
 	struct fixture *f = *state;
-	struct vm v, w;
+	struct vmproc v, w;
 
 	NEED_KVM();
 	start_churn(f, &v, "--dirty-log");
@@ -540,15 +527,15 @@ static void test_restore_churn_finds_every_page_after_merged_diffs(void **state)
 	churn_on(&v);
 	pause_vm(f);
 	snapshot(f, "Diff", path_in(f, "s2"), path_in(f, "d2"));
-	vm_kill(&v);
+	vmproc_kill(&v);
 	assert_null(strstr(v.buf, "bad words"));
-	vm_free(&v);
+	vmproc_free(&v);
 	merge(path_in(f, "base"), path_in(f, "d1"));
 	merge(path_in(f, "base"), path_in(f, "d2"));
 	start_restored(&w, path_in(f, "s2"), path_in(f, "base"));
 	churn_on(&w);
 	assert_int_equal(churn_stop(&w), 1);
-	vm_free(&w);
+	vmproc_free(&w);
 }
 
 static uint64_t churn_word(uint64_t pass, uint64_t gpa)
@@ -580,23 +567,23 @@ static void test_restore_churn_reports_a_word_changed_in_memory(void **state)
 	unsigned long long pass, page, bad, at, want, got, errors;
 	struct fixture *f = *state;
 	const char *line;
-	struct vm v, w;
+	struct vmproc v, w;
 
 	NEED_KVM();
 	start_churn(f, &v, NULL);
 	pause_vm(f);
 	snapshot(f, "Full", f->state, f->mem);
-	vm_kill(&v);
-	vm_free(&v);
+	vmproc_kill(&v);
+	vmproc_free(&v);
 	/* The memory file holds guest-physical memory from 0. */
 	patch_word(f->mem, (off_t)gpa[0], flip);
 	patch_word(f->mem, (off_t)gpa[1], flip);
 	start_restored(&w, f->state, f->mem);
-	vm_wait_text(&w, 0, "bad words");
+	vmproc_wait_text(&w, 0, "bad words");
 	churn_on(&w);
-	vm_send(&w, "\x04");
+	vmproc_send(&w, "\x04");
 	/* Exit code 1: status 3. */
-	assert_int_equal(vm_wait(&w), 3);
+	assert_int_equal(vmproc_wait(&w), 3);
 	line = strstr(w.buf, "churn: pass ");
 	assert_non_null(line);
 	assert_int_equal(
@@ -611,7 +598,7 @@ static void test_restore_churn_reports_a_word_changed_in_memory(void **state)
 	assert_non_null(line);
 	assert_int_equal(sscanf(line, ", %llu errors", &errors), 1);
 	assert_true(errors == 1 || errors == 2);
-	vm_free(&w);
+	vmproc_free(&w);
 }
 
 static void test_restore_cli_refuses_bad_state_files(void **state)

@@ -109,6 +109,18 @@ void vmproc_expect(struct vmproc *v, const char *text)
 	}
 }
 
+void vmproc_wait_text(struct vmproc *v, size_t from, const char *text)
+{
+	double end = now_s() + VMPROC_DEADLINE_S;
+
+	while (!v->buf || v->len < from || !strstr(v->buf + from, text)) {
+		if (now_s() > end)
+			fail_msg("timed out waiting for \"%s\"", text);
+		if (!vmproc_read(v, 100))
+			fail_msg("output ended before \"%s\"", text);
+	}
+}
+
 void vmproc_send(struct vmproc *v, const char *text)
 {
 	assert_int_equal(write(v->in, text, strlen(text)),

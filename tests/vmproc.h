@@ -36,6 +36,9 @@ bool vmproc_read(struct vmproc *v, int timeout_ms);
 void vmproc_wait_len(struct vmproc *v, size_t want);
 void vmproc_expect(struct vmproc *v, const char *text);
 
+/* Wait until stdout holds text somewhere after its first from bytes. */
+void vmproc_wait_text(struct vmproc *v, size_t from, const char *text);
+
 void vmproc_send(struct vmproc *v, const char *text);
 /* A line in, its echo out (the guest's prog=echo). */
 void vmproc_echo(struct vmproc *v, const char *line);
