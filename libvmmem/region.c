@@ -402,3 +402,56 @@ int vmmem_region_is_owned(const struct vmmem_region *region)
 {
 	return region->kind != VMMEM_REGION_BORROWED;
 }
+
+/* /proc/self/pagemap: one 64-bit entry per host page. */
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_SWAPPED (1ull << 62)
+/* Entries read at a time. */
+#define PAGEMAP_BATCH 4096
+
+int vmmem_region_resident(const struct vmmem_region *region, uint64_t off,
+			  uint64_t len, uint64_t *bits)
+{
+	uint64_t entries[PAGEMAP_BATCH], first, n, i, done = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	int fd, ret = 0;
+
+	if (!region || !bits || page != (long)VMMEM_PAGE_SIZE || off % page ||
+	    len % page)
+		return -EINVAL;
+	if (off > region->len || len > region->len - off)
+		return -EFAULT;
+	n = len / page;
+	/*
+	 * Only anonymous memory reads as zero where nothing was ever put:
+	 * elsewhere an absent page still has the file's (or the owner's)
+	 * contents.
+	 */
+	if (region->kind != VMMEM_REGION_ANON || !region->hva)
+		return -ENOTSUP;
+	memset(bits, 0, ((n + 63) / 64) * sizeof(*bits));
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	first = ((uintptr_t)region->hva + off) / (uint64_t)page;
+	while (done < n) {
+		uint64_t k = n - done < PAGEMAP_BATCH ? n - done :
+							PAGEMAP_BATCH;
+		ssize_t got = pread(fd, entries, k * sizeof(entries[0]),
+				    (off_t)((first + done) * sizeof(entries[0])));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || got % sizeof(entries[0])) {
+			ret = got < 0 ? -errno : -EIO;
+			break;
+		}
+		k = (uint64_t)got / sizeof(entries[0]);
+		for (i = 0; i < k; i++)
+			if (entries[i] & (PAGEMAP_PRESENT | PAGEMAP_SWAPPED))
+				bits[(done + i) / 64] |= 1ull << ((done + i) % 64);
+		done += k;
+	}
+	close(fd);
+	return ret;
+}

@@ -509,23 +509,60 @@ static int send_pages(struct source *s, vmmem_gpa_t gpa, uint64_t off,
 	return 0;
 }
 
-/* Every page of guest RAM (round 0). */
-static int send_all(struct source *s)
+/* Send the pages whose bits are set in bits[], in runs; zero runs too
+ * unless skip_zero. */
+static int send_marked(struct source *s, struct vmmem_region *r, uint64_t off,
+		       const uint64_t *bits, bool skip_zero)
 {
-	uint64_t off = 0;
-	size_t i;
+	uint64_t pages = vmmem_region_len(r) / PAGE, p = 0, q;
 	int rc;
 
-	for (i = 0; i < s->nregions; i++) {
-		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
-		uint64_t len = vmmem_region_len(r);
-
-		rc = send_pages(s, vmmem_region_gpa(r), off, len / PAGE, true);
+	while (p < pages) {
+		if (!(bits[p / 64] >> (p % 64) & 1)) {
+			/* A whole clear word: skip it at once. */
+			p = bits[p / 64] ? p + 1 : (p / 64 + 1) * 64;
+			continue;
+		}
+		for (q = p + 1; q < pages && (bits[q / 64] >> (q % 64) & 1); q++)
+			;
+		rc = send_pages(s, vmmem_region_gpa(r) + p * PAGE,
+				off + p * PAGE, q - p, skip_zero);
 		if (rc)
 			return rc;
-		off += len;
+		p = q;
 	}
 	return 0;
+}
+
+/*
+ * Every page of guest RAM that is not zero (round 0). Pages of anonymous
+ * memory that were never touched are zero without reading them (the
+ * destination's memory starts zero), which spares faulting in the whole
+ * of a mostly idle guest; the dirty log, on since before this, catches
+ * any page touched after it was looked at.
+ */
+static int send_all(struct source *s)
+{
+	uint64_t off = 0, *resident;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < s->nregions; i++) {
+		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
+		uint64_t len = vmmem_region_len(r), pages = len / PAGE;
+
+		resident = calloc((pages + 63) / 64, sizeof(uint64_t));
+		if (!resident)
+			return -ENOMEM;
+		if (vmmem_region_resident(r, 0, pages * PAGE, resident) == 0)
+			rc = send_marked(s, r, off, resident, true);
+		else
+			rc = send_pages(s, vmmem_region_gpa(r), off, pages,
+					true);
+		free(resident);
+		off += len;
+	}
+	return rc;
 }
 
 /* Take the pages written since the last harvest into s->bits (KVM's log
@@ -556,23 +593,10 @@ static int send_dirty(struct source *s)
 
 	for (i = 0; i < s->nregions; i++) {
 		struct vmmem_region *r = vmmem_region_at(s->m->mem, i);
-		uint64_t pages = vmmem_region_dirty_pages(r), p = 0, q;
 
-		while (p < pages) {
-			if (!(s->bits[i][p / 64] >> (p % 64) & 1)) {
-				p++;
-				continue;
-			}
-			for (q = p + 1; q < pages &&
-					(s->bits[i][q / 64] >> (q % 64) & 1);
-			     q++)
-				;
-			rc = send_pages(s, vmmem_region_gpa(r) + p * PAGE,
-					off + p * PAGE, q - p, false);
-			if (rc)
-				return rc;
-			p = q;
-		}
+		rc = send_marked(s, r, off, s->bits[i], false);
+		if (rc)
+			return rc;
 		off += vmmem_region_len(r);
 	}
 	return 0;

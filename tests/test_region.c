@@ -1552,6 +1552,67 @@ static void test_region_set_keeps_region_after_caller_destroys(void **s)
 	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 1);
 }
 
+/* vmmem_region_resident() */
+
+static void test_region_resident_sees_only_touched_pages(void **state)
+{
+	struct vmmem_region *r;
+	uint64_t bits[2] = { ~0ull, ~0ull };
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 128 * 4096, 0, &r), 0);
+	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
+	assert_true(bits[0] == 0 && bits[1] == 0);
+	p = vmmem_region_hva(r);
+	p[5 * 4096] = 1;
+	p[100 * 4096 + 7] = 2;
+	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
+	assert_true(bits[0] == 1ull << 5);
+	assert_true(bits[1] == 1ull << (100 - 64));
+	/* A window of the region: bits count from its start. */
+	assert_int_equal(vmmem_region_resident(r, 4 * 4096, 2 * 4096, bits),
+			 0);
+	assert_true(bits[0] == 2);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_resident_refuses_bad_arguments(void **state)
+{
+	struct vmmem_region *r;
+	uint64_t bits[1];
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 16 * 4096, 0, &r), 0);
+	assert_int_equal(vmmem_region_resident(NULL, 0, 4096, bits), -EINVAL);
+	assert_int_equal(vmmem_region_resident(r, 0, 4096, NULL), -EINVAL);
+	assert_int_equal(vmmem_region_resident(r, 1, 4096, bits), -EINVAL);
+	assert_int_equal(vmmem_region_resident(r, 0, 100, bits), -EINVAL);
+	assert_int_equal(vmmem_region_resident(r, 8 * 4096, 9 * 4096, bits),
+			 -EFAULT);
+	vmmem_region_destroy(r);
+}
+
+static void test_region_resident_refuses_file_memory(void **state)
+{
+	struct vmmem_region *r;
+	char path[] = "/tmp/vmmem-resident-XXXXXX";
+	uint64_t bits[1];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, 4 * 4096), 0);
+	assert_int_equal(vmmem_region_create_file(0, 4 * 4096, 0, fd, 0, &r),
+			 0);
+	/* An absent page of a file still holds the file's data. */
+	assert_int_equal(vmmem_region_resident(r, 0, 4 * 4096, bits),
+			 -ENOTSUP);
+	vmmem_region_destroy(r);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1723,7 +1784,10 @@ int main(void)
 		cmocka_unit_test(test_region_destroy_of_null_does_nothing),
 		cmocka_unit_test(
 			test_region_set_keeps_region_after_caller_destroys),
-	};
+			cmocka_unit_test(test_region_resident_sees_only_touched_pages),
+		cmocka_unit_test(test_region_resident_refuses_bad_arguments),
+		cmocka_unit_test(test_region_resident_refuses_file_memory),
+};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

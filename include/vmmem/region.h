@@ -256,4 +256,29 @@ enum vmmem_region_kind vmmem_region_kind(const struct vmmem_region *region);
  */
 int vmmem_region_is_owned(const struct vmmem_region *region);
 
+/**
+ * vmmem_region_resident() - which pages of an anonymous region hold memory.
+ * @region: an anonymous region (vmmem_region_create_anon()).
+ * @off: region offset of the first page; a multiple of 4096.
+ * @len: bytes; a multiple of 4096.
+ * @bits: receives one bit per page (bit i of word i / 64), set when the
+ *        page is in memory or swapped out; clear when it was never
+ *        touched, so it reads as zero. ceil(len / 4096 / 64) words.
+ *
+ * For a VMM that copies guest memory elsewhere (a migration, a snapshot)
+ * and may skip what was never touched without reading it, which would
+ * also fault it in. The answer is a snapshot: a page may be touched right
+ * after; a caller that must not miss such pages tracks writes with the
+ * dirty bitmap from before it asks. Reads /proc/self/pagemap.
+ *
+ * Return: 0.
+ * Errors: -EINVAL for a NULL argument, unaligned off or len, or a host
+ * page size other than 4096; -EFAULT when [off, off + len) is not inside
+ * the region; -ENOTSUP for a region that is not anonymous memory (an
+ * absent page of a file still holds the file's data); the negative errno
+ * of open(2) or pread(2) on /proc/self/pagemap.
+ */
+int vmmem_region_resident(const struct vmmem_region *region, uint64_t off,
+			  uint64_t len, uint64_t *bits);
+
 #endif /* VMMEM_REGION_H */
