@@ -1,0 +1,1522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_snapshot - snapshot and restore, minivmm against QEMU's microvm on
+ * the same guest image (prog=echo), for 256 MiB and 4 GiB guests, with the
+ * floor of any KVM VMM on this host measured in the same run. Medians of
+ * N runs; every run takes one sample of everything, in the same order.
+ *
+ * For each guest size and VMM:
+ *  1. Boot the guest with prog=echo, write a line and wait for its echo:
+ *     the guest is then known to be waiting for input.
+ *  2. Pause it and snapshot it, timed. minivmm: PATCH /vm Paused, then
+ *     PUT /snapshot/create (Full), from the connect() of that request to
+ *     its 204 response. QEMU: stop, then migrate to "exec:cat > FILE"
+ *     (max-bandwidth raised first), from the migrate command to the
+ *     MIGRATION event with status "completed" (query-migrate confirms).
+ *     The guest's touched memory is the resident size of the guest-RAM
+ *     mapping in the paused VMM (/proc/PID/smaps).
+ *  3. End that VMM and restore into a new process, timed from fork() to the
+ *     echo of a line that was put in the new process's standard input
+ *     (a pipe) before fork(). minivmm: --restore STATE --mem-file MEM.
+ *     QEMU: the same command line plus -incoming "exec:cat FILE"; once
+ *     the incoming migration has completed (MIGRATION event, or
+ *     query-status no longer "inmigrate"), `cont` over QMP.
+ *  4. After the echo, read the restored VMM's VmRSS, then end the guest
+ *     with Ctrl-D and check that it exits cleanly.
+ *
+ * The floor: this program re-executed as a fresh process opens /dev/kvm,
+ * creates a VM with one 256 MiB anonymous memory slot and one vCPU, and
+ * runs a real-mode `out` to its exit. It reports the time from open() to
+ * the exit; the parent also keeps the time from its fork() to the exit.
+ * A second floor creates the in-kernel IRQCHIP and PIT2 first, as minivmm
+ * and QEMU do: on some hosts the next memory-slot change then waits for
+ * KVM (SRCU) for milliseconds.
+ *
+ * usage: bench_snapshot [--runs N] [--sizes SIZE[,SIZE...]]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const minivmm = "build/minivmm";
+static const char *const guest = "build/guest/guest.elf";
+static const char *const qemu = "/usr/bin/qemu-system-x86_64";
+
+#define MAX_RUNS 64
+#define MAX_SIZES 4
+/* Every wait for a VMM (boot, snapshot, restore, exit) ends by then. */
+#define STEP_TIMEOUT 60.0
+/* The floor's one memory slot: the smaller guest size. */
+#define FLOOR_MEM (256ull << 20)
+
+/* The lines the guest echoes: one before the snapshot, one after. */
+static const char ready_line[] = "bench-snapshot: ready\n";
+static const char restored_line[] = "bench-snapshot: restored\n";
+
+enum vmm { MINIVMM, QEMU, NVMM };
+
+/* One run's samples for one VMM and size. */
+struct sample {
+	double snap_ms;		/* snapshot request to completion */
+	double state_size;	/* state file, bytes (QEMU: its stream) */
+	double state_disk;	/* st_blocks * 512 */
+	double mem_size;	/* memory file (minivmm only) */
+	double mem_disk;
+	double touched;		/* guest RAM resident in the paused VMM */
+	double restore_ms;	/* fork() to the echo */
+	double rss;		/* VmRSS of the restored VMM, bytes */
+};
+
+/*
+ * What the signal handler and every exit path clean up: child process
+ * groups and the temporary folder, whose paths are fixed at start-up so
+ * that cleanup() only calls async-signal-safe functions.
+ */
+enum tmp_file { F_API, F_STATE, F_MEM, F_MIG, F_ERR, NFILES };
+static const char *const tmp_name[NFILES] = { "api.sock", "vm.state",
+					      "vm.mem", "qemu.mig",
+					      "vmm.err" };
+static char tmp_dir[256];
+static char tmp_path[NFILES][320];
+#define MAX_KIDS 4
+static volatile pid_t kids[MAX_KIDS];
+
+/* The first error, reported as one line; the phase it happened in. */
+static char errmsg[512];
+static char phase[96];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Record an error (the first one wins: it is the most specific). */
+static int failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errmsg[0])
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void kid_add(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_KIDS; i++) {
+		if (!kids[i]) {
+			kids[i] = pid;
+			return;
+		}
+	}
+}
+
+static void kid_remove(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_KIDS; i++)
+		if (kids[i] == pid)
+			kids[i] = 0;
+}
+
+/*
+ * Everything in the temporary folder is ours, including the temporary
+ * files a VMM killed in mid-write leaves: remove every entry. getdents64
+ * rather than readdir(), which may allocate, so that the signal handler
+ * can call this.
+ */
+static void remove_tmp(void)
+{
+	static char buf[4096];
+	int fd, i;
+	long n, off;
+
+	fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < 64; i++) {
+		n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				unlinkat(fd, d->d_name, 0);
+			off += d->d_reclen;
+		}
+	}
+	close(fd);
+	rmdir(tmp_dir);
+}
+
+/*
+ * Kill every child's process group (QEMU's group includes the shell and
+ * cat of its exec: migration), reap the children and remove the folder.
+ * Async-signal-safe: also called from the signal handler.
+ */
+static void cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_KIDS; i++) {
+		pid_t pid = kids[i];
+
+		if (pid > 0) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			kids[i] = 0;
+		}
+	}
+	if (tmp_dir[0])
+		remove_tmp();
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Milliseconds until deadline for poll(), at least 0. */
+static int ms_left(double deadline)
+{
+	double left = deadline - now();
+
+	if (left <= 0)
+		return 0;
+	return left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1;
+}
+
+/*
+ * "; it said: LINE" with the first non-empty line the last child wrote on
+ * its standard error, or "" when it wrote nothing.
+ */
+static const char *child_said(char *buf, size_t size)
+{
+	FILE *f = fopen(tmp_path[F_ERR], "r");
+	char line[200];
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0]) {
+			snprintf(buf, size, "; it said: %s", line);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* ---- The floor: a bare KVM VM to its first exit ---- */
+
+/*
+ * Open /dev/kvm, create a VM with one slot of FLOOR_MEM anonymous memory
+ * and one vCPU, and run `mov $0x42,%al; out %al,$0x10; hlt` in real mode
+ * at 0x1000 until KVM reports the `out`. With irqchip, create the in-kernel
+ * interrupt controllers and PIT first, as minivmm and QEMU do before their
+ * memory slots. Returns the exit's time in *t_exit and open()'s in *t_open,
+ * or a message in err.
+ */
+static int floor_run(bool irqchip, double *t_open, double *t_exit, char *err,
+		     size_t len)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	static const uint8_t code[] = { 0xb0, 0x42, 0xe6, 0x10, 0xf4 };
+	struct kvm_userspace_memory_region slot = { 0 };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+	struct kvm_run *run = MAP_FAILED;
+	int kvm, vm = -1, cpu = -1, run_size = 0, ret = -1, e = 0;
+	const char *what = NULL;
+	uint8_t *mem;
+
+/* On failure: remember the call and its errno, and unwind from label. */
+#define CHECK(cond, name, label)                                               \
+	do {                                                                   \
+		if (cond) {                                                    \
+			what = name;                                           \
+			e = errno;                                             \
+			goto label;                                            \
+		}                                                              \
+	} while (0)
+
+	*t_open = now();
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		snprintf(err, len, "floor: /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	mem = mmap(NULL, FLOOR_MEM, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(mem == MAP_FAILED, "mmap", err_close_kvm);
+	memcpy(mem + 0x1000, code, sizeof(code));
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	CHECK(vm < 0, "KVM_CREATE_VM", err_unmap_mem);
+	if (irqchip) {
+		CHECK(ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0,
+		      "KVM_CREATE_IRQCHIP", err_close_vm);
+		CHECK(ioctl(vm, KVM_CREATE_PIT2, &pit) < 0, "KVM_CREATE_PIT2",
+		      err_close_vm);
+	}
+	slot.memory_size = FLOOR_MEM;
+	slot.userspace_addr = (uintptr_t)mem;
+	CHECK(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0,
+	      "KVM_SET_USER_MEMORY_REGION", err_close_vm);
+	cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	CHECK(cpu < 0, "KVM_CREATE_VCPU", err_close_vm);
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(run_size <= 0, "KVM_GET_VCPU_MMAP_SIZE", err_close_cpu);
+	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   cpu, 0);
+	CHECK(run == MAP_FAILED, "mmap of kvm_run", err_close_cpu);
+	/* The reset state runs at CS base 0xffff0000: point CS at 0. */
+	CHECK(ioctl(cpu, KVM_GET_SREGS, &sregs) < 0, "KVM_GET_SREGS",
+	      err_unmap_run);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	CHECK(ioctl(cpu, KVM_SET_SREGS, &sregs) < 0, "KVM_SET_SREGS",
+	      err_unmap_run);
+	regs.rip = 0x1000;
+	regs.rflags = 0x2;
+	CHECK(ioctl(cpu, KVM_SET_REGS, &regs) < 0, "KVM_SET_REGS",
+	      err_unmap_run);
+	CHECK(ioctl(cpu, KVM_RUN, 0) < 0, "KVM_RUN", err_unmap_run);
+	*t_exit = now();
+#undef CHECK
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != 0x10 ||
+	    run->io.direction != KVM_EXIT_IO_OUT ||
+	    ((uint8_t *)run)[run->io.data_offset] != 0x42)
+		snprintf(err, len, "floor: the vCPU stopped with exit reason "
+			 "%u, not at its `out`", run->exit_reason);
+	else
+		ret = 0;
+err_unmap_run:
+	munmap(run, (size_t)run_size);
+err_close_cpu:
+	close(cpu);
+err_close_vm:
+	close(vm);
+err_unmap_mem:
+	munmap(mem, FLOOR_MEM);
+err_close_kvm:
+	close(kvm);
+	if (what)
+		snprintf(err, len, "floor: %s: %s", what, strerror(e));
+	return ret;
+}
+
+/* The re-executed floor process: one line "<t_open> <t_exit>" or "error". */
+static int floor_child(bool irqchip)
+{
+	double t_open, t_exit;
+	char err[256];
+
+	if (floor_run(irqchip, &t_open, &t_exit, err, sizeof(err))) {
+		printf("error %s\n", err);
+		return 1;
+	}
+	printf("%.9f %.9f\n", t_open, t_exit);
+	return 0;
+}
+
+/* ---- Child processes ---- */
+
+struct child {
+	const char *name;
+	pid_t pid;
+	int in;			/* its standard input: our write end */
+	int out;		/* its standard output: our read end */
+	int qmp;		/* our end of its QMP socket, or -1 */
+	double t_fork;		/* just before fork() */
+	char buf[4096];		/* the tail of its standard output */
+	size_t len;
+	/* QMP: received bytes, and the incoming or outgoing migration. */
+	char qbuf[65536];
+	size_t qlen, qskip;
+	bool mig_done, mig_failed;
+};
+
+/* fd becomes target, without close-on-exec. */
+static int move_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/*
+ * In the child after fork(). This program has one thread, so the child may
+ * call anything; signals stay blocked until just before exec.
+ */
+static void exec_child(const char *const argv[], int in, int out, int qmp)
+{
+	sigset_t none;
+	int err;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Its own group, so that its children die with it; and it dies
+	 * with us, should we be killed without a chance to clean up. */
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	err = open(tmp_path[F_ERR], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		   0600);
+	if (err < 0 || move_fd(in, 0) || move_fd(out, 1) || move_fd(err, 2) ||
+	    (qmp >= 0 && move_fd(qmp, 3)))
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execv(argv[0], (char *const *)argv);
+	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void child_close(struct child *c)
+{
+	if (c->in >= 0)
+		close(c->in);
+	if (c->out >= 0)
+		close(c->out);
+	if (c->qmp >= 0)
+		close(c->qmp);
+	c->in = c->out = c->qmp = -1;
+}
+
+/*
+ * Start argv[0] with input already in its standard input (the pipe holds
+ * it before fork(), so the child can read it at any time), its standard
+ * output on a pipe to us, its standard error in the F_ERR file, and with
+ * qmp, one end of a socket pair as its fd 3.
+ */
+static int child_start(struct child *c, const char *name,
+		       const char *const argv[], const char *input, bool qmp)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	size_t len = input ? strlen(input) : 0;
+	sigset_t all, old;
+	int saved = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->in = c->out = c->qmp = -1;
+	c->pid = -1;
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
+	    (qmp && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))) {
+		failf("pipe: %s", strerror(errno));
+		goto err_close;
+	}
+	if (len && write(in[1], input, len) != (ssize_t)len) {
+		failf("writing %s's input: %s", name, strerror(errno));
+		goto err_close;
+	}
+	/* No signal handler may run in the child before exec. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	c->t_fork = now();
+	c->pid = fork();
+	if (c->pid == 0)
+		exec_child(argv, in[0], out[1], sv[1]);
+	saved = errno;
+	if (c->pid > 0)
+		kid_add(c->pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (c->pid < 0) {
+		failf("fork: %s", strerror(saved));
+		goto err_close;
+	}
+	close(in[0]);
+	close(out[1]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	c->in = in[1];
+	c->out = out[0];
+	c->qmp = sv[0];
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	return 0;
+
+err_close:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (sv[i] >= 0)
+			close(sv[i]);
+	}
+	return -1;
+}
+
+/*
+ * Wait until marker has appeared on the child's standard output; *t is the
+ * time the read that completed it returned.
+ */
+static int child_wait_output(struct child *c, const char *marker,
+			     double deadline, double *t)
+{
+	char line[256];
+
+	for (;;) {
+		struct pollfd p = { .fd = c->out, .events = POLLIN };
+		ssize_t n;
+		int rc;
+
+		if (memmem(c->buf, c->len, marker, strlen(marker)))
+			return 0;
+		rc = poll(&p, 1, ms_left(deadline));
+		if (rc < 0 && errno != EINTR)
+			return failf("poll: %s", strerror(errno));
+		if (rc <= 0) {
+			if (now() < deadline)
+				continue;
+			return failf("%s: no answer on its output within "
+				     "%.0f s%s", c->name, STEP_TIMEOUT,
+				     child_said(line, sizeof(line)));
+		}
+		n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+		*t = now();
+		if (n == 0)
+			return failf("%s ended before its answer%s", c->name,
+				     child_said(line, sizeof(line)));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return failf("reading %s: %s", c->name,
+				     strerror(errno));
+		}
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+		if (memmem(c->buf, c->len, marker, strlen(marker)))
+			return 0;
+		/* Keep the tail: a marker may span two reads. */
+		if (c->len > sizeof(c->buf) / 2) {
+			size_t keep = sizeof(c->buf) / 4;
+
+			memmove(c->buf, c->buf + c->len - keep, keep);
+			c->len = keep;
+		}
+	}
+}
+
+/*
+ * Wait for the child to exit (a pidfd becomes readable), killing its group
+ * at the deadline. *status is its wait status.
+ */
+static int child_wait_exit(struct child *c, double deadline, int *status)
+{
+	struct pollfd p = { .events = POLLIN };
+	char line[256];
+	int rc;
+
+	p.fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (p.fd < 0)
+		return failf("pidfd_open: %s (Linux 5.3 or later needed)",
+			     strerror(errno));
+	do {
+		rc = poll(&p, 1, ms_left(deadline));
+	} while ((rc < 0 && errno == EINTR) || (rc == 0 && now() < deadline));
+	close(p.fd);
+	if (rc <= 0) {
+		kill(-c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		kid_remove(c->pid);
+		c->pid = -1;
+		return failf("%s did not exit within %.0f s%s", c->name,
+			     STEP_TIMEOUT, child_said(line, sizeof(line)));
+	}
+	if (waitpid(c->pid, status, 0) < 0)
+		return failf("waitpid: %s", strerror(errno));
+	kid_remove(c->pid);
+	c->pid = -1;
+	return 0;
+}
+
+/* End the echo guest with Ctrl-D; its VMM must exit with status 1
+ * (guest exit code 0, as (0 << 1) | 1 through port 0xf4). */
+static int child_end_guest(struct child *c)
+{
+	char line[256];
+	int status;
+
+	if (write(c->in, "\004", 1) != 1)
+		return failf("writing to %s: %s", c->name, strerror(errno));
+	if (child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+		return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+		return failf("%s: the restored guest did not exit cleanly "
+			     "(wait status 0x%x)%s", c->name, status,
+			     child_said(line, sizeof(line)));
+	return 0;
+}
+
+/* Stop a source VMM that has done its part. */
+static void child_kill(struct child *c)
+{
+	if (c->pid > 0) {
+		kill(-c->pid, SIGKILL);
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		kid_remove(c->pid);
+		c->pid = -1;
+	}
+}
+
+/* ---- /proc ---- */
+
+/* VmRSS of pid, bytes. */
+static int read_vmrss(pid_t pid, double *bytes)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return failf("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	if (kib < 0)
+		return failf("%s: no VmRSS", path);
+	*bytes = kib * 1024.0;
+	return 0;
+}
+
+/*
+ * The resident part of guest RAM in pid: the Rss of its mappings that are
+ * exactly guest_size long (minivmm's and QEMU's anonymous RAM) or map
+ * mem_file (a restored minivmm).
+ */
+static int read_guest_rss(pid_t pid, uint64_t guest_size,
+			  const char *mem_file, double *bytes)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	bool in_ram = false, found = false;
+	double sum = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return failf("%s: %s", path, strerror(errno));
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long start, end;
+		char perms[8];
+		long kib;
+		int off = 0;
+
+		/* "start-end perms offset dev inode [path]" opens a mapping;
+		 * field lines ("Rss:  12 kB") do not parse as that. */
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end,
+			   perms, &off) == 3 && off > 0) {
+			char *name = line + off, *nl = strchr(name, '\n');
+
+			if (nl)
+				*nl = '\0';
+			in_ram = end - start == guest_size ||
+				 (mem_file && !strcmp(name, mem_file));
+			found |= in_ram;
+		} else if (in_ram && sscanf(line, "Rss: %ld kB", &kib) == 1) {
+			sum += kib * 1024.0;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (!found)
+		return failf("%s: no mapping of guest RAM found", path);
+	*bytes = sum;
+	return 0;
+}
+
+static int file_sizes(const char *path, double *size, double *disk)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return failf("%s: %s", path, strerror(errno));
+	*size = (double)st.st_size;
+	*disk = (double)st.st_blocks * 512;
+	return 0;
+}
+
+/* ---- minivmm's API: one HTTP/1.1 request on the Unix socket ---- */
+
+/*
+ * Send method path with a JSON body and wait for a 204; *elapsed is the
+ * time from connect() to the complete response header.
+ */
+static int api_request(const char *method, const char *path,
+		       const char *body, double *elapsed)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	double t0, deadline = now() + STEP_TIMEOUT;
+	char req[1024], resp[2048];
+	size_t got = 0;
+	int fd, len, status = 0, ret = -1;
+	const char *fault;
+
+	/* make_tmp() checked that the path fits. */
+	memcpy(sa.sun_path, tmp_path[F_API], strlen(tmp_path[F_API]) + 1);
+	len = snprintf(req, sizeof(req),
+		       "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+		       "Content-Type: application/json\r\n"
+		       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		       method, path, strlen(body), body);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return failf("socket: %s", strerror(errno));
+	t0 = now();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		failf("connecting to minivmm's API: %s", strerror(errno));
+		goto out;
+	}
+	/* A short request on a local stream socket goes out at once. */
+	if (write(fd, req, (size_t)len) != len) {
+		failf("%s %s: %s", method, path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int rc = poll(&p, 1, ms_left(deadline));
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0 && now() >= deadline) {
+			failf("%s %s: no response within %.0f s", method,
+			      path, STEP_TIMEOUT);
+			goto out;
+		}
+		if (rc <= 0)
+			continue;
+		n = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (n <= 0 || (got += (size_t)n) == sizeof(resp) - 1)
+			break;
+		resp[got] = '\0';
+		if (!status && strstr(resp, "\r\n\r\n")) {
+			*elapsed = now() - t0;
+			if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+				status = -1;
+			if (status == 204) {
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+	/* An error: its body, read to the end, says why. */
+	resp[got] = '\0';
+	fault = strstr(resp, "\r\n\r\n");
+	failf("%s %s: HTTP %d %s", method, path, status,
+	      fault ? fault + 4 : "(no response)");
+out:
+	close(fd);
+	return ret;
+}
+
+/* ---- QMP ---- */
+
+/* Note MIGRATION events whatever we are waiting for. */
+static void qmp_note_event(struct child *c, const char *line)
+{
+	if (!strstr(line, "\"event\"") || !strstr(line, "\"MIGRATION\""))
+		return;
+	if (strstr(line, "\"completed\""))
+		c->mig_done = true;
+	else if (strstr(line, "\"failed\"") || strstr(line, "\"cancelled\""))
+		c->mig_failed = true;
+}
+
+/* The next line from QEMU's monitor; valid until the next call. */
+static int qmp_next(struct child *c, double deadline, char **line)
+{
+	char buf[256];
+
+	if (c->qskip) {
+		memmove(c->qbuf, c->qbuf + c->qskip, c->qlen - c->qskip);
+		c->qlen -= c->qskip;
+		c->qskip = 0;
+	}
+	for (;;) {
+		char *nl = memchr(c->qbuf, '\n', c->qlen);
+		struct pollfd p = { .fd = c->qmp, .events = POLLIN };
+		ssize_t n;
+		int rc;
+
+		if (nl) {
+			*nl = '\0';
+			c->qskip = (size_t)(nl - c->qbuf) + 1;
+			*line = c->qbuf;
+			qmp_note_event(c, c->qbuf);
+			return 0;
+		}
+		if (c->qlen == sizeof(c->qbuf) - 1)
+			return failf("QMP: a line longer than %zu bytes",
+				     sizeof(c->qbuf));
+		rc = poll(&p, 1, ms_left(deadline));
+		if (rc < 0 && errno != EINTR)
+			return failf("poll: %s", strerror(errno));
+		if (rc <= 0) {
+			if (now() < deadline)
+				continue;
+			return failf("QEMU's monitor: no answer within %.0f s",
+				     STEP_TIMEOUT);
+		}
+		n = read(c->qmp, c->qbuf + c->qlen,
+			 sizeof(c->qbuf) - 1 - c->qlen);
+		if (n == 0)
+			return failf("QEMU closed its monitor%s",
+				     child_said(buf, sizeof(buf)));
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return failf("reading QMP: %s", strerror(errno));
+		}
+		c->qlen += (size_t)n;
+	}
+}
+
+/* Wait for a line containing what (events are noted on the way). */
+static int qmp_wait(struct child *c, const char *what, char **line)
+{
+	double deadline = now() + STEP_TIMEOUT;
+
+	do {
+		if (qmp_next(c, deadline, line))
+			return -1;
+	} while (!strstr(*line, what));
+	return 0;
+}
+
+/*
+ * Send one command, with its newline in the same write(): QEMU runs a
+ * command as soon as its JSON is complete, and after `quit` it may be gone
+ * before a second write.
+ */
+static int qmp_send(struct child *c, const char *cmd)
+{
+	char msg[512], buf[256];
+	int len = snprintf(msg, sizeof(msg), "%s\n", cmd);
+
+	if (len < 0 || (size_t)len >= sizeof(msg))
+		return failf("QMP command too long: %s", cmd);
+	if (write(c->qmp, msg, (size_t)len) != len)
+		return failf("writing to QEMU's monitor: %s%s", strerror(errno),
+			     child_said(buf, sizeof(buf)));
+	return 0;
+}
+
+/* Run one command; *ret is its "return" line. An "error" fails. */
+static int qmp_cmd(struct child *c, const char *cmd, char **ret)
+{
+	double deadline = now() + STEP_TIMEOUT;
+	char *line;
+
+	if (qmp_send(c, cmd))
+		return -1;
+	for (;;) {
+		if (qmp_next(c, deadline, &line))
+			return -1;
+		if (strstr(line, "\"return\"")) {
+			if (ret)
+				*ret = line;
+			return 0;
+		}
+		if (strstr(line, "\"error\""))
+			return failf("QEMU: %s: %s", cmd, line);
+	}
+}
+
+/* Wait for the MIGRATION event saying completed. */
+static int qmp_wait_migration(struct child *c)
+{
+	double deadline = now() + STEP_TIMEOUT;
+	char *line;
+
+	while (!c->mig_done) {
+		if (c->mig_failed)
+			return failf("QEMU: the migration failed");
+		if (qmp_next(c, deadline, &line))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- One sample of each VMM ---- */
+
+static int minivmm_sample(uint64_t size, struct sample *s)
+{
+	const char *src[] = { minivmm, "--memory", NULL, "--api-socket",
+			      tmp_path[F_API], "--cmdline", "prog=echo",
+			      guest, NULL };
+	const char *dst[] = { minivmm, "--restore", tmp_path[F_STATE],
+			      "--mem-file", tmp_path[F_MEM], NULL };
+	struct child *c = calloc(1, sizeof(*c));
+	char mem[32], body[1024];
+	double t, t_pause;
+	int ret = -1;
+
+	if (!c)
+		return failf("out of memory");
+	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)size >> 10);
+	src[2] = mem;
+	if (child_start(c, "minivmm", src, ready_line, false))
+		goto out;
+	if (child_wait_output(c, ready_line, now() + STEP_TIMEOUT, &t) ||
+	    api_request("PATCH", "/vm", "{\"state\":\"Paused\"}", &t_pause) ||
+	    read_guest_rss(c->pid, size, NULL, &s->touched))
+		goto out_kill;
+	snprintf(body, sizeof(body),
+		 "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"%s\","
+		 "\"mem_file_path\":\"%s\"}",
+		 tmp_path[F_STATE], tmp_path[F_MEM]);
+	if (api_request("PUT", "/snapshot/create", body, &t))
+		goto out_kill;
+	s->snap_ms = t * 1000;
+	child_kill(c);
+	child_close(c);
+	if (file_sizes(tmp_path[F_STATE], &s->state_size, &s->state_disk) ||
+	    file_sizes(tmp_path[F_MEM], &s->mem_size, &s->mem_disk))
+		goto out;
+
+	if (child_start(c, "minivmm --restore", dst, restored_line, false))
+		goto out;
+	if (child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+		goto out_kill;
+	s->restore_ms = (t - c->t_fork) * 1000;
+	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
+		goto out_kill;
+	ret = 0;
+out_kill:
+	child_kill(c);
+out:
+	child_close(c);
+	free(c);
+	unlink(tmp_path[F_STATE]);
+	unlink(tmp_path[F_MEM]);
+	unlink(tmp_path[F_API]);
+	return ret;
+}
+
+/* QEMU's command line from bench_vmm, plus QMP on fd 3. */
+#define QEMU_ARGV(mem)                                                         \
+	qemu, "-M", "microvm,acpi=off", "-accel", "kvm", "-cpu",               \
+		"host,-arch-capabilities", "-m", mem, "-nodefaults",           \
+		"-no-user-config", "-nographic", "-kernel", guest,             \
+		"-append", "prog=echo", "-global",                             \
+		"virtio-mmio.force-legacy=false", "-device",                   \
+		"virtio-serial-device", "-chardev",                            \
+		"stdio,id=c0,mux=off,signal=off", "-device",                   \
+		"virtconsole,chardev=c0", "-device",                           \
+		"isa-debug-exit,iobase=0xf4,iosize=0x04", "-chardev",          \
+		"socket,id=qmp,fd=3", "-mon", "chardev=qmp,mode=control"
+
+/*
+ * One QEMU sample. Returns 1 (with errmsg set) when the source VM did not
+ * come up at all, which the caller may treat as "QEMU cannot run this
+ * size here" on the first run.
+ */
+static int qemu_sample(uint64_t size, struct sample *s)
+{
+	char mem[32], uri[400], incoming[400], *line;
+	const char *src[] = { QEMU_ARGV(mem), NULL };
+	/* x-events: the incoming side reports MIGRATION events too. */
+	const char *dst[] = { QEMU_ARGV(mem), "-incoming", incoming, "-global",
+			      "migration.x-events=on", NULL };
+	struct child *c = calloc(1, sizeof(*c));
+	double t, t0;
+	int status, ret = -1;
+
+	if (!c)
+		return failf("out of memory");
+	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)size >> 10);
+	snprintf(uri, sizeof(uri),
+		 "{\"execute\":\"migrate\",\"arguments\":"
+		 "{\"uri\":\"exec:cat > %s\"}}",
+		 tmp_path[F_MIG]);
+	snprintf(incoming, sizeof(incoming), "exec:cat %s", tmp_path[F_MIG]);
+	if (child_start(c, "QEMU", src, ready_line, true))
+		goto out;
+	if (child_wait_output(c, ready_line, now() + STEP_TIMEOUT, &t)) {
+		ret = 1;
+		goto out_kill;
+	}
+	if (qmp_wait(c, "\"QMP\"", &line) ||
+	    qmp_cmd(c, "{\"execute\":\"qmp_capabilities\"}", NULL) ||
+	    qmp_cmd(c, "{\"execute\":\"migrate-set-parameters\",\"arguments\":"
+		       "{\"max-bandwidth\":1099511627776}}", NULL) ||
+	    qmp_cmd(c, "{\"execute\":\"migrate-set-capabilities\","
+		       "\"arguments\":{\"capabilities\":[{\"capability\":"
+		       "\"events\",\"state\":true}]}}", NULL) ||
+	    qmp_cmd(c, "{\"execute\":\"stop\"}", NULL) ||
+	    read_guest_rss(c->pid, size, NULL, &s->touched))
+		goto out_kill;
+	t0 = now();
+	if (qmp_cmd(c, uri, NULL) || qmp_wait_migration(c))
+		goto out_kill;
+	s->snap_ms = (now() - t0) * 1000;
+	if (qmp_cmd(c, "{\"execute\":\"query-migrate\"}", &line))
+		goto out_kill;
+	if (!strstr(line, "\"status\": \"completed\"")) {
+		failf("QEMU: query-migrate after the event: %s", line);
+		goto out_kill;
+	}
+	/*
+	 * "completed" comes from the migration thread; the main loop then
+	 * closes the channel and waits for cat. QEMU has done that by the
+	 * time it exits after `quit`; a cut file would fail the restore
+	 * below, not pass it.
+	 */
+	/* QEMU may exit before its answer reaches us: wait for the exit. */
+	if (qmp_send(c, "{\"execute\":\"quit\"}") ||
+	    child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+		goto out_kill;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		failf("QEMU did not quit cleanly (wait status 0x%x)", status);
+		goto out_kill;
+	}
+	child_close(c);
+	if (file_sizes(tmp_path[F_MIG], &s->state_size, &s->state_disk))
+		goto out;
+	s->mem_size = s->mem_disk = 0;
+
+	if (child_start(c, "QEMU -incoming", dst, restored_line, true))
+		goto out;
+	if (qmp_wait(c, "\"QMP\"", &line) ||
+	    qmp_cmd(c, "{\"execute\":\"qmp_capabilities\"}", NULL))
+		goto out_kill;
+	/*
+	 * Events reach the monitor only after qmp_capabilities: ask for the
+	 * state, and if the load is still running, wait for its event. The
+	 * guest was saved paused, so QEMU stays paused until `cont`.
+	 */
+	for (int i = 0;; i++) {
+		if (qmp_cmd(c, "{\"execute\":\"query-status\"}", &line))
+			goto out_kill;
+		if (!strstr(line, "\"inmigrate\""))
+			break;
+		if (i == 100) {
+			failf("QEMU: still \"inmigrate\" after its MIGRATION "
+			      "event");
+			goto out_kill;
+		}
+		if (qmp_wait_migration(c))
+			goto out_kill;
+	}
+	if (!strstr(line, "\"status\": \"running\"") &&
+	    qmp_cmd(c, "{\"execute\":\"cont\"}", NULL))
+		goto out_kill;
+	if (child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+		goto out_kill;
+	s->restore_ms = (t - c->t_fork) * 1000;
+	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
+		goto out_kill;
+	ret = 0;
+out_kill:
+	child_kill(c);
+out:
+	child_close(c);
+	free(c);
+	unlink(tmp_path[F_MIG]);
+	return ret;
+}
+
+/* One floor sample: from fork() and from open() to the first exit. */
+static int floor_sample(const char *self, bool irqchip, double *from_fork,
+			double *from_open)
+{
+	const char *argv[] = { self, "--floor-child",
+			       irqchip ? "irqchip" : "bare", NULL };
+	struct child *c = calloc(1, sizeof(*c));
+	double t_open, t_exit, t;
+	int status, ret = -1;
+	char *nl;
+
+	if (!c)
+		return failf("out of memory");
+	if (child_start(c, "the floor program", argv, NULL, false) ||
+	    child_wait_output(c, "\n", now() + STEP_TIMEOUT, &t))
+		goto out;
+	nl = strchr(c->buf, '\n');
+	*nl = '\0';
+	if (sscanf(c->buf, "%lf %lf", &t_open, &t_exit) != 2) {
+		failf("%s", c->buf);
+		goto out;
+	}
+	if (child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+		goto out;
+	/* CLOCK_MONOTONIC is one clock for both processes. */
+	*from_fork = (t_exit - c->t_fork) * 1000;
+	*from_open = (t_exit - t_open) * 1000;
+	ret = 0;
+out:
+	child_kill(c);
+	child_close(c);
+	free(c);
+	return ret;
+}
+
+/* ---- Statistics and the report ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double tmp[MAX_RUNS];
+
+	memcpy(tmp, v, (size_t)n * sizeof(*v));
+	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* The median of one field of a VMM's samples at one size. */
+static double med_field(const struct sample *s, int runs, size_t off)
+{
+	double v[MAX_RUNS];
+	int i;
+
+	for (i = 0; i < runs; i++)
+		v[i] = *(const double *)((const char *)&s[i] + off);
+	return median(v, runs);
+}
+
+#define MED(s, runs, field) med_field(s, runs, offsetof(struct sample, field))
+
+static void cpu_model(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], *p;
+
+	snprintf(buf, size, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "model name", 10))
+			continue;
+		p = strchr(line, ':');
+		if (!p)
+			break;
+		p += 1 + strspn(p + 1, " \t");
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(buf, size, "%s", p);
+		break;
+	}
+	fclose(f);
+}
+
+/* "256M", "4G": bytes, a multiple of 2 MiB, 2 MiB to 64 GiB. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'M' || *end == 'm')
+		v <<= 20;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30;
+	else
+		return -1;
+	if (end[1] || v < (2ull << 20) || v > (64ull << 30) ||
+	    v % (2ull << 20))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void size_label(uint64_t size, char *buf, size_t len)
+{
+	if (size % (1ull << 30) == 0)
+		snprintf(buf, len, "%llu GiB",
+			 (unsigned long long)(size >> 30));
+	else
+		snprintf(buf, len, "%llu MiB",
+			 (unsigned long long)(size >> 20));
+}
+
+struct summary {
+	bool have[NVMM];
+	double snap_ms[NVMM], state_size[NVMM], state_disk[NVMM];
+	double mem_size[NVMM], mem_disk[NVMM], total_disk[NVMM];
+	double touched[NVMM], restore_ms[NVMM], rss[NVMM];
+	double restore_min[NVMM], restore_max[NVMM];
+};
+
+/* One table row: per size, minivmm, QEMU and their ratio. */
+static void row(const char *label, const struct summary *sum, int nsizes,
+		size_t off, double scale, const char *fmt, bool minivmm_only)
+{
+	int k;
+
+	printf("%-36s", label);
+	for (k = 0; k < nsizes; k++) {
+		const double *v = (const double *)((const char *)&sum[k] + off);
+		char a[32], b[32], r[32];
+
+		snprintf(a, sizeof(a), fmt, v[MINIVMM] / scale);
+		if (!sum[k].have[QEMU])
+			snprintf(b, sizeof(b), "skipped");
+		else if (minivmm_only)
+			snprintf(b, sizeof(b), "-");
+		else
+			snprintf(b, sizeof(b), fmt, v[QEMU] / scale);
+		if (sum[k].have[QEMU] && !minivmm_only && v[QEMU] > 0)
+			snprintf(r, sizeof(r), "%.2f", v[MINIVMM] / v[QEMU]);
+		else
+			snprintf(r, sizeof(r), "-");
+		printf(" %10s %10s %7s", a, b, r);
+	}
+	printf("\n");
+}
+
+#define ROW(label, field, scale, fmt, only)                                    \
+	row(label, sum, nsizes, offsetof(struct summary, field), scale, fmt,   \
+	    only)
+
+/* One goal line; met is -1 for a figure shown for context only. */
+static void goal(const char *what, const char *size, double value,
+		 const char *target, int met)
+{
+	if (met < 0)
+		printf("%-44s %-8s %8.2f\n", what, size, value);
+	else
+		printf("%-44s %-8s %8.2f  %-7s %s\n", what, size, value,
+		       target, met ? "yes" : "no");
+}
+
+static void print_report(const uint64_t *sizes, int nsizes, int runs,
+			 struct sample (*res)[NVMM][MAX_RUNS],
+			 const char (*skip)[256],
+			 double (*floor_fork)[MAX_RUNS],
+			 double (*floor_open)[MAX_RUNS])
+{
+	struct summary sum[MAX_SIZES];
+	double fo = median(floor_open[0], runs);
+	double ff = median(floor_fork[0], runs);
+	double io = median(floor_open[1], runs);
+	double iff = median(floor_fork[1], runs);
+	char label[32], cpu[128];
+	struct utsname u;
+	int i, k, v;
+
+	memset(sum, 0, sizeof(sum));
+	for (k = 0; k < nsizes; k++) {
+		for (v = 0; v < NVMM; v++) {
+			const struct sample *s = res[k][v];
+
+			sum[k].have[v] = v == MINIVMM || !skip[k][0];
+			if (!sum[k].have[v])
+				continue;
+			sum[k].snap_ms[v] = MED(s, runs, snap_ms);
+			sum[k].state_size[v] = MED(s, runs, state_size);
+			sum[k].state_disk[v] = MED(s, runs, state_disk);
+			sum[k].mem_size[v] = MED(s, runs, mem_size);
+			sum[k].mem_disk[v] = MED(s, runs, mem_disk);
+			sum[k].touched[v] = MED(s, runs, touched);
+			sum[k].restore_ms[v] = MED(s, runs, restore_ms);
+			sum[k].restore_min[v] = sum[k].restore_max[v] =
+				s[0].restore_ms;
+			for (i = 1; i < runs; i++) {
+				if (s[i].restore_ms < sum[k].restore_min[v])
+					sum[k].restore_min[v] = s[i].restore_ms;
+				if (s[i].restore_ms > sum[k].restore_max[v])
+					sum[k].restore_max[v] = s[i].restore_ms;
+			}
+			sum[k].rss[v] = MED(s, runs, rss);
+			sum[k].total_disk[v] = sum[k].state_disk[v] +
+					       sum[k].mem_disk[v];
+		}
+	}
+	cpu_model(cpu, sizeof(cpu));
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "unknown");
+	printf("\nCPU: %s; %ld CPUs online; Linux %s\n", cpu,
+	       sysconf(_SC_NPROCESSORS_ONLN), u.release);
+	printf("medians of %d runs; ratio = minivmm / QEMU\n\n", runs);
+	printf("%-36s", "");
+	for (k = 0; k < nsizes; k++) {
+		size_label(sizes[k], label, sizeof(label));
+		printf(" %21s%8s", label, "");
+	}
+	printf("\n%-36s", "metric");
+	for (k = 0; k < nsizes; k++)
+		printf(" %10s %10s %7s", "minivmm", "QEMU", "ratio");
+	printf("\n");
+	ROW("snapshot (ms)", snap_ms, 1, "%.1f", false);
+	ROW("state file, size (KiB)", state_size, 1024, "%.0f", false);
+	ROW("state file, disk use (KiB)", state_disk, 1024, "%.0f", false);
+	ROW("memory file, size (KiB)", mem_size, 1024, "%.0f", true);
+	ROW("memory file, disk use (KiB)", mem_disk, 1024, "%.0f", true);
+	ROW("snapshot disk use, total (KiB)", total_disk, 1024, "%.0f",
+	    false);
+	ROW("guest memory touched (KiB)", touched, 1024, "%.0f", false);
+	ROW("restore: fork to echo (ms)", restore_ms, 1, "%.2f", false);
+	ROW("  fastest run (ms)", restore_min, 1, "%.2f", false);
+	ROW("  slowest run (ms)", restore_max, 1, "%.2f", false);
+	ROW("VmRSS after restore (MiB)", rss, 1 << 20, "%.1f", false);
+	printf("\n%-36s %10s %10s\n", "floor: a VM to its first exit (ms)",
+	       "open()", "fork()");
+	printf("%-36s %10.2f %10.2f\n", "  one 256 MiB slot, one vCPU", fo, ff);
+	printf("%-36s %10.2f %10.2f\n", "  the same after IRQCHIP and PIT2", io,
+	       iff);
+	for (k = 0; k < nsizes; k++) {
+		if (skip[k][0]) {
+			size_label(sizes[k], label, sizeof(label));
+			printf("QEMU at %s skipped: %s\n", label, skip[k]);
+		}
+	}
+	printf("\nQEMU's snapshot is one migration stream (state and memory "
+	       "in one file).\n");
+
+	printf("\n%-44s %-8s %8s  %-7s %s\n", "goal (minivmm)", "size",
+	       "value", "target", "met");
+	for (k = 0; k < nsizes; k++) {
+		double r = sum[k].restore_ms[MINIVMM];
+
+		size_label(sizes[k], label, sizeof(label));
+		goal("restore - floor (open to exit), ms", label, r - fo,
+		     "<= 2", r - fo <= 2);
+		goal("  restore - IRQCHIP floor (fork to exit), ms", label,
+		     r - iff, "", -1);
+	}
+	for (k = 1; k < nsizes; k++) {
+		double m = sum[k].restore_ms[MINIVMM] /
+			   sum[0].restore_ms[MINIVMM];
+		char what[64], base[32];
+
+		size_label(sizes[k], label, sizeof(label));
+		size_label(sizes[0], base, sizeof(base));
+		snprintf(what, sizeof(what), "restore time / restore at %s",
+			 base);
+		goal(what, label, m, "<= 1.5", m <= 1.5);
+		if (sum[k].have[QEMU] && sum[0].have[QEMU])
+			goal("  the same for QEMU", label,
+			     sum[k].restore_ms[QEMU] / sum[0].restore_ms[QEMU],
+			     "", -1);
+	}
+	for (k = 0; k < nsizes; k++) {
+		double x;
+
+		if (!sum[k].have[QEMU])
+			continue;
+		size_label(sizes[k], label, sizeof(label));
+		x = sum[k].restore_ms[QEMU] / sum[k].restore_ms[MINIVMM];
+		goal("restore speed-up over QEMU (QEMU / minivmm)", label, x,
+		     ">= 6", x >= 6);
+	}
+	for (k = 0; k < nsizes; k++) {
+		double d = sum[k].total_disk[MINIVMM];
+		double t = sum[k].touched[MINIVMM];
+
+		size_label(sizes[k], label, sizeof(label));
+		goal("snapshot disk use / touched memory", label, d / t,
+		     "<= 1.2", d <= 1.2 * t);
+	}
+	for (k = 0; k < nsizes; k++) {
+		double over = sum[k].rss[MINIVMM] - sum[k].touched[MINIVMM];
+
+		size_label(sizes[k], label, sizeof(label));
+		goal("VmRSS after restore - touched memory, MiB", label,
+		     over / (1 << 20), "< 8", over < 8.0 * (1 << 20));
+	}
+}
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f, "usage: bench_snapshot [--runs N] [--sizes SIZE,...]\n"
+		   "  --runs N      runs per VMM and size, 1..%d (default 5)\n"
+		   "  --sizes LIST  guest sizes, e.g. 256M,4G (the default; "
+		   "at most %d)\n", MAX_RUNS, MAX_SIZES);
+	return status;
+}
+
+static int make_tmp(void)
+{
+	const char *base = getenv("TMPDIR");
+	char dir[200], *real;
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s/bench_snapshot.XXXXXX",
+		 base && *base && strlen(base) < 120 ? base : "/tmp");
+	if (!mkdtemp(dir))
+		return failf("mkdtemp %s: %s", dir, strerror(errno));
+	/* /proc/PID/smaps names the memory file by its resolved path. */
+	real = realpath(dir, NULL);
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s", real ? real : dir);
+	free(real);
+	for (i = 0; i < NFILES; i++)
+		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", tmp_dir,
+			 tmp_name[i]);
+	if (strlen(tmp_path[F_API]) >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		return failf("%s: path too long for a socket", tmp_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct sample res[MAX_SIZES][NVMM][MAX_RUNS];
+	static char skip[MAX_SIZES][256];
+	uint64_t sizes[MAX_SIZES] = { 256ull << 20, 4ull << 30 };
+	/* [0]: the bare floor; [1]: with IRQCHIP and PIT2. */
+	double floor_fork[2][MAX_RUNS], floor_open[2][MAX_RUNS];
+	int runs = 5, nsizes = 2, i, k, rc;
+	char self[PATH_MAX], label[32];
+	struct sigaction sa = { .sa_handler = on_signal };
+	ssize_t n;
+
+	if (argc == 3 && !strcmp(argv[1], "--floor-child"))
+		return floor_child(!strcmp(argv[2], "irqchip"));
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
+			runs = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+			char *list = argv[++i], *tok, *save = NULL;
+
+			for (nsizes = 0, tok = strtok_r(list, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (nsizes == MAX_SIZES ||
+				    parse_size(tok, &sizes[nsizes++])) {
+					fprintf(stderr, "bench_snapshot: bad "
+						"--sizes (2 MiB multiples, "
+						"e.g. 256M,4G; at most %d)\n",
+						MAX_SIZES);
+					return 2;
+				}
+			}
+		} else if (!strcmp(argv[i], "--help")) {
+			return usage(stdout, 0);
+		} else {
+			return usage(stderr, 2);
+		}
+	}
+	if (runs < 1 || runs > MAX_RUNS || nsizes < 1) {
+		fprintf(stderr, "bench_snapshot: --runs must be 1..%d and "
+			"--sizes not empty\n", MAX_RUNS);
+		return 2;
+	}
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		printf("bench_snapshot: skipped: needs /dev/kvm\n");
+		return 0;
+	}
+	if (access(minivmm, X_OK) || access(guest, R_OK)) {
+		fprintf(stderr, "bench_snapshot: %s and %s are needed: run "
+			"from the source tree after ninja\n", minivmm, guest);
+		return 1;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "bench_snapshot: /proc/self/exe: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	self[n] = '\0';
+	for (k = 0; k < nsizes; k++)
+		if (access(qemu, X_OK))
+			snprintf(skip[k], sizeof(skip[k]), "%s not installed",
+				 qemu);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A VMM that dies while we write to it must not take us along. */
+	signal(SIGPIPE, SIG_IGN);
+	if (make_tmp()) {
+		fprintf(stderr, "bench_snapshot: %s\n", errmsg);
+		return 1;
+	}
+
+	printf("bench_snapshot: %d runs; per run the floor, then per size "
+	       "minivmm and QEMU (microvm, KVM),\nsame guest image "
+	       "(prog=echo); snapshot, then restore in a new process\n",
+	       runs);
+	fflush(stdout);
+	for (i = 0; i < runs; i++) {
+		snprintf(phase, sizeof(phase), "floor, run %d", i + 1);
+		if (floor_sample(self, false, &floor_fork[0][i],
+				 &floor_open[0][i]) ||
+		    floor_sample(self, true, &floor_fork[1][i],
+				 &floor_open[1][i]))
+			goto fail;
+		for (k = 0; k < nsizes; k++) {
+			size_label(sizes[k], label, sizeof(label));
+			snprintf(phase, sizeof(phase), "minivmm, %s, run %d",
+				 label, i + 1);
+			if (minivmm_sample(sizes[k], &res[k][MINIVMM][i]))
+				goto fail;
+			if (skip[k][0])
+				continue;
+			snprintf(phase, sizeof(phase), "QEMU, %s, run %d",
+				 label, i + 1);
+			rc = qemu_sample(sizes[k], &res[k][QEMU][i]);
+			/* QEMU that cannot boot this size at all: say so,
+			 * and compare the other sizes. */
+			if (rc == 1 && i == 0) {
+				snprintf(skip[k], sizeof(skip[k]), "%.200s",
+					 errmsg);
+				errmsg[0] = '\0';
+			} else if (rc) {
+				goto fail;
+			}
+		}
+		fprintf(stderr, "run %d/%d done\n", i + 1, runs);
+	}
+	print_report(sizes, nsizes, runs, res, (const char(*)[256])skip,
+		     floor_fork, floor_open);
+	cleanup();
+	return 0;
+
+fail:
+	cleanup();
+	fprintf(stderr, "bench_snapshot: %s: %s\n", phase, errmsg);
+	return 1;
+}
