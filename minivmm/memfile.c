@@ -222,37 +222,72 @@ static bool page_is_zero(const uint8_t *p)
 }
 
 /* A Full region: every page that is not all zero. */
+/*
+ * Which pages of r may hold data: all of them, except in anonymous memory,
+ * where a page never touched is zero and need not be read (reading it
+ * would fault it in). *bits is NULL for "all", or to free().
+ */
+static int maybe_data(struct vmmem_region *r, uint64_t **bits)
+{
+	uint64_t pages = vmmem_region_len(r) / PAGE;
+
+	*bits = calloc((pages + 63) / 64 ? (pages + 63) / 64 : 1,
+		       sizeof(uint64_t));
+	if (!*bits)
+		return -ENOMEM;
+	if (vmmem_region_resident(r, 0, pages * PAGE, *bits)) {
+		free(*bits);
+		*bits = NULL;
+	}
+	return 0;
+}
+
+/* Whether the chunk's pages [first, first + n) hold no page to look at. */
+static bool chunk_untouched(const uint64_t *bits, uint64_t first, uint64_t n)
+{
+	uint64_t p;
+
+	if (!bits)
+		return false;
+	for (p = first; p < first + n; p++)
+		if (bits[p / 64] >> (p % 64) & 1)
+			return false;
+	return true;
+}
+
 static int write_full(struct run *run, struct vmmem_region *r, uint64_t foff)
 {
 	vmmem_gpa_t gpa = vmmem_region_gpa(r);
-	uint64_t len = vmmem_region_len(r), off, chunk, p;
-	int rc;
+	uint64_t len = vmmem_region_len(r), off, chunk, p, *bits;
+	int rc = maybe_data(r, &bits);
 
-	for (off = 0; off < len; off += chunk) {
+	for (off = 0; !rc && off < len; off += chunk) {
 		void *hva;
 
 		chunk = len - off < SCAN_CHUNK ? len - off : SCAN_CHUNK;
+		if (chunk_untouched(bits, off / PAGE, chunk / PAGE)) {
+			rc = run_flush(run);
+			continue;
+		}
 		rc = vmmem_get_ptr(run->mem, gpa + off, chunk, &hva);
 		if (rc == -ENOTSUP) {
 			/* Mapped on demand only: no pointer to scan. */
 			rc = run_add(run, gpa + off, foff + off, chunk);
-			if (rc)
-				return rc;
 			continue;
 		}
-		if (rc)
-			return rc;
-		for (p = 0; p < chunk; p += PAGE) {
-			if (page_is_zero((const uint8_t *)hva + p))
+		for (p = 0; !rc && p < chunk; p += PAGE) {
+			uint64_t page = (off + p) / PAGE;
+
+			if ((bits && !(bits[page / 64] >> (page % 64) & 1)) ||
+			    page_is_zero((const uint8_t *)hva + p))
 				rc = run_flush(run);
 			else
 				rc = run_add(run, gpa + off + p, foff + off + p,
 					     PAGE);
-			if (rc)
-				return rc;
 		}
 	}
-	return run_flush(run);
+	free(bits);
+	return rc ? rc : run_flush(run);
 }
 
 /* A Diff region: every page whose bit is set, zero or not. */

@@ -80,8 +80,11 @@ enum mig_type {
 #define MAX_REPLY 1024u
 /* The destination gives up on a silent source after this long. */
 #define IDLE_TIMEOUT_MS 30000
-/* Pre-copy: at most this many rounds, then the guest is paused anyway. */
+/* Pre-copy: at most this many rounds, then the guest is paused anyway;
+ * and no more once this many rounds in a row did not shrink what is left
+ * by a tenth. */
 #define MAX_ROUNDS 30
+#define STALLED_ROUNDS 2
 /* What may be left for the paused phase: what the measured bandwidth
  * sends in this time, and never less than MIN_LEFT pages. */
 #define DOWNTIME_BUDGET_S 0.002
@@ -658,8 +661,9 @@ static int precopy(struct source *s, char *err, size_t errlen)
 {
 	struct state_buf hello;
 	uint64_t round, b0;
+	unsigned stalled = 0;
 	double t;
-	int64_t left;
+	int64_t left, prev_left = 0;
 	int rc;
 
 	state_buf_init(&hello);
@@ -703,8 +707,14 @@ static int precopy(struct source *s, char *err, size_t errlen)
 			break;
 		}
 		set_progress(s, round + 1, left);
+		/* A guest that writes as fast as the link sends no longer
+		 * shrinks what is left: more rounds would not help. */
+		stalled = round > 0 && left * 10 >= prev_left * 9 ?
+				  stalled + 1 : 0;
+		prev_left = left;
 		if (round + 1 >= MAX_ROUNDS || (uint64_t)left <= MIN_LEFT ||
-		    (double)left * PAGE <= s->bw * DOWNTIME_BUDGET_S) {
+		    (double)left * PAGE <= s->bw * DOWNTIME_BUDGET_S ||
+		    stalled >= STALLED_ROUNDS) {
 			/* What is left goes out while paused. */
 			return 0;
 		}

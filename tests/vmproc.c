@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,11 @@ void vmproc_start(struct vmproc *v, const char *const argv[],
 	v->pid = fork();
 	assert_true(v->pid >= 0);
 	if (v->pid == 0) {
+		/* A test that fails (and so leaves before vmproc_free()) or
+		 * dies must not leave a guest running. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(127);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		dup2(err[1], 2);

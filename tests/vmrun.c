@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,8 @@ int vmrun_after(const char *const argv[], const void *in, size_t in_len,
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 
+		/* Never outlive a test that died. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in ? pin[0] : devnull, 0);
 		dup2(pout[1], 1);
 		dup2(perr[1], 2);
@@ -186,6 +189,7 @@ int vmrun_start(const char *const argv[], double deadline,
 		goto err_close;
 	}
 	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pin[0], 0);
 		dup2(pout[1], 1);
 		dup2(perr[1], 2);
