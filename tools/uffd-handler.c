@@ -45,9 +45,15 @@
 #define PAGE ((uint64_t)VMMEM_UFFD_PAGE_SIZE)
 
 /* Bounds on what the VMM may send. */
-#define MAX_MSG (64 * 1024) /* bytes of the handshake message */
-#define MAX_REGIONS 1024    /* entries of its JSON array */
-#define HANDSHAKE_MS 10000  /* from connection to message */
+/*
+ * Bytes of the handshake message. It is read with one recvmsg, which on a
+ * Unix stream socket returns at most one of the kernel's buffers (about
+ * 36 KiB), so a longer message could not arrive whole anyway; 256 regions
+ * take about 28 KiB.
+ */
+#define MAX_MSG (32 * 1024)
+#define MAX_REGIONS 256	   /* entries of its JSON array */
+#define HANDSHAKE_MS 10000 /* from connection to message */
 /* Bounds on the work of one wake-up of the serving loop. */
 #define BATCH 64  /* uffd messages per read */
 #define ROUNDS 16 /* reads before the socket is looked at */
@@ -271,6 +277,26 @@ static bool is_uffd(int fd)
 }
 
 /*
+ * Make the userfaultfd non-blocking: poll(2) reports nothing but POLLERR
+ * for a blocking one. The flag belongs to the open file, which the VMM
+ * shares, but a VMM never reads its userfaultfd. Then make sure the VMM
+ * did the UFFDIO_API handshake, without which there are no faults to read.
+ */
+static void check_uffd(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		die(ST_ERROR, "userfaultfd: %s", strerror(errno));
+	if (poll(&p, 1, 0) < 0)
+		die(ST_ERROR, "poll: %s", strerror(errno));
+	if (p.revents & POLLERR)
+		die(ST_BAD_INPUT, "the userfaultfd has had no UFFDIO_API "
+				  "handshake");
+}
+
+/*
  * Receive the handshake: one recvmsg with the userfaultfd and the JSON
  * text. Returns the text's length; buf holds it.
  */
@@ -329,6 +355,7 @@ static size_t receive_handshake(struct handler *h, char *buf, size_t cap)
 	if (!is_uffd(h->uffd))
 		die(ST_BAD_INPUT, "the fd of the handshake is not a "
 				  "userfaultfd");
+	check_uffd(h->uffd);
 	if ((size_t)n == cap)
 		die(ST_BAD_INPUT, "handshake message larger than %zu bytes",
 		    cap - 1);
@@ -789,7 +816,9 @@ static void serve(struct handler *h)
 
 		if (rc < 0 && errno != EINTR)
 			die(ST_ERROR, "poll: %s", strerror(errno));
-		if (rc > 0 && (p[0].revents & (POLLHUP | POLLERR)))
+		if (rc > 0 && (p[0].revents & POLLERR))
+			die(ST_ERROR, "the userfaultfd reports an error");
+		if (rc > 0 && (p[0].revents & POLLHUP))
 			return;
 		if (rc > 0 && (p[0].revents & POLLIN))
 			drain_uffd(h);
