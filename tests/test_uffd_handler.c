@@ -482,6 +482,7 @@ static void test_uffd_handler_serves_pages_again_after_remove(void **state)
 	assert_page(f, 2);
 	assert_int_equal(vmm_close(f), 0);
 	assert_int_equal(parse_stats(f).faults, 2);
+	assert_non_null(strstr(f->c.outbuf, "uffd-handler: 1 remove events\n"));
 	assert_int_equal(f->c.errlen, 0);
 }
 

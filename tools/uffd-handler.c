@@ -76,7 +76,10 @@ static const char usage[] =
 	"  --prefetch WS  if the file WS exists, place every page it lists\n"
 	"                 before serving faults; otherwise record the pages\n"
 	"                 faulted in this run and write them to WS at the end\n"
-	"  --stats        print the fault counts on stdout at the end\n"
+	"  --stats        print the counts on stdout at the end: faults, "
+	"pages\n"
+	"                 copied and zero pages placed for them, pages\n"
+	"                 prefetched (and REMOVE events, if there were any)\n"
 	"Exit status: 0 when the VMM went away, 2 on bad arguments or a bad\n"
 	"handshake, 1 on other errors (one line on stderr).\n";
 
@@ -882,6 +885,8 @@ int main(int argc, char **argv)
 		       " pages copied, %" PRIu64 " zero pages, %" PRIu64
 		       " prefetched\n",
 		       h.faults, h.copied, h.zeroed, h.prefetched);
+	if (h.stats && h.removes)
+		printf("uffd-handler: %" PRIu64 " remove events\n", h.removes);
 	fflush(stdout);
 	return ST_DONE;
 }
