@@ -13,5 +13,6 @@
 #include <vmmem/scalar.h>
 #include <vmmem/slice.h>
 #include <vmmem/space.h>
+#include <vmmem/uffd.h>
 
 #endif /* VMMEM_VMMEM_H */
