@@ -227,11 +227,12 @@ static void close_fd(int *fd)
 
 /*
  * One round: wait until some output arrives (or, with want_in, standard
- * input takes more), at most until the deadline, and read what came.
- * Return: 0; -ETIMEDOUT at the deadline; -EPIPE when both outputs are
- * closed.
+ * input takes more), at most until the deadline and, unless max_ms is
+ * negative, max_ms milliseconds, and read what came. Return: 0;
+ * -ETIMEDOUT at the deadline; -EPIPE when both outputs are closed.
  */
-static int session_poll(struct vmrun_session *s, bool want_in, bool *in_ready)
+static int session_poll(struct vmrun_session *s, bool want_in, bool *in_ready,
+			int max_ms)
 {
 	struct pollfd p[3] = {
 		{ .fd = s->out_fd, .events = POLLIN },
@@ -239,12 +240,16 @@ static int session_poll(struct vmrun_session *s, bool want_in, bool *in_ready)
 		{ .fd = want_in ? s->in_fd : -1, .events = POLLOUT },
 	};
 	double left = s->deadline - now();
+	int ms;
 
 	if (s->out_fd < 0 && s->err_fd < 0)
 		return -EPIPE;
 	if (left <= 0)
 		return -ETIMEDOUT;
-	if (poll(p, 3, (int)(left * 1000) + 1) < 0 && errno != EINTR)
+	ms = (int)(left * 1000) + 1;
+	if (max_ms >= 0 && max_ms < ms)
+		ms = max_ms;
+	if (poll(p, 3, ms) < 0 && errno != EINTR)
 		return -errno;
 	if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 	    sink_read(&s->out, s->out_fd) != 0)
@@ -268,7 +273,7 @@ int vmrun_send(struct vmrun_session *s, const char *text)
 
 		if (s->in_fd < 0)
 			return -EPIPE;
-		ret = session_poll(s, true, &ready);
+		ret = session_poll(s, true, &ready, -1);
 		if (ret)
 			return ret;
 		if (!ready)
@@ -298,10 +303,15 @@ int vmrun_expect(struct vmrun_session *s, size_t from, const char *marker,
 			*at = (size_t)(hit - s->out.buf);
 			return 0;
 		}
-		ret = session_poll(s, false, NULL);
+		ret = session_poll(s, false, NULL, -1);
 		if (ret)
 			return ret;
 	}
+}
+
+int vmrun_poll(struct vmrun_session *s, int timeout_ms)
+{
+	return session_poll(s, false, NULL, timeout_ms);
 }
 
 int vmrun_wait(struct vmrun_session *s, int sig, struct vmrun *r)
@@ -317,7 +327,7 @@ int vmrun_wait(struct vmrun_session *s, int sig, struct vmrun *r)
 		kill(s->pid, sig);
 	close_fd(&s->in_fd);
 	for (;;) {
-		int ret = session_poll(s, false, NULL);
+		int ret = session_poll(s, false, NULL, -1);
 
 		if (ret == -EPIPE)
 			break;

@@ -87,6 +87,14 @@ int vmrun_expect(struct vmrun_session *s, size_t from, const char *marker,
 		 size_t *at);
 
 /*
+ * Collect what the child writes for at most timeout_ms milliseconds (less
+ * when output arrives first), for a test that waits for something other
+ * than output while the child runs. Return: 0; -ETIMEDOUT at the
+ * deadline; -EPIPE when the child closed its output (ended).
+ */
+int vmrun_poll(struct vmrun_session *s, int timeout_ms);
+
+/*
  * Close the child's standard input, send it `sig` unless 0, and wait for
  * it to end, collecting the rest of its output; at the deadline it is
  * killed (r->timed_out). r receives the whole output and the status (free
