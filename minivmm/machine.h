@@ -27,6 +27,7 @@
 #include "vmm.h"
 
 struct api;
+struct lazy;
 struct i8042;
 struct serial;
 struct vcon;
@@ -60,7 +61,8 @@ struct snap_create_args {
 
 struct snap_load_args {
 	const char *state_path;
-	const char *mem_path;	/* mapped privately: copy-on-write */
+	const char *mem_path;	/* mapped privately: copy-on-write; or */
+	bool uffd;		/* mem_path is a page-fault handler's socket */
 	bool track_dirty;	/* log dirty pages from now on (for Diff) */
 	bool resume;		/* run at once; else stay paused */
 };
@@ -139,6 +141,8 @@ struct machine {
 	int ctl_fd;		/* eventfd: a request is waiting */
 	struct ctl_request *ctl;	/* under lock */
 	bool dirty_log;		/* KVM logs writes (--dirty-log, track) */
+
+	struct lazy *lazy;	/* memory served by a page-fault handler */
 
 	/* Migration: out (under lock), or the incoming one's connection. */
 	bool migrating;

@@ -45,6 +45,9 @@ static void usage(FILE *f)
 "      --restore STATE        start from a snapshot's state file ...\n"
 "      --mem-file MEM         ... and its memory file (mapped\n"
 "                             copy-on-write; the file is not changed)\n"
+"      --mem-uffd SOCKET      ... or guest memory served on demand by the\n"
+"                             page-fault handler listening at SOCKET\n"
+"                             (Firecracker's Uffd backend protocol)\n"
 "      --incoming URL         wait at URL (unix:PATH or tcp:HOST:PORT) for a\n"
 "                             live migration (PUT /migrate on the source),\n"
 "                             then run the guest\n"
@@ -55,7 +58,8 @@ static void usage(FILE *f)
 "On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
 "Exit status: (V << 1) | 1 when the guest writes V to port 0xf4\n"
 "(QEMU's isa-debug-exit), 0 when the user quits or the guest halts,\n"
-"2 for bad options or input, 4 when the guest cannot run, 124 on\n"
+"2 for bad options or input, 4 when the guest cannot run, 6 when a\n"
+"lazy restore's page-fault handler dies or stops answering, 124 on\n"
 "timeout, 128 + N on signal N.\n");
 }
 
@@ -125,7 +129,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
 	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS,
-	       OPT_API, OPT_RESTORE, OPT_MEMFILE, OPT_INCOMING };
+	       OPT_API, OPT_RESTORE, OPT_MEMFILE, OPT_INCOMING, OPT_MEMUFFD };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -141,6 +145,7 @@ int main(int argc, char **argv)
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "mem-file", required_argument, NULL, OPT_MEMFILE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "mem-uffd", required_argument, NULL, OPT_MEMUFFD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -250,6 +255,9 @@ int main(int argc, char **argv)
 		case OPT_INCOMING:
 			o.incoming = optarg;
 			break;
+		case OPT_MEMUFFD:
+			o.mem_uffd_path = optarg;
+			break;
 		case 'v':
 			util_verbose = true;
 			break;
@@ -268,9 +276,14 @@ int main(int argc, char **argv)
 		pr_err("--initrd needs --kernel");
 		return VMM_EXIT_SETUP;
 	}
-	if (!o.restore_path != !o.mem_file_path) {
-		pr_err(o.restore_path ? "--restore needs --mem-file" :
-					"--mem-file needs --restore");
+	if (o.mem_file_path && o.mem_uffd_path) {
+		pr_err("--mem-file and --mem-uffd: choose one");
+		return VMM_EXIT_SETUP;
+	}
+	if (!o.restore_path != !(o.mem_file_path || o.mem_uffd_path)) {
+		pr_err(o.restore_path ? "--restore needs --mem-file or "
+					"--mem-uffd" :
+					"--mem-file and --mem-uffd need --restore");
 		return VMM_EXIT_SETUP;
 	}
 	if (o.incoming && (o.restore_path || o.kernel || optind != argc)) {

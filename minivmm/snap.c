@@ -27,6 +27,7 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
+#include "lazy.h"
 #include "machine.h"
 #include "memfile.h"
 #include "snapshot.h"
@@ -467,7 +468,8 @@ int snap_restore(struct machine *m, const struct snap_load_args *a,
 	if (!rc)
 		rc = snap_check_options(m, &sh, err, errlen);
 	if (!rc)
-		rc = map_memory(m, &sh, a->mem_path, err, errlen);
+		rc = a->uffd ? lazy_map(m, &sh, a->mem_path, err, errlen) :
+			       map_memory(m, &sh, a->mem_path, err, errlen);
 	if (rc)
 		goto out;
 	m->dirty_log = a->track_dirty;

@@ -34,6 +34,7 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/sysctl.h"
+#include "lazy.h"
 #include "loader/kernel.h"
 #include "machine.h"
 #include "migrate.h"
@@ -787,15 +788,11 @@ static int api_snapshot_load(void *opaque, const struct api_snapshot_load *req,
 	const struct snap_load_args a = {
 		.state_path = req->snapshot_path,
 		.mem_path = req->backend_path,
+		.uffd = req->backend_type == API_BACKEND_UFFD,
 		.track_dirty = req->track_dirty_pages,
 		.resume = req->resume_vm,
 	};
 
-	if (req->backend_type != API_BACKEND_FILE) {
-		snprintf(err, errlen, "memory backend type not supported by "
-			 "this minivmm: only \"File\"");
-		return -ENOTSUP;
-	}
 	return machine_ctl(opaque, CTL_LOAD, &a, err, errlen);
 }
 
@@ -824,6 +821,8 @@ static void teardown(struct machine *m)
 {
 	unsigned i;
 
+	/* The handler's watchdog first: what follows may end it. */
+	lazy_fini(m);
 	for (i = 0; i < m->ncpus; i++)
 		vcpu_fini(&m->vcpu[i]);
 	vmmio_destroy(m->transport);
@@ -888,7 +887,9 @@ static int setup(struct machine *m, int sfd)
 	if (o->restore_path) {
 		const struct snap_load_args a = {
 			.state_path = o->restore_path,
-			.mem_path = o->mem_file_path,
+			.mem_path = o->mem_uffd_path ? o->mem_uffd_path :
+						       o->mem_file_path,
+			.uffd = o->mem_uffd_path != NULL,
 			.track_dirty = o->dirty_log,
 			.resume = true,
 		};

@@ -31,6 +31,7 @@ struct vmm_opts {
 	const char *api_socket;		/* control API, or NULL */
 	const char *restore_path;	/* --restore: a state file */
 	const char *mem_file_path;	/* --mem-file: its memory */
+	const char *mem_uffd_path;	/* --mem-uffd: a page-fault handler */
 	const char *incoming;		/* --incoming URL: wait for a migration */
 };
 
@@ -41,6 +42,8 @@ struct vmm_opts {
 #define VMM_EXIT_OK 0		/* user quit, guest halted or shut down */
 #define VMM_EXIT_SETUP 2	/* bad option or input; nothing ran */
 #define VMM_EXIT_CRASH 4	/* the guest could not be run */
+#define VMM_EXIT_HANDLER 6	/* a lazy restore's page-fault handler
+				 * died or stopped answering */
 #define VMM_EXIT_TIMEOUT 124	/* --timeout expired */
 
 /* Run a VM to completion. Return: the process exit status. */

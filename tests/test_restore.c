@@ -19,6 +19,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,16 +315,18 @@ static char *stream_reference(size_t *len)
 	return out;
 }
 
-static void test_restore_stream_continues_byte_for_byte(void **state)
+/* A stream snapshotted in its middle goes on from it, byte for byte,
+ * in a process that restore() starts. */
+static void stream_across_a_restore(struct fixture *f,
+				    void (*restore)(struct fixture *,
+						    struct vmproc *))
 {
-	struct fixture *f = *state;
 	const char *argv[] = { minivmm, "--api-socket", f->sock, "-m", "64M",
 			       "--cmdline", "stream=8", guest, NULL };
 	struct vmproc v, w;
 	size_t ref_len, before;
 	char *ref;
 
-	NEED_KVM();
 	ref = stream_reference(&ref_len);
 	vmproc_start(&v, argv, NULL);
 	wait_socket(f, &v);
@@ -332,7 +337,7 @@ static void test_restore_stream_continues_byte_for_byte(void **state)
 	vmproc_kill(&v);
 	before = v.len;
 	assert_true(before < ref_len);
-	start_restored(&w, f->state, f->mem);
+	restore(f, &w);
 	assert_int_equal(vmproc_wait(&w), 1);
 	assert_int_equal(before + w.len, ref_len);
 	assert_memory_equal(v.buf, ref, before);
@@ -340,6 +345,17 @@ static void test_restore_stream_continues_byte_for_byte(void **state)
 	vmproc_free(&v);
 	vmproc_free(&w);
 	free(ref);
+}
+
+static void restore_from_file(struct fixture *f, struct vmproc *w)
+{
+	start_restored(w, f->state, f->mem);
+}
+
+static void test_restore_stream_continues_byte_for_byte(void **state)
+{
+	NEED_KVM();
+	stream_across_a_restore(*state, restore_from_file);
 }
 
 /* Compare two memory files by content (a hole reads as zeros). */
@@ -755,6 +771,260 @@ static void test_restore_api_refusals_on_a_booted_vm(void **state)
 	vmproc_free(&v);
 }
 
+/* Lazy restore: guest memory served by build/tools/uffd-handler. */
+
+static const char *const handler = "build/tools/uffd-handler";
+
+/* The handler on f's memory file, listening at f->dir/uffd.sock; ready
+ * once it says so. prefetch: its working-set file, or NULL. */
+static void start_handler(struct fixture *f, struct vmproc *h,
+			  const char *prefetch)
+{
+	const char *argv[] = { handler, "--stats", "--prefetch", prefetch,
+			       path_in(f, "uffd.sock"), f->mem, NULL };
+
+	if (!prefetch) {
+		argv[2] = argv[4];
+		argv[3] = argv[5];
+		argv[4] = NULL;
+	}
+	vmproc_start(h, argv, NULL);
+	vmproc_expect(h, "ready\n");
+}
+
+static void start_lazy(struct fixture *f, struct vmproc *v,
+		       const char *const env[])
+{
+	const char *argv[] = { minivmm, "--restore", f->state, "--mem-uffd",
+			       path_in(f, "uffd.sock"), NULL };
+
+	vmproc_start(v, argv, env);
+}
+
+/* The handler's fault count from its --stats line, once it ended. */
+static long handler_faults(struct vmproc *h)
+{
+	const char *p;
+
+	assert_int_equal(vmproc_wait(h), 0);
+	p = strstr(h->buf, "uffd-handler: ");
+	if (!p)
+		fail_msg("no statistics from the handler: %s", h->buf);
+	return strtol(p + strlen("uffd-handler: "), NULL, 10);
+}
+
+static void test_restore_lazy_echo_through_the_handler(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc h, v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	start_handler(f, &h, NULL);
+	start_lazy(f, &v, NULL);
+	vmproc_echo(&v, "served on demand\n");
+	vmproc_send(&v, "\x04");
+	assert_int_equal(vmproc_wait(&v), 1);
+	/* The guest's pages came from the handler. */
+	assert_true(handler_faults(&h) > 0);
+	vmproc_free(&v);
+	vmproc_free(&h);
+}
+
+static void test_restore_lazy_load_through_the_api(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->sock, NULL };
+	struct vmproc h, v;
+	char json[512];
+
+	NEED_KVM();
+	snapshot_echo(f);
+	unlink(f->sock);
+	start_handler(f, &h, NULL);
+	vmproc_start(&v, argv, NULL);
+	wait_socket(f, &v);
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_path\":\"%s\",\"mem_backend\":{\"backend_type\":"
+		 "\"Uffd\",\"backend_path\":\"%s\"},\"resume_vm\":true}",
+		 f->state, path_in(f, "uffd.sock"));
+	api_ok(f, "PUT", "/snapshot/load", json);
+	vmproc_echo(&v, "loaded lazily\n");
+	vmproc_free(&v);
+	assert_true(handler_faults(&h) > 0);
+	vmproc_free(&h);
+}
+
+static struct vmproc stream_handler;
+
+static void restore_lazily(struct fixture *f, struct vmproc *w)
+{
+	start_handler(f, &stream_handler, NULL);
+	start_lazy(f, w, NULL);
+}
+
+static void test_restore_lazy_stream_continues_byte_for_byte(void **state)
+{
+	NEED_KVM();
+	stream_across_a_restore(*state, restore_lazily);
+	vmproc_free(&stream_handler);
+}
+
+static void test_restore_lazy_prefetch_takes_far_fewer_faults(void **state)
+{
+	struct fixture *f = *state;
+	char *ws = path_in(f, "ws");
+	struct vmproc h, v;
+	long first, second;
+	unsigned run;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	for (run = 0; run < 2; run++) {
+		start_handler(f, &h, ws);
+		start_lazy(f, &v, NULL);
+		vmproc_echo(&v, "the same work twice\n");
+		vmproc_send(&v, "\x04");
+		assert_int_equal(vmproc_wait(&v), 1);
+		if (run == 0)
+			first = handler_faults(&h);
+		else
+			second = handler_faults(&h);
+		vmproc_free(&v);
+		vmproc_free(&h);
+	}
+	/* The second run's pages were placed before it asked. */
+	if (!(first > 4 && second * 4 < first))
+		fail_msg("faults: %ld, then %ld with prefetch", first, second);
+}
+
+/* minivmm stopped with status 6 and one line saying why. */
+static void assert_handler_failure(struct vmproc *v, const char *what)
+{
+	char *err;
+
+	assert_int_equal(vmproc_wait(v), 6);
+	err = vmproc_stderr(v);
+	if (!strstr(err, what) || strchr(err, '\n') != strrchr(err, '\n'))
+		fail_msg("stderr \"%s\" (wanted one line with \"%s\")", err,
+			 what);
+	free(err);
+}
+
+static void test_restore_lazy_handler_killed_stops_the_vmm(void **state)
+{
+	struct fixture *f = *state;
+	struct vmproc h, v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	start_handler(f, &h, NULL);
+	start_lazy(f, &v, NULL);
+	vmproc_echo(&v, "before the handler dies\n");
+	vmproc_kill(&h);
+	assert_handler_failure(&v, "closed its connection");
+	vmproc_free(&v);
+	vmproc_free(&h);
+}
+
+/* A page-fault handler of the test's: takes the connection and the
+ * userfaultfd, then sends garbage, or nothing and serves nothing. */
+struct fake_handler {
+	int lfd, fd, uffd;
+	bool talk;
+	pthread_t thread;
+};
+
+static void *fake_handler(void *arg)
+{
+	struct fake_handler *k = arg;
+	char control[CMSG_SPACE(sizeof(int))], data[32768];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct cmsghdr *c;
+
+	k->fd = accept(k->lfd, NULL, NULL);
+	if (k->fd < 0 || recvmsg(k->fd, &msg, 0) <= 0)
+		return NULL;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&k->uffd, CMSG_DATA(c), sizeof(int));
+	if (k->talk && write(k->fd, "garbage", 7) != 7)
+		k->fd = -1;
+	return NULL;
+}
+
+static void fake_handler_start(struct fixture *f, struct fake_handler *k,
+			       bool talk)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	k->fd = k->uffd = -1;
+	k->talk = talk;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s",
+		 path_in(f, "uffd.sock"));
+	k->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(k->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(k->lfd, 1), 0);
+	assert_int_equal(pthread_create(&k->thread, NULL, fake_handler, k),
+			 0);
+}
+
+static void fake_handler_stop(struct fake_handler *k)
+{
+	pthread_join(k->thread, NULL);
+	if (k->fd >= 0)
+		close(k->fd);
+	if (k->uffd >= 0)
+		close(k->uffd);
+	close(k->lfd);
+}
+
+static void test_restore_lazy_handler_that_talks_stops_the_vmm(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_handler k;
+	struct vmproc v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	fake_handler_start(f, &k, true);
+	start_lazy(f, &v, NULL);
+	assert_handler_failure(&v, "sent data");
+	fake_handler_stop(&k);
+	vmproc_free(&v);
+}
+
+static void test_restore_lazy_handler_that_never_answers_stops_the_vmm(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { "MINIVMM_UFFD_DEADLINE_MS=300", NULL };
+	struct fake_handler k;
+	struct vmproc v;
+
+	NEED_KVM();
+	snapshot_echo(f);
+	fake_handler_start(f, &k, false);
+	start_lazy(f, &v, env);
+	/* Its first fault is never read: the deadline ends it. */
+	assert_handler_failure(&v, "unanswered past its deadline");
+	fake_handler_stop(&k);
+	vmproc_free(&v);
+}
+
+static void test_restore_lazy_refuses_a_missing_handler(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--restore", f->state, "--mem-uffd",
+			       path_in(f, "nobody.sock"), NULL };
+
+	NEED_KVM();
+	snapshot_echo(f);
+	expect_cli_error(argv, "page-fault handler");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -772,6 +1042,14 @@ int main(void)
 		T(test_restore_api_refuses_bad_requests),
 		T(test_restore_api_refuses_another_machine_shape),
 		T(test_restore_api_refusals_on_a_booted_vm),
+		T(test_restore_lazy_echo_through_the_handler),
+		T(test_restore_lazy_load_through_the_api),
+		T(test_restore_lazy_stream_continues_byte_for_byte),
+		T(test_restore_lazy_prefetch_takes_far_fewer_faults),
+		T(test_restore_lazy_handler_killed_stops_the_vmm),
+		T(test_restore_lazy_handler_that_talks_stops_the_vmm),
+		T(test_restore_lazy_handler_that_never_answers_stops_the_vmm),
+		T(test_restore_lazy_refuses_a_missing_handler),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
