@@ -4,6 +4,7 @@
  * request bodies parsed by jansson and checked against a small table of
  * fields per route, then one call into the VMM through struct api_ops.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -34,6 +35,55 @@
 #define API_MSG_MAX 512
 /* Seconds api_stop() waits for answers still being sent. */
 #define API_STOP_WAIT_S 2
+
+/*
+ * libmicrohttpd is loaded when a server starts, not when minivmm does: it
+ * brings gnutls and eight more libraries, a few milliseconds of every
+ * process start, which a restore without the API should not pay.
+ */
+static struct {
+	pthread_once_t once;
+	const char *error;	/* why it could not be loaded, or NULL */
+	struct MHD_Daemon *(*start_daemon)(unsigned int, uint16_t,
+					   MHD_AcceptPolicyCallback, void *,
+					   MHD_AccessHandlerCallback, void *,
+					   ...);
+	void (*stop_daemon)(struct MHD_Daemon *);
+	MHD_socket (*quiesce_daemon)(struct MHD_Daemon *);
+	struct MHD_Response *(*create_response_from_buffer)(
+		size_t, void *, enum MHD_ResponseMemoryMode);
+	enum MHD_Result (*add_response_header)(struct MHD_Response *,
+					       const char *, const char *);
+	enum MHD_Result (*queue_response)(struct MHD_Connection *,
+					  unsigned int, struct MHD_Response *);
+	void (*destroy_response)(struct MHD_Response *);
+} mhd = { .once = PTHREAD_ONCE_INIT };
+
+static void mhd_load(void)
+{
+	void *lib = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib)
+		lib = dlopen("libmicrohttpd.so", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		mhd.error = dlerror();
+		return;
+	}
+	/* The library stays loaded for the life of the process. */
+	*(void **)&mhd.start_daemon = dlsym(lib, "MHD_start_daemon");
+	*(void **)&mhd.stop_daemon = dlsym(lib, "MHD_stop_daemon");
+	*(void **)&mhd.quiesce_daemon = dlsym(lib, "MHD_quiesce_daemon");
+	*(void **)&mhd.create_response_from_buffer =
+		dlsym(lib, "MHD_create_response_from_buffer");
+	*(void **)&mhd.add_response_header =
+		dlsym(lib, "MHD_add_response_header");
+	*(void **)&mhd.queue_response = dlsym(lib, "MHD_queue_response");
+	*(void **)&mhd.destroy_response = dlsym(lib, "MHD_destroy_response");
+	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.quiesce_daemon ||
+	    !mhd.create_response_from_buffer || !mhd.add_response_header ||
+	    !mhd.queue_response || !mhd.destroy_response)
+		mhd.error = "a function is missing from it";
+}
 
 struct api {
 	struct MHD_Daemon *mhd;
@@ -511,29 +561,29 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 		r->body = NULL;
 	}
 	if (text)
-		resp = MHD_create_response_from_buffer(strlen(text), text,
+		resp = mhd.create_response_from_buffer(strlen(text), text,
 						       MHD_RESPMEM_MUST_COPY);
 	else if (r->status == MHD_HTTP_NO_CONTENT)
-		resp = MHD_create_response_from_buffer(0, NULL,
+		resp = mhd.create_response_from_buffer(0, NULL,
 						       MHD_RESPMEM_PERSISTENT);
 	else {
 		/* A JSON value could not be built or printed. */
 		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-		resp = MHD_create_response_from_buffer(
+		resp = mhd.create_response_from_buffer(
 			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 	}
 	free(text);
 	if (!resp)
 		return MHD_NO;
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	if (mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				    "application/json") != MHD_YES ||
 	    (r->deprecated &&
-	     MHD_add_response_header(resp, "Deprecation", "true") != MHD_YES)) {
-		MHD_destroy_response(resp);
+	     mhd.add_response_header(resp, "Deprecation", "true") != MHD_YES)) {
+		mhd.destroy_response(resp);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, r->status, resp);
-	MHD_destroy_response(resp);
+	ret = mhd.queue_response(c, r->status, resp);
+	mhd.destroy_response(resp);
 	return ret;
 }
 
@@ -720,6 +770,11 @@ int api_start(const char *path, const struct api_ops *ops, void *opaque,
 		       sizeof(a->path) - 1, path);
 		return -EINVAL;
 	}
+	pthread_once(&mhd.once, mhd_load);
+	if (mhd.error) {
+		pr_err("api: cannot load libmicrohttpd: %s", mhd.error);
+		return -ENOTSUP;
+	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -746,7 +801,7 @@ int api_start(const char *path, const struct api_ops *ops, void *opaque,
 	 * it. One option and its arguments per line.
 	 */
 	/* clang-format off */
-	a->mhd = MHD_start_daemon(
+	a->mhd = mhd.start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, api_access, a,
@@ -801,7 +856,7 @@ void api_stop(struct api *a)
 	 * ended the VM is answered after its callback returned) a moment to
 	 * go out before the connections are closed.
 	 */
-	listen_fd = MHD_quiesce_daemon(a->mhd);
+	listen_fd = mhd.quiesce_daemon(a->mhd);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += API_STOP_WAIT_S;
 	pthread_mutex_lock(&a->lock);
@@ -814,7 +869,7 @@ void api_stop(struct api *a)
 	 * closes every connection. The listening socket is ours once
 	 * quiesced.
 	 */
-	MHD_stop_daemon(a->mhd);
+	mhd.stop_daemon(a->mhd);
 	if (listen_fd >= 0)
 		close(listen_fd);
 	pthread_mutex_destroy(&a->lock);
