@@ -48,11 +48,7 @@ static bool have_kvm;
 static int group_setup(void **state)
 {
 	(void)state;
-	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && vmproc_have_curl();
-	if (!have_kvm)
-		fprintf(stderr, "skipped: no /dev/kvm or no curl: the "
-				"migration tests need both\n");
-	signal(SIGPIPE, SIG_IGN);
+	have_kvm = vmproc_usable("migration");
 	return 0;
 }
 
@@ -76,8 +72,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vmmem-migrate-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (vmproc_tmpdir(f->dir, sizeof(f->dir), "migrate")) {
 		free(f);
 		return -1;
 	}
@@ -93,19 +88,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct dirent *e;
-	DIR *d = opendir(f->dir);
-	char path[400];
 
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
+	vmproc_rmdir(f->dir);
 	free(f);
 	return 0;
 }

@@ -51,11 +51,7 @@ static bool have_kvm;
 static int group_setup(void **state)
 {
 	(void)state;
-	have_kvm = access("/dev/kvm", R_OK | W_OK) == 0 && vmproc_have_curl();
-	if (!have_kvm)
-		fprintf(stderr, "skipped: no /dev/kvm or no curl: the snapshot "
-				"integration tests need both\n");
-	signal(SIGPIPE, SIG_IGN);
+	have_kvm = vmproc_usable("snapshot");
 	return 0;
 }
 
@@ -77,8 +73,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/vmmem-restore-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (vmproc_tmpdir(f->dir, sizeof(f->dir), "restore")) {
 		free(f);
 		return -1;
 	}
@@ -92,19 +87,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct dirent *e;
-	DIR *d = opendir(f->dir);
-	char path[400];
 
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(f->dir);
+	vmproc_rmdir(f->dir);
 	free(f);
 	return 0;
 }

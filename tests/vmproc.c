@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -201,6 +202,41 @@ void vmproc_wait_socket(struct vmproc *v, const char *path)
 		assert_int_equal(waitpid(v->pid, NULL, WNOHANG), 0);
 		vmproc_read(v, 10);
 	}
+}
+
+int vmproc_tmpdir(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "/tmp/vmmem-%s-XXXXXX", name);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+void vmproc_rmdir(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	char path[512];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+bool vmproc_usable(const char *what)
+{
+	bool ok = access("/dev/kvm", R_OK | W_OK) == 0 && vmproc_have_curl();
+
+	if (!ok)
+		fprintf(stderr, "skipped: no /dev/kvm or no curl: the %s tests "
+				"need both\n", what);
+	/* A write to a child that went away is an error, not our death. */
+	signal(SIGPIPE, SIG_IGN);
+	return ok;
 }
 
 bool vmproc_have_curl(void)

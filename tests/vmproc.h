@@ -54,6 +54,14 @@ void vmproc_free(struct vmproc *v);
 /* Wait until a Unix socket exists at path (v must not end meanwhile). */
 void vmproc_wait_socket(struct vmproc *v, const char *path);
 
+/* A test's own folder under /tmp (dir: at least 64 bytes); 0 or -1. */
+int vmproc_tmpdir(char *dir, size_t len, const char *name);
+/* Remove that folder and the files in it. */
+void vmproc_rmdir(const char *dir);
+
+/* Whether /dev/kvm and curl are there; if not, say which tests skip. */
+bool vmproc_usable(const char *what);
+
 /* Whether curl is there to drive the API. */
 bool vmproc_have_curl(void);
 
