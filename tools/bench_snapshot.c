@@ -23,6 +23,14 @@
  *     query-status no longer "inmigrate"), `cont` over QMP.
  *  4. After the echo, read the restored VMM's VmRSS, then end the guest
  *     with Ctrl-D and check that it exits cleanly.
+ *  5. minivmm only, unless --no-lazy: restore the same snapshot lazily
+ *     twice, minivmm --restore STATE --mem-uffd SOCKET with
+ *     build/tools/uffd-handler --stats --prefetch WS SOCKET MEM started,
+ *     and `ready`, before the timed fork() of minivmm. The first run has
+ *     no WS (every page the guest touches is a fault) and records one;
+ *     the second places the recorded pages before it answers any fault.
+ *     Timed as in 3; the handler's --stats line gives the fault counts.
+ *     Then the File restore of 3 once more, in the lazy ones' conditions.
  *
  * The floor: this program re-executed as a fresh process opens /dev/kvm,
  * creates a VM with one 256 MiB anonymous memory slot and one vCPU, and
@@ -32,7 +40,7 @@
  * and QEMU do: on some hosts the next memory-slot change then waits for
  * KVM (SRCU) for milliseconds.
  *
- * usage: bench_snapshot [--runs N] [--sizes SIZE[,SIZE...]]
+ * usage: bench_snapshot [--runs N] [--sizes SIZE[,SIZE...]] [--no-lazy]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +71,7 @@
 static const char *const minivmm = "build/minivmm";
 static const char *const guest = "build/guest/guest.elf";
 static const char *const qemu = "/usr/bin/qemu-system-x86_64";
+static const char *const handler = "build/tools/uffd-handler";
 
 #define MAX_RUNS 64
 #define MAX_SIZES 4
@@ -90,14 +99,41 @@ struct sample {
 };
 
 /*
+ * The restores after the File one: lazy with no working set, lazy with the
+ * one the first recorded, then from the File backend again.
+ */
+enum lazy { LAZY_FAULT, LAZY_PREFETCH, LAZY_FILE_AGAIN, NLAZY };
+/* The lazy ones, which have the handler's counts. */
+#define NUFFD LAZY_FILE_AGAIN
+
+/* One run's sample of one of those restores. */
+struct lazy_sample {
+	double restore_ms;	/* fork() of minivmm to the echo */
+	double rss;		/* VmRSS of the restored VMM, bytes */
+	/* The handler's --stats line (0 for LAZY_FILE_AGAIN). */
+	double faults, copied, zeroed, prefetched;
+};
+
+/*
  * What the signal handler and every exit path clean up: child process
  * groups and the temporary folder, whose paths are fixed at start-up so
  * that cleanup() only calls async-signal-safe functions.
  */
-enum tmp_file { F_API, F_STATE, F_MEM, F_MIG, F_ERR, NFILES };
-static const char *const tmp_name[NFILES] = { "api.sock", "vm.state",
-					      "vm.mem", "qemu.mig",
-					      "vmm.err" };
+enum tmp_file {
+	F_API,
+	F_STATE,
+	F_MEM,
+	F_MIG,
+	F_ERR,
+	F_UFFD,		/* the page-fault handler's socket */
+	F_WS,		/* its working set */
+	F_HERR,		/* its standard error */
+	NFILES
+};
+static const char *const tmp_name[NFILES] = {
+	"api.sock", "vm.state", "vm.mem", "qemu.mig",
+	"vmm.err", "uffd.sock", "vm.ws", "handler.err",
+};
 static char tmp_dir[256];
 static char tmp_path[NFILES][320];
 #define MAX_KIDS 4
@@ -222,29 +258,6 @@ static int ms_left(double deadline)
 	return left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1;
 }
 
-/*
- * "; it said: LINE" with the first non-empty line the last child wrote on
- * its standard error, or "" when it wrote nothing.
- */
-static const char *child_said(char *buf, size_t size)
-{
-	FILE *f = fopen(tmp_path[F_ERR], "r");
-	char line[200];
-
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (line[0]) {
-			snprintf(buf, size, "; it said: %s", line);
-			break;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* ---- The floor: a bare KVM VM to its first exit ---- */
 
 /*
@@ -365,6 +378,7 @@ struct child {
 	int in;			/* its standard input: our write end */
 	int out;		/* its standard output: our read end */
 	int qmp;		/* our end of its QMP socket, or -1 */
+	enum tmp_file err;	/* the file holding its standard error */
 	double t_fork;		/* just before fork() */
 	char buf[4096];		/* the tail of its standard output */
 	size_t len;
@@ -373,6 +387,29 @@ struct child {
 	size_t qlen, qskip;
 	bool mig_done, mig_failed;
 };
+
+/*
+ * "; it said: LINE" with the first non-empty line the child wrote on its
+ * standard error, or "" when it wrote nothing.
+ */
+static const char *child_said(const struct child *c, char *buf, size_t size)
+{
+	FILE *f = fopen(tmp_path[c->err], "r");
+	char line[200];
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0]) {
+			snprintf(buf, size, "; it said: %s", line);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
 
 /* fd becomes target, without close-on-exec. */
 static int move_fd(int fd, int target)
@@ -386,7 +423,8 @@ static int move_fd(int fd, int target)
  * In the child after fork(). This program has one thread, so the child may
  * call anything; signals stay blocked until just before exec.
  */
-static void exec_child(const char *const argv[], int in, int out, int qmp)
+static void exec_child(const char *const argv[], int in, int out, int qmp,
+		       enum tmp_file err_file)
 {
 	sigset_t none;
 	int err;
@@ -399,7 +437,7 @@ static void exec_child(const char *const argv[], int in, int out, int qmp)
 	 * with us, should we be killed without a chance to clean up. */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	err = open(tmp_path[F_ERR], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	err = open(tmp_path[err_file], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		   0600);
 	if (err < 0 || move_fd(in, 0) || move_fd(out, 1) || move_fd(err, 2) ||
 	    (qmp >= 0 && move_fd(qmp, 3)))
@@ -425,11 +463,12 @@ static void child_close(struct child *c)
 /*
  * Start argv[0] with input already in its standard input (the pipe holds
  * it before fork(), so the child can read it at any time), its standard
- * output on a pipe to us, its standard error in the F_ERR file, and with
+ * output on a pipe to us, its standard error in the file err, and with
  * qmp, one end of a socket pair as its fd 3.
  */
-static int child_start(struct child *c, const char *name,
-		       const char *const argv[], const char *input, bool qmp)
+static int child_start_err(struct child *c, const char *name,
+			   const char *const argv[], const char *input,
+			   bool qmp, enum tmp_file err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, sv[2] = { -1, -1 };
 	size_t len = input ? strlen(input) : 0;
@@ -438,6 +477,7 @@ static int child_start(struct child *c, const char *name,
 
 	memset(c, 0, sizeof(*c));
 	c->name = name;
+	c->err = err;
 	c->in = c->out = c->qmp = -1;
 	c->pid = -1;
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
@@ -455,7 +495,7 @@ static int child_start(struct child *c, const char *name,
 	c->t_fork = now();
 	c->pid = fork();
 	if (c->pid == 0)
-		exec_child(argv, in[0], out[1], sv[1]);
+		exec_child(argv, in[0], out[1], sv[1], err);
 	saved = errno;
 	if (c->pid > 0)
 		kid_add(c->pid);
@@ -486,6 +526,13 @@ err_close:
 	return -1;
 }
 
+/* The same, with its standard error in the F_ERR file. */
+static int child_start(struct child *c, const char *name,
+		       const char *const argv[], const char *input, bool qmp)
+{
+	return child_start_err(c, name, argv, input, qmp, F_ERR);
+}
+
 /*
  * Wait until marker has appeared on the child's standard output; *t is the
  * time the read that completed it returned.
@@ -510,13 +557,13 @@ static int child_wait_output(struct child *c, const char *marker,
 				continue;
 			return failf("%s: no answer on its output within "
 				     "%.0f s%s", c->name, STEP_TIMEOUT,
-				     child_said(line, sizeof(line)));
+				     child_said(c, line, sizeof(line)));
 		}
 		n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
 		*t = now();
 		if (n == 0)
 			return failf("%s ended before its answer%s", c->name,
-				     child_said(line, sizeof(line)));
+				     child_said(c, line, sizeof(line)));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -561,7 +608,7 @@ static int child_wait_exit(struct child *c, double deadline, int *status)
 		kid_remove(c->pid);
 		c->pid = -1;
 		return failf("%s did not exit within %.0f s%s", c->name,
-			     STEP_TIMEOUT, child_said(line, sizeof(line)));
+			     STEP_TIMEOUT, child_said(c, line, sizeof(line)));
 	}
 	if (waitpid(c->pid, status, 0) < 0)
 		return failf("waitpid: %s", strerror(errno));
@@ -584,7 +631,7 @@ static int child_end_guest(struct child *c)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
 		return failf("%s: the restored guest did not exit cleanly "
 			     "(wait status 0x%x)%s", c->name, status,
-			     child_said(line, sizeof(line)));
+			     child_said(c, line, sizeof(line)));
 	return 0;
 }
 
@@ -807,7 +854,7 @@ static int qmp_next(struct child *c, double deadline, char **line)
 			 sizeof(c->qbuf) - 1 - c->qlen);
 		if (n == 0)
 			return failf("QEMU closed its monitor%s",
-				     child_said(buf, sizeof(buf)));
+				     child_said(c, buf, sizeof(buf)));
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -843,7 +890,7 @@ static int qmp_send(struct child *c, const char *cmd)
 		return failf("QMP command too long: %s", cmd);
 	if (write(c->qmp, msg, (size_t)len) != len)
 		return failf("writing to QEMU's monitor: %s%s", strerror(errno),
-			     child_said(buf, sizeof(buf)));
+			     child_said(c, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -885,13 +932,46 @@ static int qmp_wait_migration(struct child *c)
 
 /* ---- One sample of each VMM ---- */
 
+/* Remove what a minivmm sample leaves in the temporary folder. */
+static void snapshot_remove(void)
+{
+	unlink(tmp_path[F_STATE]);
+	unlink(tmp_path[F_MEM]);
+	unlink(tmp_path[F_API]);
+	unlink(tmp_path[F_UFFD]);
+	unlink(tmp_path[F_WS]);
+}
+
+/*
+ * Restore the snapshot in a new minivmm from the File backend (the memory
+ * file mapped copy-on-write): *restore_ms from fork() to the echo, then
+ * VmRSS, then the guest must end cleanly. On failure the caller kills c.
+ */
+static int file_restore(struct child *c, double *restore_ms, double *rss)
+{
+	const char *dst[] = { minivmm, "--restore", tmp_path[F_STATE],
+			      "--mem-file", tmp_path[F_MEM], NULL };
+	double t;
+
+	if (child_start(c, "minivmm --restore", dst, restored_line, false) ||
+	    child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+		return -1;
+	*restore_ms = (t - c->t_fork) * 1000;
+	if (read_vmrss(c->pid, rss) || child_end_guest(c))
+		return -1;
+	return 0;
+}
+
+/*
+ * Snapshot a booted minivmm and restore it from the File backend. On
+ * success the snapshot stays for lazy_sample(); snapshot_remove() then
+ * removes it.
+ */
 static int minivmm_sample(uint64_t size, struct sample *s)
 {
 	const char *src[] = { minivmm, "--memory", NULL, "--api-socket",
 			      tmp_path[F_API], "--cmdline", "prog=echo",
 			      guest, NULL };
-	const char *dst[] = { minivmm, "--restore", tmp_path[F_STATE],
-			      "--mem-file", tmp_path[F_MEM], NULL };
 	struct child *c = calloc(1, sizeof(*c));
 	char mem[32], body[1024];
 	double t, t_pause;
@@ -920,12 +1000,7 @@ static int minivmm_sample(uint64_t size, struct sample *s)
 	    file_sizes(tmp_path[F_MEM], &s->mem_size, &s->mem_disk))
 		goto out;
 
-	if (child_start(c, "minivmm --restore", dst, restored_line, false))
-		goto out;
-	if (child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
-		goto out_kill;
-	s->restore_ms = (t - c->t_fork) * 1000;
-	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
+	if (file_restore(c, &s->restore_ms, &s->rss))
 		goto out_kill;
 	ret = 0;
 out_kill:
@@ -933,9 +1008,114 @@ out_kill:
 out:
 	child_close(c);
 	free(c);
-	unlink(tmp_path[F_STATE]);
-	unlink(tmp_path[F_MEM]);
-	unlink(tmp_path[F_API]);
+	if (ret)
+		snapshot_remove();
+	return ret;
+}
+
+/*
+ * The File restore again, after the lazy ones: the restore right after
+ * the snapshot has been the slowest of all on some hosts, so the lazy
+ * restores are also compared with one made in their conditions.
+ */
+static int file_again_sample(struct lazy_sample *s)
+{
+	struct child *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return failf("out of memory");
+	ret = file_restore(c, &s->restore_ms, &s->rss);
+	child_kill(c);
+	child_close(c);
+	free(c);
+	return ret;
+}
+
+/*
+ * One lazy restore of the snapshot minivmm_sample() left: minivmm
+ * --restore STATE --mem-uffd SOCKET, with build/tools/uffd-handler serving
+ * the same memory file. The handler is started, and has said `ready`,
+ * before the timed fork() of minivmm, as a platform keeps its handler
+ * running before a restore is asked for. LAZY_FAULT gives it a working-set
+ * path that does not exist: every page is placed on its first fault, and
+ * the handler writes the pages it served to F_WS once minivmm has gone.
+ * LAZY_PREFETCH hands that record to a new handler, which places all of
+ * those pages before it answers any fault. Timed as the File restore is.
+ */
+static int lazy_sample(enum lazy mode, struct lazy_sample *s)
+{
+	const char *hargv[] = { handler, "--stats", "--prefetch",
+				tmp_path[F_WS], tmp_path[F_UFFD],
+				tmp_path[F_MEM], NULL };
+	const char *dst[] = { minivmm, "--restore", tmp_path[F_STATE],
+			      "--mem-uffd", tmp_path[F_UFFD], NULL };
+	struct child *h = calloc(1, sizeof(*h)), *c = calloc(1, sizeof(*c));
+	char said[256];
+	const char *p;
+	double t;
+	int status, ret = -1;
+
+	if (!h || !c) {
+		failf("out of memory");
+		goto out_free;
+	}
+	/* Neither has started: nothing to kill or close yet. */
+	h->pid = c->pid = -1;
+	h->in = h->out = h->qmp = c->in = c->out = c->qmp = -1;
+	if (mode == LAZY_FAULT) {
+		unlink(tmp_path[F_WS]);
+	} else if (access(tmp_path[F_WS], R_OK)) {
+		failf("no working set from the restore without prefetch: %s",
+		      strerror(errno));
+		goto out_free;
+	}
+	if (child_start_err(h, "uffd-handler", hargv, NULL, false, F_HERR) ||
+	    child_wait_output(h, "ready\n", now() + STEP_TIMEOUT, &t))
+		goto out_kill;
+	if (child_start(c, "minivmm --restore --mem-uffd", dst, restored_line,
+			false) ||
+	    child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+		goto out_kill;
+	s->restore_ms = (t - c->t_fork) * 1000;
+	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
+		goto out_kill;
+	/* minivmm has gone: the handler writes the working set (when it
+	 * records one), prints its counts and exits. */
+	if (child_wait_output(h, " prefetched\n", now() + STEP_TIMEOUT, &t) ||
+	    child_wait_exit(h, now() + STEP_TIMEOUT, &status))
+		goto out_kill;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		failf("uffd-handler did not exit cleanly (wait status 0x%x)%s",
+		      status, child_said(h, said, sizeof(said)));
+		goto out_kill;
+	}
+	p = strstr(h->buf, "uffd-handler: ");
+	if (!p ||
+	    sscanf(p,
+		   "uffd-handler: %lf faults, %lf pages copied, "
+		   "%lf zero pages, %lf prefetched",
+		   &s->faults, &s->copied, &s->zeroed, &s->prefetched) != 4) {
+		failf("uffd-handler: no counts in its output: %s", h->buf);
+		goto out_kill;
+	}
+	if (mode == LAZY_FAULT && access(tmp_path[F_WS], R_OK)) {
+		failf("uffd-handler recorded no working set in %s",
+		      tmp_path[F_WS]);
+		goto out_kill;
+	}
+	ret = 0;
+out_kill:
+	child_kill(c);
+	child_kill(h);
+	child_close(c);
+	child_close(h);
+out_free:
+	free(c);
+	free(h);
+	/* The handler removes its socket once minivmm has connected; not
+	 * when it failed before. */
+	unlink(tmp_path[F_UFFD]);
 	return ret;
 }
 
@@ -1370,12 +1550,163 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 	}
 }
 
+/* The median, fastest and slowest of one lazy restore field. */
+static void lazy_stats(const struct lazy_sample *s, int runs, size_t off,
+		       double *med, double *min, double *max)
+{
+	double v[MAX_RUNS];
+	int i;
+
+	for (i = 0; i < runs; i++)
+		v[i] = *(const double *)((const char *)&s[i] + off);
+	*med = median(v, runs);
+	*min = *max = v[0];
+	for (i = 1; i < runs; i++) {
+		if (v[i] < *min)
+			*min = v[i];
+		if (v[i] > *max)
+			*max = v[i];
+	}
+}
+
+#define LAZY_STATS(s, runs, field, med, min, max)                              \
+	lazy_stats(s, runs, offsetof(struct lazy_sample, field), med, min, max)
+
+/* One restore row: median, spread, against the floor and QEMU's restore. */
+static void lazy_row(const char *size, const char *what, double med, double min,
+		     double max, double fo, double qemu_ms)
+{
+	char label[48], q[16];
+
+	snprintf(label, sizeof(label), "%s, %s", size, what);
+	if (qemu_ms > 0)
+		snprintf(q, sizeof(q), "%.2f", med / qemu_ms);
+	else
+		snprintf(q, sizeof(q), "-");
+	printf("%-34s %8.2f %8.2f %8.2f %8.2f %8.1f %8s\n", label, med, min,
+	       max, med - fo, med / fo, q);
+}
+
+/*
+ * The lazy restore rows, after the report above (whose lines stay as
+ * they are): each size's File restore and floor from the same run, then
+ * the restores through the handler, its counts, and the goal.
+ */
+static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
+		       struct sample (*res)[NVMM][MAX_RUNS],
+		       const char (*skip)[256],
+		       struct lazy_sample (*lres)[NLAZY][MAX_RUNS],
+		       const char (*lazy_skip)[256], double fo, double ff,
+		       double iff)
+{
+	static const char *const mode_name[NUFFD] = { "no prefetch",
+						      "prefetch" };
+	static const char *const row_name[NLAZY] = { "Uffd, no prefetch",
+						     "Uffd, prefetch",
+						     "File backend, again" };
+	double med[MAX_SIZES][NLAZY], min, max;
+	char label[32], what[48];
+	int k, m, measured = 0;
+
+	printf("\nlazy restore: minivmm --restore STATE --mem-uffd SOCKET, "
+	       "the memory file served\nby %s (started, and ready, before "
+	       "the timed fork() of minivmm);\nprefetch: a second handler "
+	       "with the working set the first one recorded\n\n", handler);
+	printf("%-34s %8s %8s %8s %8s %8s %8s\n", "restore: fork to echo (ms)",
+	       "median", "fastest", "slowest", "- floor", "/ floor",
+	       "/ QEMU");
+	for (k = 0; k < nsizes; k++) {
+		double q = skip[k][0] ? 0 : MED(res[k][QEMU], runs, restore_ms);
+		const struct sample *s = res[k][MINIVMM];
+		int i;
+
+		size_label(sizes[k], label, sizeof(label));
+		min = max = s[0].restore_ms;
+		for (i = 1; i < runs; i++) {
+			if (s[i].restore_ms < min)
+				min = s[i].restore_ms;
+			if (s[i].restore_ms > max)
+				max = s[i].restore_ms;
+		}
+		lazy_row(label, "File backend", MED(s, runs, restore_ms), min,
+			 max, fo, q);
+		if (lazy_skip[k][0])
+			continue;
+		measured++;
+		for (m = 0; m < NLAZY; m++) {
+			LAZY_STATS(lres[k][m], runs, restore_ms, &med[k][m],
+				   &min, &max);
+			lazy_row(label, row_name[m], med[k][m], min, max, fo,
+				 q);
+		}
+	}
+	printf("in each run, in this order: the File restore above (right "
+	       "after the snapshot),\nUffd without and with prefetch, then "
+	       "the File restore again\n");
+	printf("floor: the bare KVM VM above, open() to its first exit, "
+	       "%.2f ms (from fork(): %.2f);\n\"- floor\" is the difference "
+	       "in ms, \"/ floor\" and \"/ QEMU\" are ratios\n", fo, ff);
+	for (k = 0; k < nsizes; k++) {
+		if (lazy_skip[k][0]) {
+			size_label(sizes[k], label, sizeof(label));
+			printf("lazy restore at %s skipped: %s\n", label,
+			       lazy_skip[k]);
+		}
+	}
+	if (!measured)
+		return;
+
+	printf("\n%-34s %8s %8s %8s %10s %12s\n", "handler counts (medians)",
+	       "faults", "copied", "zero", "prefetched", "VmRSS (MiB)");
+	for (k = 0; k < nsizes; k++) {
+		if (lazy_skip[k][0])
+			continue;
+		size_label(sizes[k], label, sizeof(label));
+		for (m = 0; m < NUFFD; m++) {
+			const struct lazy_sample *s = lres[k][m];
+			double f, c, z, p, r;
+
+			snprintf(what, sizeof(what), "%s, %s", label,
+				 mode_name[m]);
+			LAZY_STATS(s, runs, faults, &f, &min, &max);
+			LAZY_STATS(s, runs, copied, &c, &min, &max);
+			LAZY_STATS(s, runs, zeroed, &z, &min, &max);
+			LAZY_STATS(s, runs, prefetched, &p, &min, &max);
+			LAZY_STATS(s, runs, rss, &r, &min, &max);
+			printf("%-34s %8.0f %8.0f %8.0f %10.0f %12.1f\n", what,
+			       f, c, z, p, r / (1 << 20));
+		}
+	}
+
+	printf("\n%-44s %-8s %8s  %-7s %s\n", "goal (minivmm, lazy restore)",
+	       "size", "value", "target", "met");
+	for (k = 0; k < nsizes; k++) {
+		if (lazy_skip[k][0])
+			continue;
+		size_label(sizes[k], label, sizeof(label));
+		goal("prefetch: restore - floor (open to exit), ms", label,
+		     med[k][LAZY_PREFETCH] - fo, "<= 3",
+		     med[k][LAZY_PREFETCH] - fo <= 3);
+		goal("  the same, floor from fork(), ms", label,
+		     med[k][LAZY_PREFETCH] - ff, "", -1);
+		goal("  the same, IRQCHIP floor (fork to exit), ms", label,
+		     med[k][LAZY_PREFETCH] - iff, "", -1);
+		goal("  no prefetch: restore - floor (open), ms", label,
+		     med[k][LAZY_FAULT] - fo, "", -1);
+	}
+}
+
 static int usage(FILE *f, int status)
 {
-	fprintf(f, "usage: bench_snapshot [--runs N] [--sizes SIZE,...]\n"
+	fprintf(f, "usage: bench_snapshot [--runs N] [--sizes SIZE,...] "
+		   "[--no-lazy]\n"
 		   "  --runs N      runs per VMM and size, 1..%d (default 5)\n"
 		   "  --sizes LIST  guest sizes, e.g. 256M,4G (the default; "
-		   "at most %d)\n", MAX_RUNS, MAX_SIZES);
+		   "at most %d)\n"
+		   "  --lazy        also restore minivmm lazily through %s,\n"
+		   "                without and with prefetch (the default)\n"
+		   "  --no-lazy     leave the lazy restore out\n",
+		   MAX_RUNS, MAX_SIZES, handler);
 	return status;
 }
 
@@ -1397,7 +1728,9 @@ static int make_tmp(void)
 		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", tmp_dir,
 			 tmp_name[i]);
 	if (strlen(tmp_path[F_API]) >=
-	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		    sizeof(((struct sockaddr_un *)0)->sun_path) ||
+	    strlen(tmp_path[F_UFFD]) >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path))
 		return failf("%s: path too long for a socket", tmp_dir);
 	return 0;
 }
@@ -1405,7 +1738,9 @@ static int make_tmp(void)
 int main(int argc, char **argv)
 {
 	static struct sample res[MAX_SIZES][NVMM][MAX_RUNS];
-	static char skip[MAX_SIZES][256];
+	static struct lazy_sample lres[MAX_SIZES][NLAZY][MAX_RUNS];
+	static char skip[MAX_SIZES][256], lazy_skip[MAX_SIZES][256];
+	bool lazy = true;
 	uint64_t sizes[MAX_SIZES] = { 256ull << 20, 4ull << 30 };
 	/* [0]: the bare floor; [1]: with IRQCHIP and PIT2. */
 	double floor_fork[2][MAX_RUNS], floor_open[2][MAX_RUNS];
@@ -1433,6 +1768,10 @@ int main(int argc, char **argv)
 					return 2;
 				}
 			}
+		} else if (!strcmp(argv[i], "--lazy")) {
+			lazy = true;
+		} else if (!strcmp(argv[i], "--no-lazy")) {
+			lazy = false;
 		} else if (!strcmp(argv[i], "--help")) {
 			return usage(stdout, 0);
 		} else {
@@ -1460,10 +1799,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	self[n] = '\0';
-	for (k = 0; k < nsizes; k++)
+	for (k = 0; k < nsizes; k++) {
 		if (access(qemu, X_OK))
 			snprintf(skip[k], sizeof(skip[k]), "%s not installed",
 				 qemu);
+		if (lazy && access(handler, X_OK))
+			snprintf(lazy_skip[k], sizeof(lazy_skip[k]),
+				 "%s not built", handler);
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1479,6 +1822,9 @@ int main(int argc, char **argv)
 	       "minivmm and QEMU (microvm, KVM),\nsame guest image "
 	       "(prog=echo); snapshot, then restore in a new process\n",
 	       runs);
+	if (lazy)
+		printf("and minivmm's lazy restore through %s, without and "
+		       "with prefetch\n", handler);
 	fflush(stdout);
 	for (i = 0; i < runs; i++) {
 		snprintf(phase, sizeof(phase), "floor, run %d", i + 1);
@@ -1493,6 +1839,32 @@ int main(int argc, char **argv)
 				 label, i + 1);
 			if (minivmm_sample(sizes[k], &res[k][MINIVMM][i]))
 				goto fail;
+			if (lazy && !lazy_skip[k][0]) {
+				snprintf(phase, sizeof(phase),
+					 "lazy restore, %s, run %d", label,
+					 i + 1);
+				rc = lazy_sample(LAZY_FAULT,
+						 &lres[k][LAZY_FAULT][i]);
+				if (!rc)
+					rc = lazy_sample(
+						LAZY_PREFETCH,
+						&lres[k][LAZY_PREFETCH][i]);
+				if (!rc)
+					rc = file_again_sample(
+						&lres[k][LAZY_FILE_AGAIN][i]);
+				/* A host where minivmm cannot restore lazily
+				 * (no userfaultfd for this user): say so, and
+				 * report the rest. */
+				if (rc && i == 0) {
+					snprintf(lazy_skip[k],
+						 sizeof(lazy_skip[k]), "%.200s",
+						 errmsg);
+					errmsg[0] = '\0';
+				} else if (rc) {
+					goto fail;
+				}
+			}
+			snapshot_remove();
 			if (skip[k][0])
 				continue;
 			snprintf(phase, sizeof(phase), "QEMU, %s, run %d",
@@ -1512,6 +1884,12 @@ int main(int argc, char **argv)
 	}
 	print_report(sizes, nsizes, runs, res, (const char(*)[256])skip,
 		     floor_fork, floor_open);
+	if (lazy)
+		print_lazy(sizes, nsizes, runs, res, (const char(*)[256])skip,
+			   lres, (const char(*)[256])lazy_skip,
+			   median(floor_open[0], runs),
+			   median(floor_fork[0], runs),
+			   median(floor_fork[1], runs));
 	cleanup();
 	return 0;
 
