@@ -764,6 +764,25 @@ out:
 	return rc;
 }
 
+/*
+ * The migration harvested the dirty bitmaps that Diff snapshots use too:
+ * after one that failed, count every page as written, so that the next
+ * Diff is whole rather than missing what the migration took.
+ */
+static void forget_harvest(struct machine *m)
+{
+	size_t i;
+
+	for (i = 0; i < vmmem_region_count(m->mem); i++) {
+		struct vmmem_region *r = vmmem_region_at(m->mem, i);
+
+		if (vmmem_mark_dirty(m->mem, vmmem_region_gpa(r),
+				     vmmem_region_len(r)))
+			pr_debug("migration: marking region %zu dirty failed",
+				 i);
+	}
+}
+
 int migrate_send(struct machine *m, const char *url, char *err, size_t errlen)
 {
 	struct source s;
@@ -829,6 +848,8 @@ out:
 		/* The guest keeps running here, on exactly one side. */
 		if (!m->dirty_log)
 			vm_set_dirty_log(&m->vm, false);
+		else
+			forget_harvest(m);
 		if (paused && machine_ctl(m, CTL_MIG_RESUME, NULL, ctl_err,
 					  sizeof(ctl_err)))
 			pr_err("migration: resuming the VM: %s", ctl_err);

@@ -426,6 +426,70 @@ static void *put_migrate(void *arg)
 	return NULL;
 }
 
+static void snapshot_to(struct fixture *f, const char *type, const char *st,
+			const char *mem)
+{
+	char json[512], *body;
+
+	snprintf(json, sizeof(json),
+		 "{\"snapshot_type\":\"%s\",\"snapshot_path\":\"%s/%s\","
+		 "\"mem_file_path\":\"%s/%s\"}",
+		 type, f->dir, st, f->dir, mem);
+	assert_int_equal(vmproc_api(f->api, "PUT", "/snapshot/create", json,
+				    &body), 204);
+	free(body);
+}
+
+static void vm_state(struct fixture *f, const char *state)
+{
+	char json[64], *body;
+
+	snprintf(json, sizeof(json), "{\"state\":\"%s\"}", state);
+	assert_int_equal(vmproc_api(f->api, "PATCH", "/vm", json, &body), 204);
+	free(body);
+}
+
+static void test_migrate_failed_one_keeps_diff_snapshots_whole(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { minivmm, "--api-socket", f->api, "-m", "64M",
+			       "--dirty-log", "--cmdline", "prog=echo", guest,
+			       NULL };
+	const char *merge[] = { "build/tools/snapshot-merge", "--base", NULL,
+				"--diff", NULL, NULL };
+	const char *die[] = { "MINIVMM_MIGRATION_FAIL_AFTER=100000", NULL };
+	char base[160], diff[160], full[160];
+	struct vmproc src, dst, mt;
+
+	NEED_KVM();
+	vmproc_start(&src, argv, NULL);
+	vmproc_wait_socket(&src, f->api);
+	vm_state(f, "Paused");
+	snapshot_to(f, "Full", "s0", "base");
+	vm_state(f, "Resumed");
+	/* Written after the base: the Diff must hold it. */
+	vmproc_echo(&src, "between the base and the diff\n");
+	/* The destination dies once pages are flowing: the source had
+	 * harvested the bitmaps by then. */
+	start_dest(&dst, f->url, NULL, NULL, die);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_refused(f, &src, f->url, "the destination closed");
+	vm_state(f, "Paused");
+	snapshot_to(f, "Diff", "s1", "diff");
+	snapshot_to(f, "Full", "s2", "full");
+	snprintf(base, sizeof(base), "%s/base", f->dir);
+	snprintf(diff, sizeof(diff), "%s/diff", f->dir);
+	snprintf(full, sizeof(full), "%s/full", f->dir);
+	merge[2] = base;
+	merge[4] = diff;
+	vmproc_start(&mt, merge, NULL);
+	assert_int_equal(vmproc_wait(&mt), 0);
+	vmproc_free(&mt);
+	assert_same_content(base, full);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
 static void test_migrate_second_request_while_one_runs_is_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -536,6 +600,7 @@ int main(void)
 		T(test_migrate_refused_by_a_destination_of_another_shape),
 		T(test_migrate_corrupted_stream_is_refused),
 		T(test_migrate_source_dying_runs_nothing_on_the_destination),
+		T(test_migrate_failed_one_keeps_diff_snapshots_whole),
 		T(test_migrate_second_request_while_one_runs_is_refused),
 		T(test_migrate_refuses_bad_urls_and_a_missing_destination),
 		T(test_migrate_refuses_a_vm_that_has_not_started),
