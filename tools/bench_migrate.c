@@ -82,11 +82,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
+
 static const char *const minivmm = "build/minivmm";
 static const char *const guest = "build/guest/guest.elf";
 static const char *const qemu = "/usr/bin/qemu-system-x86_64";
 
-#define MAX_RUNS 64
+#define MAX_RUNS BENCH_MAX_RUNS
 #define MAX_SIZES 4
 /* Every wait for a VMM (boot, migration, exit) ends by then. */
 #define STEP_TIMEOUT 60.0
@@ -130,31 +132,20 @@ struct sample {
 /*
  * What the signal handler and every exit path clean up: child process
  * groups and the temporary folder, whose paths are fixed at start-up so
- * that cleanup() only calls async-signal-safe functions.
+ * that bench_cleanup() only calls async-signal-safe functions.
  */
 enum tmp_file { F_API, F_MIG, F_SRC_ERR, F_DST_ERR, NFILES };
 static const char *const tmp_name[NFILES] = { "api.sock", "mig.sock",
 					      "source.err", "dest.err" };
-static char tmp_dir[256];
 static char tmp_path[NFILES][320];
-#define MAX_KIDS 4
-static volatile pid_t kids[MAX_KIDS];
 
-/* The first error, reported as one line; the phase it happened in. */
-static char errmsg[512];
+/* The phase an error happened in, for its message. */
 static char phase[96];
 static bool verbose;
 /* Source on CPU 0, destination on CPU 1, as if on two hosts. */
 static bool pin;
 static char qemu_version[32] = "unknown";
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The wall clock, which QMP's event time stamps use. */
 static double now_real(void)
@@ -165,110 +156,12 @@ static double now_real(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Record an error (the first one wins: it is the most specific). */
-static int failf(const char *fmt, ...)
-{
-	va_list ap;
 
-	if (errmsg[0])
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
-static void kid_add(pid_t pid)
-{
-	int i;
 
-	for (i = 0; i < MAX_KIDS; i++) {
-		if (!kids[i]) {
-			kids[i] = pid;
-			return;
-		}
-	}
-}
 
-static void kid_remove(pid_t pid)
-{
-	int i;
 
-	for (i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-/*
- * Everything in the temporary folder is ours: remove every entry.
- * getdents64 rather than readdir(), which may allocate, so that the signal
- * handler can call this.
- */
-static void remove_tmp(void)
-{
-	static char buf[4096];
-	int fd, i;
-	long n, off;
-
-	fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (i = 0; i < 64; i++) {
-		n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-
-			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-				unlinkat(fd, d->d_name, 0);
-			off += d->d_reclen;
-		}
-	}
-	close(fd);
-	rmdir(tmp_dir);
-}
-
-/*
- * Kill every child's process group, reap the children and remove the
- * folder. Async-signal-safe: also called from the signal handler.
- */
-static void cleanup(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++) {
-		pid_t pid = kids[i];
-
-		if (pid > 0) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			kids[i] = 0;
-		}
-	}
-	if (tmp_dir[0])
-		remove_tmp();
-}
-
-static void on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Milliseconds until deadline for poll(), at least 0. */
-static int ms_left(double deadline)
-{
-	double left = deadline - now();
-
-	if (left <= 0)
-		return 0;
-	return left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1;
-}
 
 /*
  * "; it said: LINE" with the first non-empty line a child wrote on its
@@ -322,13 +215,6 @@ struct child {
 	double t_migrate;	 /* wall clock of the migrate command */
 };
 
-/* fd becomes target, without close-on-exec. */
-static int move_fd(int fd, int target)
-{
-	if (fd == target)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, target) < 0 ? -1 : 0;
-}
 
 /*
  * In the child after fork(). This program has one thread, so the child may
@@ -357,8 +243,8 @@ static void exec_child(const char *const argv[], int in, int out, int qmp,
 	}
 	err = open(tmp_path[err_file], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		   0600);
-	if (err < 0 || move_fd(in, 0) || move_fd(out, 1) || move_fd(err, 2) ||
-	    (qmp >= 0 && move_fd(qmp, 3)))
+	if (err < 0 || bench_move_fd(in, 0) || bench_move_fd(out, 1) || bench_move_fd(err, 2) ||
+	    (qmp >= 0 && bench_move_fd(qmp, 3)))
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -401,11 +287,11 @@ static int child_start(struct child *c, const char *name,
 	c->err = err;
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
 	    (qmp && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))) {
-		failf("pipe: %s", strerror(errno));
+		bench_failf("pipe: %s", strerror(errno));
 		goto err_close;
 	}
 	if (len && write(in[1], input, len) != (ssize_t)len) {
-		failf("writing %s's input: %s", name, strerror(errno));
+		bench_failf("writing %s's input: %s", name, strerror(errno));
 		goto err_close;
 	}
 	/* No signal handler may run in the child before exec. */
@@ -416,10 +302,10 @@ static int child_start(struct child *c, const char *name,
 		exec_child(argv, in[0], out[1], sv[1], err, cpu);
 	saved = errno;
 	if (c->pid > 0)
-		kid_add(c->pid);
+		bench_kid_add(c->pid);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c->pid < 0) {
-		failf("fork: %s", strerror(saved));
+		bench_failf("fork: %s", strerror(saved));
 		goto err_close;
 	}
 	close(in[0]);
@@ -502,7 +388,7 @@ static void child_take(struct child *c, const char *p, size_t n, double t)
 /*
  * Read what the child has written, waiting until deadline for something.
  * Return: 0 after some output, 1 at end of file, -1 on an error or at the
- * deadline (errmsg set).
+ * deadline (bench_errmsg set).
  */
 static int child_read(struct child *c, double deadline)
 {
@@ -511,14 +397,14 @@ static int child_read(struct child *c, double deadline)
 	for (;;) {
 		struct pollfd p = { .fd = c->out, .events = POLLIN };
 		ssize_t n;
-		int rc = poll(&p, 1, ms_left(deadline));
+		int rc = poll(&p, 1, bench_ms_left(deadline));
 
 		if (rc < 0 && errno != EINTR)
-			return failf("poll: %s", strerror(errno));
+			return bench_failf("poll: %s", strerror(errno));
 		if (rc <= 0) {
-			if (now() < deadline)
+			if (bench_now() < deadline)
 				continue;
-			return failf("%s: no answer on its output within "
+			return bench_failf("%s: no answer on its output within "
 				     "%.0f s%s",
 				     c->name, STEP_TIMEOUT,
 				     said(c->err, line, sizeof(line)));
@@ -529,10 +415,10 @@ static int child_read(struct child *c, double deadline)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			return failf("reading %s: %s", c->name,
+			return bench_failf("reading %s: %s", c->name,
 				     strerror(errno));
 		}
-		child_take(c, tmp, (size_t)n, now());
+		child_take(c, tmp, (size_t)n, bench_now());
 		return 0;
 	}
 }
@@ -562,7 +448,7 @@ static void child_pump(struct child *c)
 	ssize_t n;
 
 	while ((n = read(c->out, tmp, sizeof(tmp))) > 0)
-		child_take(c, tmp, (size_t)n, now());
+		child_take(c, tmp, (size_t)n, bench_now());
 }
 
 /* Wait until marker has appeared on the child's standard output. */
@@ -577,7 +463,7 @@ static int child_wait_output(struct child *c, const char *marker,
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
-			return failf("%s ended before its answer%s%s", c->name,
+			return bench_failf("%s ended before its answer%s%s", c->name,
 				     last_line(c, out, sizeof(out)),
 				     said(c->err, line, sizeof(line)));
 	}
@@ -595,7 +481,7 @@ static int child_wait_progress(struct child *c, unsigned n, double deadline)
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
-			return failf("%s ended after %u progress lines%s%s",
+			return bench_failf("%s ended after %u progress lines%s%s",
 				     c->name, c->progress,
 				     last_line(c, out, sizeof(out)),
 				     said(c->err, line, sizeof(line)));
@@ -607,13 +493,13 @@ static int child_wait_progress(struct child *c, unsigned n, double deadline)
  * only means nothing more came: it is not recorded. */
 static void child_drain(struct child *c)
 {
-	double deadline = now() + 1;
-	bool clean = !errmsg[0];
+	double deadline = bench_now() + 1;
+	bool clean = !bench_errmsg[0];
 
 	while (child_read(c, deadline) == 0)
 		;
 	if (clean)
-		errmsg[0] = '\0';
+		bench_errmsg[0] = '\0';
 }
 
 /*
@@ -628,23 +514,23 @@ static int child_wait_exit(struct child *c, double deadline, int *status)
 
 	p.fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	if (p.fd < 0)
-		return failf("pidfd_open: %s (Linux 5.3 or later needed)",
+		return bench_failf("pidfd_open: %s (Linux 5.3 or later needed)",
 			     strerror(errno));
 	do {
-		rc = poll(&p, 1, ms_left(deadline));
-	} while ((rc < 0 && errno == EINTR) || (rc == 0 && now() < deadline));
+		rc = poll(&p, 1, bench_ms_left(deadline));
+	} while ((rc < 0 && errno == EINTR) || (rc == 0 && bench_now() < deadline));
 	close(p.fd);
 	if (rc <= 0) {
 		kill(-c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
-		kid_remove(c->pid);
+		bench_kid_remove(c->pid);
 		c->pid = -1;
-		return failf("%s did not exit within %.0f s%s", c->name,
+		return bench_failf("%s did not exit within %.0f s%s", c->name,
 			     STEP_TIMEOUT, said(c->err, line, sizeof(line)));
 	}
 	if (waitpid(c->pid, status, 0) < 0)
-		return failf("waitpid: %s", strerror(errno));
-	kid_remove(c->pid);
+		return bench_failf("waitpid: %s", strerror(errno));
+	bench_kid_remove(c->pid);
 	c->pid = -1;
 	return 0;
 }
@@ -656,7 +542,7 @@ static void child_kill(struct child *c)
 		kill(-c->pid, SIGKILL);
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
-		kid_remove(c->pid);
+		bench_kid_remove(c->pid);
 		c->pid = -1;
 	}
 }
@@ -665,7 +551,7 @@ static void child_kill(struct child *c)
  * at all: then the child's exit ends the wait). */
 static int wait_socket(struct child *c, const char *path)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	struct timespec ms = { 0, 1000000 };
 	char line[256];
 	struct stat st;
@@ -676,10 +562,10 @@ static int wait_socket(struct child *c, const char *path)
 		if (!waitid(P_PID, (id_t)c->pid, &si,
 			    WEXITED | WNOHANG | WNOWAIT) &&
 		    si.si_pid)
-			return failf("%s ended before it listened%s", c->name,
+			return bench_failf("%s ended before it listened%s", c->name,
 				     said(c->err, line, sizeof(line)));
-		if (now() > deadline)
-			return failf("%s: no socket at %s within %.0f s",
+		if (bench_now() > deadline)
+			return bench_failf("%s: no socket at %s within %.0f s",
 				     c->name, path, STEP_TIMEOUT);
 		nanosleep(&ms, NULL);
 	}
@@ -706,7 +592,7 @@ static void guest_cmdline(enum guest_kind kind, unsigned churn_mib, char *buf,
  */
 static int source_ready(struct child *c, enum guest_kind kind, struct sample *s)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 
 	if (kind == IDLE)
 		return child_wait_output(c, ready_line, deadline);
@@ -716,7 +602,7 @@ static int source_ready(struct child *c, enum guest_kind kind, struct sample *s)
 		if (child_wait_progress(c, c->progress + 1, deadline))
 			return -1;
 	if (c->errors || c->bad)
-		return failf("%s: the churn found errors before the migration"
+		return bench_failf("%s: the churn found errors before the migration"
 			     ": %s",
 			     c->name, c->bad ? c->bad_line : c->buf);
 	s->rate_before =
@@ -755,14 +641,14 @@ static void guest_speed(const struct child *b, struct sample *s)
  */
 static int dest_check(struct child *c, enum guest_kind kind)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	size_t n = strlen(moved_line);
 	char line[256];
 	int status;
 
 	if (kind == IDLE) {
 		if (write(c->in, moved_line, n) != (ssize_t)n)
-			return failf("writing to %s: %s", c->name,
+			return bench_failf("writing to %s: %s", c->name,
 				     strerror(errno));
 		if (child_wait_output(c, moved_line, deadline))
 			return -1;
@@ -770,15 +656,15 @@ static int dest_check(struct child *c, enum guest_kind kind)
 		return -1;
 	}
 	if (write(c->in, "\004", 1) != 1)
-		return failf("writing to %s: %s", c->name, strerror(errno));
-	if (child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+		return bench_failf("writing to %s: %s", c->name, strerror(errno));
+	if (child_wait_exit(c, bench_now() + STEP_TIMEOUT, &status))
 		return -1;
 	child_drain(c);
 	if (kind == CHURN && (c->errors || c->bad))
-		return failf("%s: the migrated churn found errors: %s", c->name,
+		return bench_failf("%s: the migrated churn found errors: %s", c->name,
 			     c->bad ? c->bad_line : c->buf);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
-		return failf("%s: the migrated guest did not exit cleanly "
+		return bench_failf("%s: the migrated guest did not exit cleanly "
 			     "(wait status 0x%x)%s",
 			     c->name, status, said(c->err, line, sizeof(line)));
 	return 0;
@@ -794,9 +680,9 @@ static int api_connect(int *fd)
 	memcpy(sa.sun_path, tmp_path[F_API], strlen(tmp_path[F_API]) + 1);
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
-		return failf("socket: %s", strerror(errno));
+		return bench_failf("socket: %s", strerror(errno));
 	if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		failf("connecting to minivmm's API: %s", strerror(errno));
+		bench_failf("connecting to minivmm's API: %s", strerror(errno));
 		close(*fd);
 		*fd = -1;
 		return -1;
@@ -822,7 +708,7 @@ static int api_send(int fd, const char *method, const char *path,
 		       keep ? "" : "Connection: close\r\n", body);
 	/* A short request on a local stream socket goes out at once. */
 	if (write(fd, req, (size_t)len) != len)
-		return failf("%s %s: %s", method, path, strerror(errno));
+		return bench_failf("%s %s: %s", method, path, strerror(errno));
 	return 0;
 }
 
@@ -834,7 +720,7 @@ static int api_send(int fd, const char *method, const char *path,
 static int api_recv(int fd, const char *method, const char *path, int *status,
 		    char *resp, size_t size)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	char buf[4096], *end, *cl;
 	size_t got = 0, want = SIZE_MAX;
 
@@ -847,7 +733,7 @@ static int api_recv(int fd, const char *method, const char *path, int *status,
 		end = got ? strstr(buf, "\r\n\r\n") : NULL;
 		if (end && !*status) {
 			if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
-				return failf("%s %s: not an HTTP response",
+				return bench_failf("%s %s: not an HTTP response",
 					     method, path);
 			cl = strcasestr(buf, "\r\nContent-Length:");
 			if (cl && cl < end)
@@ -857,12 +743,12 @@ static int api_recv(int fd, const char *method, const char *path, int *status,
 		if (end && got >= want)
 			break;
 		if (got == sizeof(buf) - 1)
-			return failf("%s %s: response too long", method, path);
-		rc = poll(&p, 1, ms_left(deadline));
+			return bench_failf("%s %s: response too long", method, path);
+		rc = poll(&p, 1, bench_ms_left(deadline));
 		if (rc < 0 && errno == EINTR)
 			continue;
-		if (rc <= 0 && now() >= deadline)
-			return failf("%s %s: no response within %.0f s", method,
+		if (rc <= 0 && bench_now() >= deadline)
+			return bench_failf("%s %s: no response within %.0f s", method,
 				     path, STEP_TIMEOUT);
 		if (rc <= 0)
 			continue;
@@ -870,12 +756,12 @@ static int api_recv(int fd, const char *method, const char *path, int *status,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return failf("%s %s: %s", method, path,
+			return bench_failf("%s %s: %s", method, path,
 				     strerror(errno));
 		if (n == 0) {
 			if (end)
 				break;
-			return failf("%s %s: the connection closed without "
+			return bench_failf("%s %s: the connection closed without "
 				     "a response",
 				     method, path);
 		}
@@ -904,10 +790,10 @@ static int json_num(const char *json, const char *key, double *v)
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
 	p = strstr(json, pat);
 	if (!p)
-		return failf("no \"%s\" in %s", key, json);
+		return bench_failf("no \"%s\" in %s", key, json);
 	*v = strtod(p + strlen(pat), &end);
 	if (end == p + strlen(pat))
-		return failf("\"%s\" is not a number in %s", key, json);
+		return bench_failf("\"%s\" is not a number in %s", key, json);
 	return 0;
 }
 
@@ -918,7 +804,7 @@ static int json_num(const char *json, const char *key, double *v)
  */
 static int minivmm_trace(int put, int keep, double t0)
 {
-	double deadline = now() + STEP_TIMEOUT, rounds, last = 0, bytes, left;
+	double deadline = bench_now() + STEP_TIMEOUT, rounds, last = 0, bytes, left;
 	struct pollfd p = { .fd = put, .events = POLLIN };
 	char resp[1024];
 	int status, rc;
@@ -928,9 +814,9 @@ static int minivmm_trace(int put, int keep, double t0)
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
-			return failf("poll: %s", strerror(errno));
-		if (now() > deadline)
-			return failf("PUT /migrate: no response within %.0f s",
+			return bench_failf("poll: %s", strerror(errno));
+		if (bench_now() > deadline)
+			return bench_failf("PUT /migrate: no response within %.0f s",
 				     STEP_TIMEOUT);
 		if (api_request(keep, "GET", "/migrate", "", true, &status,
 				resp, sizeof(resp)) ||
@@ -981,7 +867,7 @@ static int minivmm_migrate(struct sample *s)
 		if (status == 204)
 			break;
 		if (status != 400 || !strstr(resp, "refused") || i == 100) {
-			failf("PUT /migrate: HTTP %d %s", status, resp);
+			bench_failf("PUT /migrate: HTTP %d %s", status, resp);
 			goto out;
 		}
 		usleep(1000);
@@ -991,7 +877,7 @@ static int minivmm_migrate(struct sample *s)
 			sizeof(resp)))
 		goto out;
 	if (status != 200 || !strstr(resp, "\"completed\"")) {
-		failf("GET /migrate after the migration: HTTP %d %s", status,
+		bench_failf("GET /migrate after the migration: HTTP %d %s", status,
 		      resp);
 		goto out;
 	}
@@ -1030,7 +916,7 @@ static int minivmm_sample(uint64_t size, enum guest_kind kind,
 	int status, ret = -1;
 
 	if (!a || !b) {
-		failf("out of memory");
+		bench_failf("out of memory");
 		goto out_free;
 	}
 	a->pid = b->pid = -1;
@@ -1049,10 +935,10 @@ static int minivmm_sample(uint64_t size, enum guest_kind kind,
 	if (minivmm_migrate(s))
 		goto out;
 	/* The source is done: it must say so with status 0. */
-	if (child_wait_exit(a, now() + STEP_TIMEOUT, &status))
+	if (child_wait_exit(a, bench_now() + STEP_TIMEOUT, &status))
 		goto out;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		failf("the source minivmm exited with wait status 0x%x%s",
+		bench_failf("the source minivmm exited with wait status 0x%x%s",
 		      status, said(F_SRC_ERR, line, sizeof(line)));
 		goto out;
 	}
@@ -1112,7 +998,7 @@ static void qmp_note_event(struct child *c, const char *line)
 
 /*
  * The next line from QEMU's monitor; valid until the next call. Return:
- * 0, 1 at the deadline (errmsg not set), or -1 on an error.
+ * 0, 1 at the deadline (bench_errmsg not set), or -1 on an error.
  */
 static int qmp_next(struct child *c, double deadline, char **line)
 {
@@ -1137,25 +1023,25 @@ static int qmp_next(struct child *c, double deadline, char **line)
 			return 0;
 		}
 		if (c->qlen == sizeof(c->qbuf) - 1)
-			return failf("QMP: a line longer than %zu bytes",
+			return bench_failf("QMP: a line longer than %zu bytes",
 				     sizeof(c->qbuf));
-		rc = poll(&p, 1, ms_left(deadline));
+		rc = poll(&p, 1, bench_ms_left(deadline));
 		if (rc < 0 && errno != EINTR)
-			return failf("poll: %s", strerror(errno));
+			return bench_failf("poll: %s", strerror(errno));
 		if (rc <= 0) {
-			if (now() < deadline)
+			if (bench_now() < deadline)
 				continue;
 			return 1;
 		}
 		n = read(c->qmp, c->qbuf + c->qlen,
 			 sizeof(c->qbuf) - 1 - c->qlen);
 		if (n == 0)
-			return failf("%s closed its monitor%s", c->name,
+			return bench_failf("%s closed its monitor%s", c->name,
 				     said(c->err, buf, sizeof(buf)));
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return failf("reading QMP: %s", strerror(errno));
+			return bench_failf("reading QMP: %s", strerror(errno));
 		}
 		c->qlen += (size_t)n;
 	}
@@ -1167,7 +1053,7 @@ static int qmp_next_step(struct child *c, double deadline, char **line)
 	int rc = qmp_next(c, deadline, line);
 
 	if (rc > 0)
-		return failf("%s's monitor: no answer within %.0f s", c->name,
+		return bench_failf("%s's monitor: no answer within %.0f s", c->name,
 			     STEP_TIMEOUT);
 	return rc;
 }
@@ -1182,9 +1068,9 @@ static int qmp_send(struct child *c, const char *cmd)
 	int len = snprintf(msg, sizeof(msg), "%s\n", cmd);
 
 	if (len < 0 || (size_t)len >= sizeof(msg))
-		return failf("QMP command too long: %s", cmd);
+		return bench_failf("QMP command too long: %s", cmd);
 	if (write(c->qmp, msg, (size_t)len) != len)
-		return failf("writing to %s's monitor: %s%s", c->name,
+		return bench_failf("writing to %s's monitor: %s%s", c->name,
 			     strerror(errno), said(c->err, buf, sizeof(buf)));
 	return 0;
 }
@@ -1192,7 +1078,7 @@ static int qmp_send(struct child *c, const char *cmd)
 /* Run one command; *ret is its "return" line. An "error" fails. */
 static int qmp_cmd(struct child *c, const char *cmd, char **ret)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	char *line;
 
 	if (qmp_send(c, cmd))
@@ -1206,14 +1092,14 @@ static int qmp_cmd(struct child *c, const char *cmd, char **ret)
 			return 0;
 		}
 		if (strstr(line, "\"error\""))
-			return failf("%s: %s: %s", c->name, cmd, line);
+			return bench_failf("%s: %s: %s", c->name, cmd, line);
 	}
 }
 
 /* The greeting, then capabilities negotiation: events flow after it. */
 static int qmp_open(struct child *c)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	unsigned maj, min, mic;
 	const char *v;
 	char *line;
@@ -1253,7 +1139,7 @@ static int qemu_figures(struct child *c, struct sample *s, char **line)
 		return -1;
 	ram = strstr(*line, "\"ram\":");
 	if (!ram)
-		return failf("QEMU: no RAM figures in %s", *line);
+		return bench_failf("QEMU: no RAM figures in %s", *line);
 	if (json_num(ram, "transferred", &s->bytes) ||
 	    json_num(ram, "dirty-sync-count", &s->rounds))
 		return -1;
@@ -1296,10 +1182,10 @@ static int qemu_migrate(struct child *a, struct child *b, enum variant v,
 	t0 = a->t_migrate = now_real();
 	if (qmp_cmd(a, cmd, NULL))
 		return -1;
-	deadline = now() + bound;
+	deadline = bench_now() + bound;
 	while (!a->mig_done) {
 		if (a->mig_failed)
-			return failf("QEMU: the migration failed");
+			return bench_failf("QEMU: the migration failed");
 		rc = qmp_next(a, deadline, &line);
 		if (rc < 0)
 			return -1;
@@ -1321,23 +1207,23 @@ static int qemu_migrate(struct child *a, struct child *b, enum variant v,
 		if (qemu_figures(a, s, &line))
 			return -1;
 		if (!strstr(line, "\"status\": \"completed\""))
-			return failf("QEMU: query-migrate after the event: %s",
+			return bench_failf("QEMU: query-migrate after the event: %s",
 				     line);
 		if (s->total_ms > 0)
 			break;
 		if (i == 1000)
-			return failf("QEMU: no total-time after the migration: "
+			return bench_failf("QEMU: no total-time after the migration: "
 				     "%s",
 				     line);
 		nanosleep(&ms, NULL);
 	}
 	/* The guest runs on the destination once it says RESUME. */
-	deadline = now() + STEP_TIMEOUT;
+	deadline = bench_now() + STEP_TIMEOUT;
 	while (!b->t_resume)
 		if (qmp_next_step(b, deadline, &line))
 			return -1;
 	if (!a->t_stop)
-		return failf("QEMU: no STOP event from the source");
+		return bench_failf("QEMU: no STOP event from the source");
 	s->e2e_total_ms = (b->t_resume - t0) * 1000;
 	s->e2e_down_ms = (b->t_resume - a->t_stop) * 1000;
 	s->done = true;
@@ -1345,7 +1231,7 @@ static int qemu_migrate(struct child *a, struct child *b, enum variant v,
 }
 
 /*
- * One QEMU sample. Returns 1 (with errmsg set) when the source VM did not
+ * One QEMU sample. Returns 1 (with bench_errmsg set) when the source VM did not
  * come up at all, which the caller may treat as "QEMU cannot run this
  * size here" on the first run.
  */
@@ -1360,7 +1246,7 @@ static int qemu_sample(uint64_t size, enum guest_kind kind, unsigned churn_mib,
 	int ret = -1;
 
 	if (!a || !b) {
-		failf("out of memory");
+		bench_failf("out of memory");
 		goto out_free;
 	}
 	a->pid = b->pid = -1;
@@ -1403,21 +1289,7 @@ out_free:
 
 /* ---- Statistics and the report ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double tmp[MAX_RUNS];
-
-	memcpy(tmp, v, (size_t)n * sizeof(*v));
-	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 /* One table row's figures: over the completed runs, or over all runs
  * (what was done by the bound) when none completed. */
@@ -1459,36 +1331,15 @@ static void summarize(const struct sample *s, int runs, struct row *r)
 			r->down_max = s[i].down_ms;
 		n++;
 	}
-	r->total = median(v[0], n);
-	r->down = median(v[1], n);
-	r->e2e_total = median(v[2], n);
-	r->e2e_down = median(v[3], n);
-	r->bytes = median(v[4], n);
-	r->rounds = median(v[5], n);
-	r->guest_pct = median(v[6], n);
+	r->total = bench_median(v[0], n);
+	r->down = bench_median(v[1], n);
+	r->e2e_total = bench_median(v[2], n);
+	r->e2e_down = bench_median(v[3], n);
+	r->bytes = bench_median(v[4], n);
+	r->rounds = bench_median(v[5], n);
+	r->guest_pct = bench_median(v[6], n);
 }
 
-static void cpu_model(char *buf, size_t size)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], *p;
-
-	snprintf(buf, size, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "model name", 10))
-			continue;
-		p = strchr(line, ':');
-		if (!p)
-			break;
-		p += 1 + strspn(p + 1, " \t");
-		p[strcspn(p, "\n")] = '\0';
-		snprintf(buf, size, "%s", p);
-		break;
-	}
-	fclose(f);
-}
 
 /* "256M", "2G": bytes, a multiple of 2 MiB, 64 MiB to 64 GiB. */
 static int parse_size(const char *s, uint64_t *out)
@@ -1513,15 +1364,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static void size_label(uint64_t size, char *buf, size_t len)
-{
-	if (size % (1ull << 30) == 0)
-		snprintf(buf, len, "%llu GiB",
-			 (unsigned long long)(size >> 30));
-	else
-		snprintf(buf, len, "%llu MiB",
-			 (unsigned long long)(size >> 20));
-}
 
 /* The churn's working set at size: --churn, or a quarter of RAM, at most
  * 2 GiB (the guest's RAM between 16 MiB and 3 GiB must hold it). */
@@ -1539,7 +1381,7 @@ static void guest_label(enum guest_kind kind, uint64_t size, unsigned churn_opt,
 {
 	char s[32];
 
-	size_label(size, s, sizeof(s));
+	bench_size_label(size, s, sizeof(s));
 	if (kind == IDLE)
 		snprintf(buf, len, "idle, %s", s);
 	else
@@ -1610,7 +1452,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 				    (v == MINIVMM || !skip[k][0]))
 					summarize(res[k][g][v], runs,
 						  &rows[k][g][v]);
-	cpu_model(cpu, sizeof(cpu));
+	bench_cpu_model(cpu, sizeof(cpu));
 	if (uname(&u))
 		snprintf(u.release, sizeof(u.release), "unknown");
 	printf("\nCPU: %s; %ld CPUs online; Linux %s; QEMU %s\n", cpu,
@@ -1761,7 +1603,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 	}
 	for (k = 0; k < nsizes; k++) {
 		if (skip[k][0]) {
-			size_label(sizes[k], label, sizeof(label));
+			bench_size_label(sizes[k], label, sizeof(label));
 			printf("QEMU at %s skipped: %s\n", label, skip[k]);
 		}
 	}
@@ -1820,16 +1662,16 @@ static int make_tmp(void)
 	snprintf(dir, sizeof(dir), "%s/bench_migrate.XXXXXX",
 		 base && *base && strlen(base) < 60 ? base : "/tmp");
 	if (!mkdtemp(dir))
-		return failf("mkdtemp %s: %s", dir, strerror(errno));
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s", dir);
+		return bench_failf("mkdtemp %s: %s", dir, strerror(errno));
+	snprintf(bench_tmp_dir, sizeof(bench_tmp_dir), "%s", dir);
 	for (i = 0; i < NFILES; i++)
-		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", tmp_dir,
+		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", bench_tmp_dir,
 			 tmp_name[i]);
 	if (strlen(tmp_path[F_API]) >=
 		    sizeof(((struct sockaddr_un *)0)->sun_path) ||
 	    strlen(tmp_path[F_MIG]) >=
 		    sizeof(((struct sockaddr_un *)0)->sun_path))
-		return failf("%s: path too long for a socket", tmp_dir);
+		return bench_failf("%s: path too long for a socket", bench_tmp_dir);
 	return 0;
 }
 
@@ -1842,7 +1684,7 @@ int main(int argc, char **argv)
 	unsigned churn_opt = 0;
 	double bound = DEFAULT_BOUND;
 	char label[64];
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = bench_on_signal };
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
@@ -1920,7 +1762,7 @@ int main(int argc, char **argv)
 	/* A VMM that dies while we write to it must not take us along. */
 	signal(SIGPIPE, SIG_IGN);
 	if (make_tmp()) {
-		fprintf(stderr, "bench_migrate: %s\n", errmsg);
+		fprintf(stderr, "bench_migrate: %s\n", bench_errmsg);
 		return 1;
 	}
 
@@ -1966,8 +1808,8 @@ int main(int argc, char **argv)
 					if (rc == 1 && i == 0) {
 						snprintf(skip[k],
 							 sizeof(skip[k]),
-							 "%.200s", errmsg);
-						errmsg[0] = '\0';
+							 "%.200s", bench_errmsg);
+						bench_errmsg[0] = '\0';
 					} else if (rc) {
 						goto fail;
 					} else {
@@ -1981,11 +1823,11 @@ int main(int argc, char **argv)
 	}
 	print_report(sizes, nsizes, runs, churn_opt, bound, res,
 		     (const char(*)[256])skip);
-	cleanup();
+	bench_cleanup();
 	return 0;
 
 fail:
-	cleanup();
-	fprintf(stderr, "bench_migrate: %s: %s\n", phase, errmsg);
+	bench_cleanup();
+	fprintf(stderr, "bench_migrate: %s: %s\n", phase, bench_errmsg);
 	return 1;
 }

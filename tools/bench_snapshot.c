@@ -68,12 +68,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
+
 static const char *const minivmm = "build/minivmm";
 static const char *const guest = "build/guest/guest.elf";
 static const char *const qemu = "/usr/bin/qemu-system-x86_64";
 static const char *const handler = "build/tools/uffd-handler";
 
-#define MAX_RUNS 64
+#define MAX_RUNS BENCH_MAX_RUNS
 #define MAX_SIZES 4
 /* Every wait for a VMM (boot, snapshot, restore, exit) ends by then. */
 #define STEP_TIMEOUT 60.0
@@ -117,7 +119,7 @@ struct lazy_sample {
 /*
  * What the signal handler and every exit path clean up: child process
  * groups and the temporary folder, whose paths are fixed at start-up so
- * that cleanup() only calls async-signal-safe functions.
+ * that bench_cleanup() only calls async-signal-safe functions.
  */
 enum tmp_file {
 	F_API,
@@ -134,129 +136,18 @@ static const char *const tmp_name[NFILES] = {
 	"api.sock", "vm.state", "vm.mem", "qemu.mig",
 	"vmm.err", "uffd.sock", "vm.ws", "handler.err",
 };
-static char tmp_dir[256];
 static char tmp_path[NFILES][320];
-#define MAX_KIDS 4
-static volatile pid_t kids[MAX_KIDS];
 
-/* The first error, reported as one line; the phase it happened in. */
-static char errmsg[512];
+/* The phase an error happened in, for its message. */
 static char phase[96];
 
-static double now(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
-static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Record an error (the first one wins: it is the most specific). */
-static int failf(const char *fmt, ...)
-{
-	va_list ap;
 
-	if (errmsg[0])
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
-static void kid_add(pid_t pid)
-{
-	int i;
 
-	for (i = 0; i < MAX_KIDS; i++) {
-		if (!kids[i]) {
-			kids[i] = pid;
-			return;
-		}
-	}
-}
 
-static void kid_remove(pid_t pid)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-/*
- * Everything in the temporary folder is ours, including the temporary
- * files a VMM killed in mid-write leaves: remove every entry. getdents64
- * rather than readdir(), which may allocate, so that the signal handler
- * can call this.
- */
-static void remove_tmp(void)
-{
-	static char buf[4096];
-	int fd, i;
-	long n, off;
-
-	fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (i = 0; i < 64; i++) {
-		n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-
-			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-				unlinkat(fd, d->d_name, 0);
-			off += d->d_reclen;
-		}
-	}
-	close(fd);
-	rmdir(tmp_dir);
-}
-
-/*
- * Kill every child's process group (QEMU's group includes the shell and
- * cat of its exec: migration), reap the children and remove the folder.
- * Async-signal-safe: also called from the signal handler.
- */
-static void cleanup(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++) {
-		pid_t pid = kids[i];
-
-		if (pid > 0) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			kids[i] = 0;
-		}
-	}
-	if (tmp_dir[0])
-		remove_tmp();
-}
-
-static void on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Milliseconds until deadline for poll(), at least 0. */
-static int ms_left(double deadline)
-{
-	double left = deadline - now();
-
-	if (left <= 0)
-		return 0;
-	return left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1;
-}
 
 /* ---- The floor: a bare KVM VM to its first exit ---- */
 
@@ -291,7 +182,7 @@ static int floor_run(bool irqchip, double *t_open, double *t_exit, char *err,
 		}                                                              \
 	} while (0)
 
-	*t_open = now();
+	*t_open = bench_now();
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		snprintf(err, len, "floor: /dev/kvm: %s", strerror(errno));
@@ -332,7 +223,7 @@ static int floor_run(bool irqchip, double *t_open, double *t_exit, char *err,
 	CHECK(ioctl(cpu, KVM_SET_REGS, &regs) < 0, "KVM_SET_REGS",
 	      err_unmap_run);
 	CHECK(ioctl(cpu, KVM_RUN, 0) < 0, "KVM_RUN", err_unmap_run);
-	*t_exit = now();
+	*t_exit = bench_now();
 #undef CHECK
 	if (run->exit_reason != KVM_EXIT_IO || run->io.port != 0x10 ||
 	    run->io.direction != KVM_EXIT_IO_OUT ||
@@ -411,13 +302,6 @@ static const char *child_said(const struct child *c, char *buf, size_t size)
 	return buf;
 }
 
-/* fd becomes target, without close-on-exec. */
-static int move_fd(int fd, int target)
-{
-	if (fd == target)
-		return fcntl(fd, F_SETFD, 0);
-	return dup2(fd, target) < 0 ? -1 : 0;
-}
 
 /*
  * In the child after fork(). This program has one thread, so the child may
@@ -439,8 +323,8 @@ static void exec_child(const char *const argv[], int in, int out, int qmp,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	err = open(tmp_path[err_file], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		   0600);
-	if (err < 0 || move_fd(in, 0) || move_fd(out, 1) || move_fd(err, 2) ||
-	    (qmp >= 0 && move_fd(qmp, 3)))
+	if (err < 0 || bench_move_fd(in, 0) || bench_move_fd(out, 1) || bench_move_fd(err, 2) ||
+	    (qmp >= 0 && bench_move_fd(qmp, 3)))
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -482,26 +366,26 @@ static int child_start_err(struct child *c, const char *name,
 	c->pid = -1;
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
 	    (qmp && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))) {
-		failf("pipe: %s", strerror(errno));
+		bench_failf("pipe: %s", strerror(errno));
 		goto err_close;
 	}
 	if (len && write(in[1], input, len) != (ssize_t)len) {
-		failf("writing %s's input: %s", name, strerror(errno));
+		bench_failf("writing %s's input: %s", name, strerror(errno));
 		goto err_close;
 	}
 	/* No signal handler may run in the child before exec. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	c->t_fork = now();
+	c->t_fork = bench_now();
 	c->pid = fork();
 	if (c->pid == 0)
 		exec_child(argv, in[0], out[1], sv[1], err);
 	saved = errno;
 	if (c->pid > 0)
-		kid_add(c->pid);
+		bench_kid_add(c->pid);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (c->pid < 0) {
-		failf("fork: %s", strerror(saved));
+		bench_failf("fork: %s", strerror(saved));
 		goto err_close;
 	}
 	close(in[0]);
@@ -549,25 +433,25 @@ static int child_wait_output(struct child *c, const char *marker,
 
 		if (memmem(c->buf, c->len, marker, strlen(marker)))
 			return 0;
-		rc = poll(&p, 1, ms_left(deadline));
+		rc = poll(&p, 1, bench_ms_left(deadline));
 		if (rc < 0 && errno != EINTR)
-			return failf("poll: %s", strerror(errno));
+			return bench_failf("poll: %s", strerror(errno));
 		if (rc <= 0) {
-			if (now() < deadline)
+			if (bench_now() < deadline)
 				continue;
-			return failf("%s: no answer on its output within "
+			return bench_failf("%s: no answer on its output within "
 				     "%.0f s%s", c->name, STEP_TIMEOUT,
 				     child_said(c, line, sizeof(line)));
 		}
 		n = read(c->out, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
-		*t = now();
+		*t = bench_now();
 		if (n == 0)
-			return failf("%s ended before its answer%s", c->name,
+			return bench_failf("%s ended before its answer%s", c->name,
 				     child_said(c, line, sizeof(line)));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
-			return failf("reading %s: %s", c->name,
+			return bench_failf("reading %s: %s", c->name,
 				     strerror(errno));
 		}
 		c->len += (size_t)n;
@@ -596,23 +480,23 @@ static int child_wait_exit(struct child *c, double deadline, int *status)
 
 	p.fd = (int)syscall(SYS_pidfd_open, c->pid, 0);
 	if (p.fd < 0)
-		return failf("pidfd_open: %s (Linux 5.3 or later needed)",
+		return bench_failf("pidfd_open: %s (Linux 5.3 or later needed)",
 			     strerror(errno));
 	do {
-		rc = poll(&p, 1, ms_left(deadline));
-	} while ((rc < 0 && errno == EINTR) || (rc == 0 && now() < deadline));
+		rc = poll(&p, 1, bench_ms_left(deadline));
+	} while ((rc < 0 && errno == EINTR) || (rc == 0 && bench_now() < deadline));
 	close(p.fd);
 	if (rc <= 0) {
 		kill(-c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
-		kid_remove(c->pid);
+		bench_kid_remove(c->pid);
 		c->pid = -1;
-		return failf("%s did not exit within %.0f s%s", c->name,
+		return bench_failf("%s did not exit within %.0f s%s", c->name,
 			     STEP_TIMEOUT, child_said(c, line, sizeof(line)));
 	}
 	if (waitpid(c->pid, status, 0) < 0)
-		return failf("waitpid: %s", strerror(errno));
-	kid_remove(c->pid);
+		return bench_failf("waitpid: %s", strerror(errno));
+	bench_kid_remove(c->pid);
 	c->pid = -1;
 	return 0;
 }
@@ -625,11 +509,11 @@ static int child_end_guest(struct child *c)
 	int status;
 
 	if (write(c->in, "\004", 1) != 1)
-		return failf("writing to %s: %s", c->name, strerror(errno));
-	if (child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+		return bench_failf("writing to %s: %s", c->name, strerror(errno));
+	if (child_wait_exit(c, bench_now() + STEP_TIMEOUT, &status))
 		return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
-		return failf("%s: the restored guest did not exit cleanly "
+		return bench_failf("%s: the restored guest did not exit cleanly "
 			     "(wait status 0x%x)%s", c->name, status,
 			     child_said(c, line, sizeof(line)));
 	return 0;
@@ -642,7 +526,7 @@ static void child_kill(struct child *c)
 		kill(-c->pid, SIGKILL);
 		kill(c->pid, SIGKILL);
 		waitpid(c->pid, NULL, 0);
-		kid_remove(c->pid);
+		bench_kid_remove(c->pid);
 		c->pid = -1;
 	}
 }
@@ -659,13 +543,13 @@ static int read_vmrss(pid_t pid, double *bytes)
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
-		return failf("%s: %s", path, strerror(errno));
+		return bench_failf("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
 			break;
 	fclose(f);
 	if (kib < 0)
-		return failf("%s: no VmRSS", path);
+		return bench_failf("%s: no VmRSS", path);
 	*bytes = kib * 1024.0;
 	return 0;
 }
@@ -687,7 +571,7 @@ static int read_guest_rss(pid_t pid, uint64_t guest_size,
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
-		return failf("%s: %s", path, strerror(errno));
+		return bench_failf("%s: %s", path, strerror(errno));
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long start, end;
 		char perms[8];
@@ -712,7 +596,7 @@ static int read_guest_rss(pid_t pid, uint64_t guest_size,
 	free(line);
 	fclose(f);
 	if (!found)
-		return failf("%s: no mapping of guest RAM found", path);
+		return bench_failf("%s: no mapping of guest RAM found", path);
 	*bytes = sum;
 	return 0;
 }
@@ -722,7 +606,7 @@ static int file_sizes(const char *path, double *size, double *disk)
 	struct stat st;
 
 	if (stat(path, &st) < 0)
-		return failf("%s: %s", path, strerror(errno));
+		return bench_failf("%s: %s", path, strerror(errno));
 	*size = (double)st.st_size;
 	*disk = (double)st.st_blocks * 512;
 	return 0;
@@ -738,7 +622,7 @@ static int api_request(const char *method, const char *path,
 		       const char *body, double *elapsed)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	double t0, deadline = now() + STEP_TIMEOUT;
+	double t0, deadline = bench_now() + STEP_TIMEOUT;
 	char req[1024], resp[2048];
 	size_t got = 0;
 	int fd, len, status = 0, ret = -1;
@@ -753,26 +637,26 @@ static int api_request(const char *method, const char *path,
 		       method, path, strlen(body), body);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return failf("socket: %s", strerror(errno));
-	t0 = now();
+		return bench_failf("socket: %s", strerror(errno));
+	t0 = bench_now();
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		failf("connecting to minivmm's API: %s", strerror(errno));
+		bench_failf("connecting to minivmm's API: %s", strerror(errno));
 		goto out;
 	}
 	/* A short request on a local stream socket goes out at once. */
 	if (write(fd, req, (size_t)len) != len) {
-		failf("%s %s: %s", method, path, strerror(errno));
+		bench_failf("%s %s: %s", method, path, strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
-		int rc = poll(&p, 1, ms_left(deadline));
+		int rc = poll(&p, 1, bench_ms_left(deadline));
 
 		if (rc < 0 && errno == EINTR)
 			continue;
-		if (rc <= 0 && now() >= deadline) {
-			failf("%s %s: no response within %.0f s", method,
+		if (rc <= 0 && bench_now() >= deadline) {
+			bench_failf("%s %s: no response within %.0f s", method,
 			      path, STEP_TIMEOUT);
 			goto out;
 		}
@@ -783,7 +667,7 @@ static int api_request(const char *method, const char *path,
 			break;
 		resp[got] = '\0';
 		if (!status && strstr(resp, "\r\n\r\n")) {
-			*elapsed = now() - t0;
+			*elapsed = bench_now() - t0;
 			if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
 				status = -1;
 			if (status == 204) {
@@ -795,7 +679,7 @@ static int api_request(const char *method, const char *path,
 	/* An error: its body, read to the end, says why. */
 	resp[got] = '\0';
 	fault = strstr(resp, "\r\n\r\n");
-	failf("%s %s: HTTP %d %s", method, path, status,
+	bench_failf("%s %s: HTTP %d %s", method, path, status,
 	      fault ? fault + 4 : "(no response)");
 out:
 	close(fd);
@@ -839,26 +723,26 @@ static int qmp_next(struct child *c, double deadline, char **line)
 			return 0;
 		}
 		if (c->qlen == sizeof(c->qbuf) - 1)
-			return failf("QMP: a line longer than %zu bytes",
+			return bench_failf("QMP: a line longer than %zu bytes",
 				     sizeof(c->qbuf));
-		rc = poll(&p, 1, ms_left(deadline));
+		rc = poll(&p, 1, bench_ms_left(deadline));
 		if (rc < 0 && errno != EINTR)
-			return failf("poll: %s", strerror(errno));
+			return bench_failf("poll: %s", strerror(errno));
 		if (rc <= 0) {
-			if (now() < deadline)
+			if (bench_now() < deadline)
 				continue;
-			return failf("QEMU's monitor: no answer within %.0f s",
+			return bench_failf("QEMU's monitor: no answer within %.0f s",
 				     STEP_TIMEOUT);
 		}
 		n = read(c->qmp, c->qbuf + c->qlen,
 			 sizeof(c->qbuf) - 1 - c->qlen);
 		if (n == 0)
-			return failf("QEMU closed its monitor%s",
+			return bench_failf("QEMU closed its monitor%s",
 				     child_said(c, buf, sizeof(buf)));
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return failf("reading QMP: %s", strerror(errno));
+			return bench_failf("reading QMP: %s", strerror(errno));
 		}
 		c->qlen += (size_t)n;
 	}
@@ -867,7 +751,7 @@ static int qmp_next(struct child *c, double deadline, char **line)
 /* Wait for a line containing what (events are noted on the way). */
 static int qmp_wait(struct child *c, const char *what, char **line)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 
 	do {
 		if (qmp_next(c, deadline, line))
@@ -887,9 +771,9 @@ static int qmp_send(struct child *c, const char *cmd)
 	int len = snprintf(msg, sizeof(msg), "%s\n", cmd);
 
 	if (len < 0 || (size_t)len >= sizeof(msg))
-		return failf("QMP command too long: %s", cmd);
+		return bench_failf("QMP command too long: %s", cmd);
 	if (write(c->qmp, msg, (size_t)len) != len)
-		return failf("writing to QEMU's monitor: %s%s", strerror(errno),
+		return bench_failf("writing to QEMU's monitor: %s%s", strerror(errno),
 			     child_said(c, buf, sizeof(buf)));
 	return 0;
 }
@@ -897,7 +781,7 @@ static int qmp_send(struct child *c, const char *cmd)
 /* Run one command; *ret is its "return" line. An "error" fails. */
 static int qmp_cmd(struct child *c, const char *cmd, char **ret)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	char *line;
 
 	if (qmp_send(c, cmd))
@@ -911,19 +795,19 @@ static int qmp_cmd(struct child *c, const char *cmd, char **ret)
 			return 0;
 		}
 		if (strstr(line, "\"error\""))
-			return failf("QEMU: %s: %s", cmd, line);
+			return bench_failf("QEMU: %s: %s", cmd, line);
 	}
 }
 
 /* Wait for the MIGRATION event saying completed. */
 static int qmp_wait_migration(struct child *c)
 {
-	double deadline = now() + STEP_TIMEOUT;
+	double deadline = bench_now() + STEP_TIMEOUT;
 	char *line;
 
 	while (!c->mig_done) {
 		if (c->mig_failed)
-			return failf("QEMU: the migration failed");
+			return bench_failf("QEMU: the migration failed");
 		if (qmp_next(c, deadline, &line))
 			return -1;
 	}
@@ -954,7 +838,7 @@ static int file_restore(struct child *c, double *restore_ms, double *rss)
 	double t;
 
 	if (child_start(c, "minivmm --restore", dst, restored_line, false) ||
-	    child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+	    child_wait_output(c, restored_line, bench_now() + STEP_TIMEOUT, &t))
 		return -1;
 	*restore_ms = (t - c->t_fork) * 1000;
 	if (read_vmrss(c->pid, rss) || child_end_guest(c))
@@ -978,12 +862,12 @@ static int minivmm_sample(uint64_t size, struct sample *s)
 	int ret = -1;
 
 	if (!c)
-		return failf("out of memory");
+		return bench_failf("out of memory");
 	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)size >> 10);
 	src[2] = mem;
 	if (child_start(c, "minivmm", src, ready_line, false))
 		goto out;
-	if (child_wait_output(c, ready_line, now() + STEP_TIMEOUT, &t) ||
+	if (child_wait_output(c, ready_line, bench_now() + STEP_TIMEOUT, &t) ||
 	    api_request("PATCH", "/vm", "{\"state\":\"Paused\"}", &t_pause) ||
 	    read_guest_rss(c->pid, size, NULL, &s->touched))
 		goto out_kill;
@@ -1024,7 +908,7 @@ static int file_again_sample(struct lazy_sample *s)
 	int ret;
 
 	if (!c)
-		return failf("out of memory");
+		return bench_failf("out of memory");
 	ret = file_restore(c, &s->restore_ms, &s->rss);
 	child_kill(c);
 	child_close(c);
@@ -1057,7 +941,7 @@ static int lazy_sample(enum lazy mode, struct lazy_sample *s)
 	int status, ret = -1;
 
 	if (!h || !c) {
-		failf("out of memory");
+		bench_failf("out of memory");
 		goto out_free;
 	}
 	/* Neither has started: nothing to kill or close yet. */
@@ -1066,27 +950,27 @@ static int lazy_sample(enum lazy mode, struct lazy_sample *s)
 	if (mode == LAZY_FAULT) {
 		unlink(tmp_path[F_WS]);
 	} else if (access(tmp_path[F_WS], R_OK)) {
-		failf("no working set from the restore without prefetch: %s",
+		bench_failf("no working set from the restore without prefetch: %s",
 		      strerror(errno));
 		goto out_free;
 	}
 	if (child_start_err(h, "uffd-handler", hargv, NULL, false, F_HERR) ||
-	    child_wait_output(h, "ready\n", now() + STEP_TIMEOUT, &t))
+	    child_wait_output(h, "ready\n", bench_now() + STEP_TIMEOUT, &t))
 		goto out_kill;
 	if (child_start(c, "minivmm --restore --mem-uffd", dst, restored_line,
 			false) ||
-	    child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+	    child_wait_output(c, restored_line, bench_now() + STEP_TIMEOUT, &t))
 		goto out_kill;
 	s->restore_ms = (t - c->t_fork) * 1000;
 	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
 		goto out_kill;
 	/* minivmm has gone: the handler writes the working set (when it
 	 * records one), prints its counts and exits. */
-	if (child_wait_output(h, " prefetched\n", now() + STEP_TIMEOUT, &t) ||
-	    child_wait_exit(h, now() + STEP_TIMEOUT, &status))
+	if (child_wait_output(h, " prefetched\n", bench_now() + STEP_TIMEOUT, &t) ||
+	    child_wait_exit(h, bench_now() + STEP_TIMEOUT, &status))
 		goto out_kill;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		failf("uffd-handler did not exit cleanly (wait status 0x%x)%s",
+		bench_failf("uffd-handler did not exit cleanly (wait status 0x%x)%s",
 		      status, child_said(h, said, sizeof(said)));
 		goto out_kill;
 	}
@@ -1096,11 +980,11 @@ static int lazy_sample(enum lazy mode, struct lazy_sample *s)
 		   "uffd-handler: %lf faults, %lf pages copied, "
 		   "%lf zero pages, %lf prefetched",
 		   &s->faults, &s->copied, &s->zeroed, &s->prefetched) != 4) {
-		failf("uffd-handler: no counts in its output: %s", h->buf);
+		bench_failf("uffd-handler: no counts in its output: %s", h->buf);
 		goto out_kill;
 	}
 	if (mode == LAZY_FAULT && access(tmp_path[F_WS], R_OK)) {
-		failf("uffd-handler recorded no working set in %s",
+		bench_failf("uffd-handler recorded no working set in %s",
 		      tmp_path[F_WS]);
 		goto out_kill;
 	}
@@ -1133,7 +1017,7 @@ out_free:
 		"socket,id=qmp,fd=3", "-mon", "chardev=qmp,mode=control"
 
 /*
- * One QEMU sample. Returns 1 (with errmsg set) when the source VM did not
+ * One QEMU sample. Returns 1 (with bench_errmsg set) when the source VM did not
  * come up at all, which the caller may treat as "QEMU cannot run this
  * size here" on the first run.
  */
@@ -1149,7 +1033,7 @@ static int qemu_sample(uint64_t size, struct sample *s)
 	int status, ret = -1;
 
 	if (!c)
-		return failf("out of memory");
+		return bench_failf("out of memory");
 	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)size >> 10);
 	snprintf(uri, sizeof(uri),
 		 "{\"execute\":\"migrate\",\"arguments\":"
@@ -1158,7 +1042,7 @@ static int qemu_sample(uint64_t size, struct sample *s)
 	snprintf(incoming, sizeof(incoming), "exec:cat %s", tmp_path[F_MIG]);
 	if (child_start(c, "QEMU", src, ready_line, true))
 		goto out;
-	if (child_wait_output(c, ready_line, now() + STEP_TIMEOUT, &t)) {
+	if (child_wait_output(c, ready_line, bench_now() + STEP_TIMEOUT, &t)) {
 		ret = 1;
 		goto out_kill;
 	}
@@ -1172,14 +1056,14 @@ static int qemu_sample(uint64_t size, struct sample *s)
 	    qmp_cmd(c, "{\"execute\":\"stop\"}", NULL) ||
 	    read_guest_rss(c->pid, size, NULL, &s->touched))
 		goto out_kill;
-	t0 = now();
+	t0 = bench_now();
 	if (qmp_cmd(c, uri, NULL) || qmp_wait_migration(c))
 		goto out_kill;
-	s->snap_ms = (now() - t0) * 1000;
+	s->snap_ms = (bench_now() - t0) * 1000;
 	if (qmp_cmd(c, "{\"execute\":\"query-migrate\"}", &line))
 		goto out_kill;
 	if (!strstr(line, "\"status\": \"completed\"")) {
-		failf("QEMU: query-migrate after the event: %s", line);
+		bench_failf("QEMU: query-migrate after the event: %s", line);
 		goto out_kill;
 	}
 	/*
@@ -1190,10 +1074,10 @@ static int qemu_sample(uint64_t size, struct sample *s)
 	 */
 	/* QEMU may exit before its answer reaches us: wait for the exit. */
 	if (qmp_send(c, "{\"execute\":\"quit\"}") ||
-	    child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+	    child_wait_exit(c, bench_now() + STEP_TIMEOUT, &status))
 		goto out_kill;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		failf("QEMU did not quit cleanly (wait status 0x%x)", status);
+		bench_failf("QEMU did not quit cleanly (wait status 0x%x)", status);
 		goto out_kill;
 	}
 	child_close(c);
@@ -1217,7 +1101,7 @@ static int qemu_sample(uint64_t size, struct sample *s)
 		if (!strstr(line, "\"inmigrate\""))
 			break;
 		if (i == 100) {
-			failf("QEMU: still \"inmigrate\" after its MIGRATION "
+			bench_failf("QEMU: still \"inmigrate\" after its MIGRATION "
 			      "event");
 			goto out_kill;
 		}
@@ -1227,7 +1111,7 @@ static int qemu_sample(uint64_t size, struct sample *s)
 	if (!strstr(line, "\"status\": \"running\"") &&
 	    qmp_cmd(c, "{\"execute\":\"cont\"}", NULL))
 		goto out_kill;
-	if (child_wait_output(c, restored_line, now() + STEP_TIMEOUT, &t))
+	if (child_wait_output(c, restored_line, bench_now() + STEP_TIMEOUT, &t))
 		goto out_kill;
 	s->restore_ms = (t - c->t_fork) * 1000;
 	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
@@ -1254,17 +1138,17 @@ static int floor_sample(const char *self, bool irqchip, double *from_fork,
 	char *nl;
 
 	if (!c)
-		return failf("out of memory");
+		return bench_failf("out of memory");
 	if (child_start(c, "the floor program", argv, NULL, false) ||
-	    child_wait_output(c, "\n", now() + STEP_TIMEOUT, &t))
+	    child_wait_output(c, "\n", bench_now() + STEP_TIMEOUT, &t))
 		goto out;
 	nl = strchr(c->buf, '\n');
 	*nl = '\0';
 	if (sscanf(c->buf, "%lf %lf", &t_open, &t_exit) != 2) {
-		failf("%s", c->buf);
+		bench_failf("%s", c->buf);
 		goto out;
 	}
-	if (child_wait_exit(c, now() + STEP_TIMEOUT, &status))
+	if (child_wait_exit(c, bench_now() + STEP_TIMEOUT, &status))
 		goto out;
 	/* CLOCK_MONOTONIC is one clock for both processes. */
 	*from_fork = (t_exit - c->t_fork) * 1000;
@@ -1279,21 +1163,7 @@ out:
 
 /* ---- Statistics and the report ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double tmp[MAX_RUNS];
-
-	memcpy(tmp, v, (size_t)n * sizeof(*v));
-	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
 
 /* The median of one field of a VMM's samples at one size. */
 static double med_field(const struct sample *s, int runs, size_t off)
@@ -1303,32 +1173,11 @@ static double med_field(const struct sample *s, int runs, size_t off)
 
 	for (i = 0; i < runs; i++)
 		v[i] = *(const double *)((const char *)&s[i] + off);
-	return median(v, runs);
+	return bench_median(v, runs);
 }
 
 #define MED(s, runs, field) med_field(s, runs, offsetof(struct sample, field))
 
-static void cpu_model(char *buf, size_t size)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], *p;
-
-	snprintf(buf, size, "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "model name", 10))
-			continue;
-		p = strchr(line, ':');
-		if (!p)
-			break;
-		p += 1 + strspn(p + 1, " \t");
-		p[strcspn(p, "\n")] = '\0';
-		snprintf(buf, size, "%s", p);
-		break;
-	}
-	fclose(f);
-}
 
 /* "256M", "4G": bytes, a multiple of 2 MiB, 2 MiB to 64 GiB. */
 static int parse_size(const char *s, uint64_t *out)
@@ -1353,15 +1202,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static void size_label(uint64_t size, char *buf, size_t len)
-{
-	if (size % (1ull << 30) == 0)
-		snprintf(buf, len, "%llu GiB",
-			 (unsigned long long)(size >> 30));
-	else
-		snprintf(buf, len, "%llu MiB",
-			 (unsigned long long)(size >> 20));
-}
 
 struct summary {
 	bool have[NVMM];
@@ -1420,10 +1260,10 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 			 double (*floor_open)[MAX_RUNS])
 {
 	struct summary sum[MAX_SIZES];
-	double fo = median(floor_open[0], runs);
-	double ff = median(floor_fork[0], runs);
-	double io = median(floor_open[1], runs);
-	double iff = median(floor_fork[1], runs);
+	double fo = bench_median(floor_open[0], runs);
+	double ff = bench_median(floor_fork[0], runs);
+	double io = bench_median(floor_open[1], runs);
+	double iff = bench_median(floor_fork[1], runs);
 	char label[32], cpu[128];
 	struct utsname u;
 	int i, k, v;
@@ -1456,7 +1296,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 					       sum[k].mem_disk[v];
 		}
 	}
-	cpu_model(cpu, sizeof(cpu));
+	bench_cpu_model(cpu, sizeof(cpu));
 	if (uname(&u))
 		snprintf(u.release, sizeof(u.release), "unknown");
 	printf("\nCPU: %s; %ld CPUs online; Linux %s\n", cpu,
@@ -1464,7 +1304,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 	printf("medians of %d runs; ratio = minivmm / QEMU\n\n", runs);
 	printf("%-36s", "");
 	for (k = 0; k < nsizes; k++) {
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		printf(" %21s%8s", label, "");
 	}
 	printf("\n%-36s", "metric");
@@ -1490,7 +1330,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 	       iff);
 	for (k = 0; k < nsizes; k++) {
 		if (skip[k][0]) {
-			size_label(sizes[k], label, sizeof(label));
+			bench_size_label(sizes[k], label, sizeof(label));
 			printf("QEMU at %s skipped: %s\n", label, skip[k]);
 		}
 	}
@@ -1502,7 +1342,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 	for (k = 0; k < nsizes; k++) {
 		double r = sum[k].restore_ms[MINIVMM];
 
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		goal("restore - floor (open to exit), ms", label, r - fo,
 		     "<= 2", r - fo <= 2);
 		goal("  restore - IRQCHIP floor (fork to exit), ms", label,
@@ -1513,8 +1353,8 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 			   sum[0].restore_ms[MINIVMM];
 		char what[64], base[32];
 
-		size_label(sizes[k], label, sizeof(label));
-		size_label(sizes[0], base, sizeof(base));
+		bench_size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[0], base, sizeof(base));
 		snprintf(what, sizeof(what), "restore time / restore at %s",
 			 base);
 		goal(what, label, m, "<= 1.5", m <= 1.5);
@@ -1528,7 +1368,7 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 
 		if (!sum[k].have[QEMU])
 			continue;
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		x = sum[k].restore_ms[QEMU] / sum[k].restore_ms[MINIVMM];
 		goal("restore speed-up over QEMU (QEMU / minivmm)", label, x,
 		     ">= 6", x >= 6);
@@ -1537,14 +1377,14 @@ static void print_report(const uint64_t *sizes, int nsizes, int runs,
 		double d = sum[k].total_disk[MINIVMM];
 		double t = sum[k].touched[MINIVMM];
 
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		goal("snapshot disk use / touched memory", label, d / t,
 		     "<= 1.2", d <= 1.2 * t);
 	}
 	for (k = 0; k < nsizes; k++) {
 		double over = sum[k].rss[MINIVMM] - sum[k].touched[MINIVMM];
 
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		goal("VmRSS after restore - touched memory, MiB", label,
 		     over / (1 << 20), "< 8", over < 8.0 * (1 << 20));
 	}
@@ -1559,7 +1399,7 @@ static void lazy_stats(const struct lazy_sample *s, int runs, size_t off,
 
 	for (i = 0; i < runs; i++)
 		v[i] = *(const double *)((const char *)&s[i] + off);
-	*med = median(v, runs);
+	*med = bench_median(v, runs);
 	*min = *max = v[0];
 	for (i = 1; i < runs; i++) {
 		if (v[i] < *min)
@@ -1620,7 +1460,7 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 		const struct sample *s = res[k][MINIVMM];
 		int i;
 
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		min = max = s[0].restore_ms;
 		for (i = 1; i < runs; i++) {
 			if (s[i].restore_ms < min)
@@ -1648,7 +1488,7 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 	       "in ms, \"/ floor\" and \"/ QEMU\" are ratios\n", fo, ff);
 	for (k = 0; k < nsizes; k++) {
 		if (lazy_skip[k][0]) {
-			size_label(sizes[k], label, sizeof(label));
+			bench_size_label(sizes[k], label, sizeof(label));
 			printf("lazy restore at %s skipped: %s\n", label,
 			       lazy_skip[k]);
 		}
@@ -1661,7 +1501,7 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 	for (k = 0; k < nsizes; k++) {
 		if (lazy_skip[k][0])
 			continue;
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		for (m = 0; m < NUFFD; m++) {
 			const struct lazy_sample *s = lres[k][m];
 			double f, c, z, p, r;
@@ -1683,7 +1523,7 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 	for (k = 0; k < nsizes; k++) {
 		if (lazy_skip[k][0])
 			continue;
-		size_label(sizes[k], label, sizeof(label));
+		bench_size_label(sizes[k], label, sizeof(label));
 		goal("prefetch: restore - floor (open to exit), ms", label,
 		     med[k][LAZY_PREFETCH] - fo, "<= 3",
 		     med[k][LAZY_PREFETCH] - fo <= 3);
@@ -1719,19 +1559,19 @@ static int make_tmp(void)
 	snprintf(dir, sizeof(dir), "%s/bench_snapshot.XXXXXX",
 		 base && *base && strlen(base) < 120 ? base : "/tmp");
 	if (!mkdtemp(dir))
-		return failf("mkdtemp %s: %s", dir, strerror(errno));
+		return bench_failf("mkdtemp %s: %s", dir, strerror(errno));
 	/* /proc/PID/smaps names the memory file by its resolved path. */
 	real = realpath(dir, NULL);
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s", real ? real : dir);
+	snprintf(bench_tmp_dir, sizeof(bench_tmp_dir), "%s", real ? real : dir);
 	free(real);
 	for (i = 0; i < NFILES; i++)
-		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", tmp_dir,
+		snprintf(tmp_path[i], sizeof(tmp_path[i]), "%s/%s", bench_tmp_dir,
 			 tmp_name[i]);
 	if (strlen(tmp_path[F_API]) >=
 		    sizeof(((struct sockaddr_un *)0)->sun_path) ||
 	    strlen(tmp_path[F_UFFD]) >=
 		    sizeof(((struct sockaddr_un *)0)->sun_path))
-		return failf("%s: path too long for a socket", tmp_dir);
+		return bench_failf("%s: path too long for a socket", bench_tmp_dir);
 	return 0;
 }
 
@@ -1746,7 +1586,7 @@ int main(int argc, char **argv)
 	double floor_fork[2][MAX_RUNS], floor_open[2][MAX_RUNS];
 	int runs = 5, nsizes = 2, i, k, rc;
 	char self[PATH_MAX], label[32];
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = bench_on_signal };
 	ssize_t n;
 
 	if (argc == 3 && !strcmp(argv[1], "--floor-child"))
@@ -1814,7 +1654,7 @@ int main(int argc, char **argv)
 	/* A VMM that dies while we write to it must not take us along. */
 	signal(SIGPIPE, SIG_IGN);
 	if (make_tmp()) {
-		fprintf(stderr, "bench_snapshot: %s\n", errmsg);
+		fprintf(stderr, "bench_snapshot: %s\n", bench_errmsg);
 		return 1;
 	}
 
@@ -1834,7 +1674,7 @@ int main(int argc, char **argv)
 				 &floor_open[1][i]))
 			goto fail;
 		for (k = 0; k < nsizes; k++) {
-			size_label(sizes[k], label, sizeof(label));
+			bench_size_label(sizes[k], label, sizeof(label));
 			snprintf(phase, sizeof(phase), "minivmm, %s, run %d",
 				 label, i + 1);
 			if (minivmm_sample(sizes[k], &res[k][MINIVMM][i]))
@@ -1858,8 +1698,8 @@ int main(int argc, char **argv)
 				if (rc && i == 0) {
 					snprintf(lazy_skip[k],
 						 sizeof(lazy_skip[k]), "%.200s",
-						 errmsg);
-					errmsg[0] = '\0';
+						 bench_errmsg);
+					bench_errmsg[0] = '\0';
 				} else if (rc) {
 					goto fail;
 				}
@@ -1874,8 +1714,8 @@ int main(int argc, char **argv)
 			 * and compare the other sizes. */
 			if (rc == 1 && i == 0) {
 				snprintf(skip[k], sizeof(skip[k]), "%.200s",
-					 errmsg);
-				errmsg[0] = '\0';
+					 bench_errmsg);
+				bench_errmsg[0] = '\0';
 			} else if (rc) {
 				goto fail;
 			}
@@ -1887,14 +1727,14 @@ int main(int argc, char **argv)
 	if (lazy)
 		print_lazy(sizes, nsizes, runs, res, (const char(*)[256])skip,
 			   lres, (const char(*)[256])lazy_skip,
-			   median(floor_open[0], runs),
-			   median(floor_fork[0], runs),
-			   median(floor_fork[1], runs));
-	cleanup();
+			   bench_median(floor_open[0], runs),
+			   bench_median(floor_fork[0], runs),
+			   bench_median(floor_fork[1], runs));
+	bench_cleanup();
 	return 0;
 
 fail:
-	cleanup();
-	fprintf(stderr, "bench_snapshot: %s: %s\n", phase, errmsg);
+	bench_cleanup();
+	fprintf(stderr, "bench_snapshot: %s: %s\n", phase, bench_errmsg);
 	return 1;
 }
