@@ -90,6 +90,13 @@ int con_reset(struct con *c);
 /* The device's Status register. */
 uint32_t con_status(struct con *c);
 
+/*
+ * Flood the device: after the output queued so far is out, hand it the
+ * same one-byte chain again and again, as fast as it takes them back,
+ * without end. Return: only when the console fails (a negative errno).
+ */
+int con_flood(struct con *c);
+
 /* Queue output (sent when a buffer fills, or by con_flush/con_drain). */
 int con_write(struct con *c, const void *buf, size_t len);
 int con_puts(struct con *c, const char *s);

@@ -61,6 +61,7 @@ enum prog {
 	PROG_STREAM,
 	PROG_EVIL,
 	PROG_CHURN,
+	PROG_FLOOD,
 	PROG_UNKNOWN,
 };
 
@@ -304,6 +305,8 @@ static void parse_token(struct args *a, const char *tok, size_t len)
 			a->prog = PROG_ECHO;
 		else if (str_eq(a->value, a->value_len, "churn"))
 			a->prog = PROG_CHURN;
+		else if (str_eq(a->value, a->value_len, "flood"))
+			a->prog = PROG_FLOOD;
 	} else if (str_starts(tok, len, "stream=")) {
 		select_prog(a, PROG_STREAM, tok, len, 7);
 		a->stream_mib = 0;
@@ -489,7 +492,8 @@ static int usage_error(struct con *c, const struct args *a)
 				  "guest: unknown program in '%.*s'; "
 				  "programs: prog=demo, prog=hello, "
 				  "prog=echo, prog=churn [churn=MIB] "
-				  "[passes=N], stream=N, evil=KIND\n",
+				  "[passes=N], prog=flood, stream=N, "
+				  "evil=KIND\n",
 				  (int)a->arg_len, a->arg);
 	if (a->bad_opt && str_starts(a->bad_opt, a->bad_opt_len, "churn="))
 		return con_printf(c,
@@ -627,6 +631,9 @@ void guest_main(uint32_t start_info_gpa)
 		break;
 	case PROG_STREAM:
 		ret = stream(&console, args.stream_mib);
+		break;
+	case PROG_FLOOD:
+		ret = con_flood(&console);
 		break;
 	case PROG_CHURN:
 		ret = churn(&console, &args,
