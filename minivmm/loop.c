@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,9 @@
  * its side and a wake-up on ours (QEMU's event loop polls the same way).
  */
 #define POLL_NS 30000
+
+/* The most time output may take after the timeout or a signal. */
+#define DRAIN_NS 500000000ull
 
 static uint64_t now_ns(void)
 {
@@ -191,6 +195,12 @@ static bool watch_outputs(struct machine *m, int ep, struct outputs *w)
 			again = true;
 		}
 	}
+	/* A slice of output ran out with more to do (also when output is
+	 * discarded): one more slice, then the other events, then again. */
+	if (m->console && vcon_output_more(m->console)) {
+		vcon_output(m->console);
+		again = true;
+	}
 	if (m->serial && m->serial_out.fd >= 0) {
 		bool blocked = serial_output_blocked(m->serial);
 
@@ -263,6 +273,24 @@ static void watch_notify(struct machine *m, int ep, bool *watching)
 	*watching = want;
 }
 
+/* The halt watch's period (machine_halt_watch()). */
+#define HALT_WATCH_S 1
+
+static int make_halt_watch(void)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = HALT_WATCH_S },
+		.it_interval = { .tv_sec = HALT_WATCH_S },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 int loop_run(struct machine *m, int sfd, int tfd)
 {
 	struct input in;
@@ -270,12 +298,15 @@ int loop_run(struct machine *m, int sfd, int tfd)
 	bool watching = false;
 	uint64_t poll_until = 0, wakeups = 0, count;
 	struct epoll_event evs[8];
-	int ep, i, n, rc;
+	int ep, hfd, i, n, rc;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
+	hfd = make_halt_watch();
 	rc = add_fds(m, ep, sfd, tfd);
+	if (!rc && (hfd < 0 || add_fd(ep, hfd)))
+		rc = -errno;
 	if (rc)
 		goto out;
 	input_init(m, &in);
@@ -333,6 +364,14 @@ int loop_run(struct machine *m, int sfd, int tfd)
 				/* Re-arm below, at the top of the loop. */
 				if (read(fd, &count, sizeof(count)) < 0)
 					continue;
+			} else if (fd == hfd) {
+				if (read(hfd, &count, sizeof(count)) < 0)
+					continue;
+				if (machine_halt_watch(m)) {
+					pr_debug("every vCPU halted with "
+						 "interrupts disabled");
+					machine_stop(m, VMM_EXIT_OK);
+				}
 			} else if (fd == tfd) {
 				if (read(tfd, &count, sizeof(count)) < 0)
 					continue;
@@ -358,8 +397,9 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			poll_until = 0;
 			continue;
 		}
-		/* Receive buffers may have arrived with a notification. */
-		if (m->console)
+		/* Receive buffers may have arrived with a notification, or
+		 * the UART's FIFO drained (its input callback woke us). */
+		if (m->console || in.to_serial)
 			feed(m, &in);
 		if (poll_until && m->transport) {
 			if (vmmio_poll(m->transport))
@@ -371,35 +411,67 @@ int loop_run(struct machine *m, int sfd, int tfd)
 out:
 	/* A loop that spins (on a closed stdin, say) shows up here. */
 	pr_debug("event loop: %llu wake-ups", (unsigned long long)wakeups);
+	if (hfd >= 0)
+		close(hfd);
 	close(ep);
 	return rc;
 }
 
 /*
- * Wait until fd can take more output. A reader that never drains holds us
- * here, like any program writing to a full pipe.
+ * Wait until fd can take more output, a signal arrives on sfd, or
+ * deadline (CLOCK_MONOTONIC ns, 0: none) passes. A reader that never
+ * drains holds us here, like any program writing to a full pipe, until
+ * it is interrupted. Return: false to stop draining.
  */
-static void wait_writable(int fd)
+static bool wait_writable(int fd, int sfd, uint64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLOUT },
+		{ .fd = sfd, .events = POLLIN },
+	};
+	int timeout = -1, n;
 
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
+	for (;;) {
+		if (deadline) {
+			uint64_t now = now_ns();
+
+			if (now >= deadline)
+				return false;
+			timeout = (int)((deadline - now + 999999) / 1000000);
+		}
+		n = poll(p, 2, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || p[1].revents)
+			return false;
+		if (n > 0)
+			return true;
+	}
 }
 
-void loop_drain(struct machine *m)
+void loop_drain(struct machine *m, int sfd)
 {
+	/* Stopped from outside (the timeout, a signal): what the guest
+	 * queued goes out for at most DRAIN_NS, so that a flooding guest
+	 * cannot hold the exit. A guest that ended by itself has all of its
+	 * output written, unless a signal comes first. */
+	uint64_t deadline = 0;
 	int rounds;
 
+	if (m->status == VMM_EXIT_TIMEOUT || m->status >= 128)
+		deadline = now_ns() + DRAIN_NS;
 	for (rounds = 0; m->serial && rounds < 100000; rounds++) {
-		if (!serial_output(m->serial))
+		if (!serial_output(m->serial) ||
+		    !wait_writable(m->serial_out.fd, sfd, deadline))
 			break;
-		wait_writable(m->serial_out.fd);
 	}
-	for (rounds = 0; m->console && m->out.fd >= 0 && rounds < 100000;
-	     rounds++) {
+	for (rounds = 0; m->console && m->out.fd >= 0; rounds++) {
 		if (!vcon_output(m->console))
 			break;
-		wait_writable(m->out.fd);
+		if (deadline && now_ns() >= deadline)
+			break;
+		if (vcon_output_blocked(m->console) &&
+		    !wait_writable(m->out.fd, sfd, deadline))
+			break;
 	}
 }

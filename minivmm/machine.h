@@ -150,6 +150,15 @@ struct machine {
 	int mig_fd;
 };
 
+/*
+ * The halt watch, called about once a second while the machine runs:
+ * true when, at the last call, every vCPU was found halted for good
+ * (halted with interrupts disabled, nothing pending: see
+ * vcpu_request_halt_check()); otherwise asks each vCPU thread to look
+ * again. Such a guest has halted as surely as a HLT that exits to us.
+ */
+bool machine_halt_watch(struct machine *m);
+
 /* Decide the exit status (the first call wins) and stop every vCPU. */
 void machine_stop(struct machine *m, int status);
 
@@ -230,7 +239,11 @@ int snap_apply(struct machine *m, const struct snap_file *f, bool resume,
 /* The event loop: returns when the machine stops. loop.c. */
 int loop_run(struct machine *m, int sfd, int tfd);
 
-/* Write out what the devices still hold (the guest has stopped). */
-void loop_drain(struct machine *m);
+/*
+ * Write out what the devices still hold (the guest has stopped); a signal
+ * on sfd ends it, and after the timeout or a signal it takes at most
+ * half a second.
+ */
+void loop_drain(struct machine *m, int sfd);
 
 #endif /* MINIVMM_MACHINE_H */

@@ -253,7 +253,8 @@ static int map_memory(struct machine *m, const struct machine_shape *sh,
 	unsigned i;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not block the open. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "memory file %s: %s", path,

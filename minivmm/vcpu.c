@@ -340,6 +340,24 @@ static enum vcpu_stop complete_io(struct vcpu *v, struct bus *pio,
 	return why;
 }
 
+/* See vcpu_request_halt_check(). On this vCPU's thread, out of KVM_RUN. */
+static bool halted_for_good(struct vcpu *v)
+{
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events ev;
+	struct kvm_regs r;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0 ||
+	    mp.mp_state != KVM_MP_STATE_HALTED)
+		return false;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || (r.rflags & 0x200))
+		return false;
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	return !ev.nmi.pending && !ev.nmi.injected && !ev.smi.pending &&
+	       !ev.exception.injected && !ev.interrupt.injected;
+}
+
 enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			const bool *stop)
 {
@@ -350,9 +368,15 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			return complete_io(v, pio, mmio);
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				/* A kick: *stop says whether it was for us. */
+				/* A kick: *stop says whether it was for us,
+				 * check_halt whether the halt watch asks. */
 				__atomic_store_n(&v->run->immediate_exit, 0,
 						 __ATOMIC_RELAXED);
+				if (__atomic_exchange_n(&v->check_halt, false,
+							__ATOMIC_ACQ_REL))
+					__atomic_store_n(&v->dead_halt,
+							 halted_for_good(v),
+							 __ATOMIC_RELEASE);
 				continue;
 			}
 			pr_err("KVM_RUN: %s", strerror(errno));
@@ -373,6 +397,17 @@ void vcpu_kick(struct vcpu *v, unsigned long thread, int sig)
 	 * the signal interrupts one that is already running. */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
 	pthread_kill((pthread_t)thread, sig);
+}
+
+void vcpu_request_halt_check(struct vcpu *v, unsigned long thread, int sig)
+{
+	__atomic_store_n(&v->check_halt, true, __ATOMIC_RELEASE);
+	vcpu_kick(v, thread, sig);
+}
+
+bool vcpu_dead_halt(struct vcpu *v)
+{
+	return __atomic_load_n(&v->dead_halt, __ATOMIC_ACQUIRE);
 }
 
 void vcpu_dump(struct vcpu *v)

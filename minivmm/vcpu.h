@@ -21,6 +21,10 @@ struct vcpu {
 	int fd;
 	unsigned id;
 	struct kvm_run *run;	/* shared with KVM */
+	/* The halt watch (vcpu_request_halt_check()), atomic: asked for,
+	 * and the answer of the last check. */
+	bool check_halt;
+	bool dead_halt;
 };
 
 /* Why vcpu_run() returned. */
@@ -76,6 +80,17 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
  * be installed without SA_RESTART).
  */
 void vcpu_kick(struct vcpu *v, unsigned long thread, int sig);
+
+/*
+ * Ask the vCPU thread to check, at its next kick (this kicks it), whether
+ * the vCPU is halted for good: halted in the kernel with interrupts
+ * disabled (RFLAGS.IF clear) and no NMI, SMI or exception pending, which
+ * only an NMI or INIT from elsewhere could end. With the in-kernel
+ * irqchip such a HLT never returns to us. The answer lands in
+ * v->dead_halt (read it with vcpu_dead_halt()) once the thread has looked.
+ */
+void vcpu_request_halt_check(struct vcpu *v, unsigned long thread, int sig);
+bool vcpu_dead_halt(struct vcpu *v);
 
 /**
  * vcpu_save() - append everything KVM holds for a vCPU to a state buffer.

@@ -117,6 +117,28 @@ void machine_resume(struct machine *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+bool machine_halt_watch(struct machine *m)
+{
+	bool all = true;
+	unsigned i;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->state != MACHINE_RUNNING || m->pausing || m->stop ||
+	    m->nthreads < m->ncpus) {
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
+	for (i = 0; i < m->nthreads; i++)
+		all = all && vcpu_dead_halt(&m->vcpu[i]);
+	if (!all)
+		for (i = 0; i < m->nthreads; i++)
+			vcpu_request_halt_check(&m->vcpu[i],
+						(unsigned long)m->thread[i],
+						KICK_SIGNAL);
+	pthread_mutex_unlock(&m->lock);
+	return all;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -314,11 +336,13 @@ static void ctl_shutdown(struct machine *m)
 }
 
 /*
- * The console's output blocked, perhaps on the vCPU thread (a QueueNotify
- * without ioeventfd): wake the loop so it starts waiting for EPOLLOUT.
- * Called with the transport lock held; only writes an eventfd.
+ * A device wants the loop, perhaps from a vCPU thread (a QueueNotify
+ * without ioeventfd, a register access): its output blocked or a slice ran
+ * out (the loop then waits for EPOLLOUT or goes on at once), or the guest
+ * made room for input the loop holds (the UART's receive FIFO). Called
+ * with the device's lock held; only writes an eventfd.
  */
-static void output_blocked(void *opaque)
+static void wake_loop(void *opaque)
 {
 	struct machine *m = opaque;
 	uint64_t one = 1;
@@ -597,7 +621,8 @@ static int build_legacy(struct machine *m, bool serial)
 		rc = serial_create(m->serial_out.fd, &irq, &m->serial);
 	if (rc)
 		return rc;
-	serial_set_blocked_cb(m->serial, output_blocked, m);
+	serial_set_blocked_cb(m->serial, wake_loop, m);
+	serial_set_input_cb(m->serial, wake_loop, m);
 	rc = bus_register(&m->pio, SERIAL_COM1_BASE, SERIAL_NR_PORTS,
 			  &serial_bus_ops, m->serial);
 	if (!rc)
@@ -619,7 +644,7 @@ static int build_console(struct machine *m)
 			 &m->console);
 	if (rc)
 		return rc;
-	vcon_set_blocked_cb(m->console, output_blocked, m);
+	vcon_set_blocked_cb(m->console, wake_loop, m);
 	rc = vmmio_create("console", &vcon_ops, m->console, m->mem, &irq,
 			  &m->transport);
 	if (!rc)
@@ -988,7 +1013,7 @@ int vmm_run(const struct vmm_opts *opts)
 	if (m.status == VMM_EXIT_TIMEOUT)
 		for (i = 0; i < m.ncpus; i++)
 			vcpu_dump(&m.vcpu[i]);
-	loop_drain(&m);
+	loop_drain(&m, sfd);
 	if (m.dirty_log && m.mem)
 		report_dirty(&m);
 	status = report(&m);

@@ -105,7 +105,10 @@ static void reset_driver_state(struct fixture *f)
 	f->data_next = DATA_START;
 }
 
-static int make_fixture(void **state, bool with_fd)
+/* Where the fixture's console writes. */
+enum out { OUT_NONE, OUT_PIPE, OUT_DEVNULL };
+
+static int make_fixture(void **state, enum out out)
 {
 	struct vmmem_region *r[2] = { NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -120,11 +123,15 @@ static int make_fixture(void **state, bool with_fd)
 				     &r[1]) ||
 	    vmmem_create(r, 2, &f->mem))
 		goto err;
-	if (with_fd) {
+	if (out == OUT_PIPE) {
 		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC))
 			goto err;
 		f->rfd = fds[0];
 		f->wfd = fds[1];
+	} else if (out == OUT_DEVNULL) {
+		f->wfd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (f->wfd < 0)
+			goto err;
 	}
 	if (vcon_create(f->mem, f->wfd, 80, 25, &f->c))
 		goto err;
@@ -158,12 +165,18 @@ err:
 
 static int setup(void **state)
 {
-	return make_fixture(state, true);
+	return make_fixture(state, OUT_PIPE);
 }
 
 static int setup_discard(void **state)
 {
-	return make_fixture(state, false);
+	return make_fixture(state, OUT_NONE);
+}
+
+/* Output to /dev/null: always writable, takes any amount at once. */
+static int setup_devnull(void **state)
+{
+	return make_fixture(state, OUT_DEVNULL);
 }
 
 static int teardown(void **state)
@@ -753,6 +766,73 @@ static void test_vcon_yields_after_a_queue_of_chains(void **state)
 	assert_memory_equal(out, g.data, sizeof(g.data));
 }
 
+/* The same guest, output discarded: the bound holds there too. */
+static void test_vcon_discarding_yields_after_a_queue_of_chains(void **state)
+{
+	struct fixture *f = *state;
+	static struct guest_thread g;
+	unsigned i, rounds = 0;
+	pthread_t th;
+
+	bring_up(f, V1);
+	g.f = f;
+	g.chains = sizeof(g.data) / sizeof(g.data[0]);
+	for (i = 0; i < g.chains; i++)
+		pattern(g.data[i], sizeof(g.data[i]), i);
+	assert_int_equal(pthread_create(&th, NULL, guest_refill, &g), 0);
+	while (used_idx(f, TXQ) != (uint16_t)g.chains && rounds++ < 1000000) {
+		uint16_t before = used_idx(f, TXQ);
+
+		output(f);
+		assert_true((uint16_t)(used_idx(f, TXQ) - before) <= QSIZE);
+		/* The slice ran out only if chains are still waiting. */
+		if (vcon_output_more(f->c))
+			assert_true(vcon_tx_waiting(f->c));
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(used_idx(f, TXQ), (uint16_t)g.chains);
+	assert_int_equal(vcon_bytes_out(f->c), 0);
+}
+
+/*
+ * One call writes at most VCON_SLICE_BYTES, however long the chain: here
+ * 16 buffers of 512 KiB (the same guest memory each time), to an output
+ * that would take it all at once. The rest follows call by call.
+ */
+static void test_vcon_one_call_writes_at_most_a_slice(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t len = 512 * 1024;
+	const uint64_t total = 16ull * len;
+	struct seg segs[QSIZE];
+	uint64_t before = 0;
+	unsigned i, calls = 0;
+
+	bring_up(f, V1);
+	for (i = 0; i < QSIZE; i++)
+		segs[i] = (struct seg){ .gpa = 0x80000, .len = len };
+	chain_add(f, TXQ, segs, QSIZE);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
+	for (;;) {
+		uint64_t now = vcon_bytes_out(f->c);
+
+		assert_true(now - before <= VCON_SLICE_BYTES);
+		before = now;
+		if (!vcon_output_more(f->c))
+			break;
+		assert_int_equal(used_idx(f, TXQ), 0);
+		assert_false(blocked(f));
+		assert_true(++calls <= total / VCON_SLICE_BYTES);
+		output(f);
+	}
+	assert_int_equal(vcon_bytes_out(f->c), total);
+	assert_int_equal(calls, total / VCON_SLICE_BYTES - 1);
+	assert_int_equal(used_idx(f, TXQ), 1);
+	/* The notify callback heard of each slice that ran out outside
+	 * vcon_output(): the one in the notification. */
+	assert_int_equal(f->blocked_calls, 1);
+}
+
 /* Receive. */
 
 static void test_vcon_input_fills_posted_buffers_in_order(void **state)
@@ -1185,6 +1265,7 @@ static void test_vcon_works_without_transport(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define TD(f) cmocka_unit_test_setup_teardown(f, setup_discard, teardown)
+#define TN(f) cmocka_unit_test_setup_teardown(f, setup_devnull, teardown)
 
 /* Saving and restoring (the transport's device_ops, with the console's). */
 
@@ -1198,7 +1279,7 @@ static struct fixture *restore_into_new(struct fixture *f,
 	struct state_rd r;
 	void *st = NULL;
 
-	assert_int_equal(make_fixture(&st, true), 0);
+	assert_int_equal(make_fixture(&st, OUT_PIPE), 0);
 	g = st;
 	/* The new device works on the saved memory, not a fresh one. */
 	vmmio_destroy(g->t);
@@ -1379,6 +1460,8 @@ int main(void)
 		T(test_vcon_partial_write_resumes_mid_buffer),
 		T(test_vcon_notify_while_blocked_does_not_write),
 		T(test_vcon_yields_after_a_queue_of_chains),
+		TD(test_vcon_discarding_yields_after_a_queue_of_chains),
+		TN(test_vcon_one_call_writes_at_most_a_slice),
 		T(test_vcon_input_fills_posted_buffers_in_order),
 		T(test_vcon_input_returns_partly_filled_buffer),
 		T(test_vcon_input_spans_buffers_of_one_chain),

@@ -19,12 +19,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <vmmem/memory.h>
 #include <vmmem/scalar.h>
 
+#include "../minivmm/util.h"
 #include "../minivmm/virtio/mmio.h"
 #include "../minivmm/virtio/queue.h"
 #include "sysmock.h"
@@ -546,6 +550,82 @@ static void test_vmmio_failure_is_reported_once(void **state)
 	assert_int_equal(f->irqs, 1);
 }
 
+/* Standard error, captured into a memfd while a test provokes messages. */
+struct capture {
+	int fd, saved;
+};
+
+static void capture_start(struct capture *c)
+{
+	fflush(stderr);
+	c->fd = memfd_create("stderr", MFD_CLOEXEC);
+	assert_true(c->fd >= 0);
+	c->saved = dup(2);
+	assert_true(c->saved >= 0);
+	assert_int_equal(dup2(c->fd, 2), 2);
+}
+
+/* Stop capturing; return the number of lines, the text in buf. */
+static unsigned capture_end(struct capture *c, char *buf, size_t len)
+{
+	unsigned lines = 0;
+	ssize_t n;
+	size_t i;
+
+	fflush(stderr);
+	assert_int_equal(dup2(c->saved, 2), 2);
+	close(c->saved);
+	n = pread(c->fd, buf, len - 1, 0);
+	close(c->fd);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	for (i = 0; i < (size_t)n; i++)
+		lines += buf[i] == '\n';
+	return lines;
+}
+
+static uint64_t fake_now = 1;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/*
+ * A guest that fails the device after every reset, a thousand times in
+ * one rate-limit window: RATELIMIT_BURST lines, then nothing; in the next
+ * window, one line with the count and the new message.
+ */
+static void test_vmmio_failure_reports_are_rate_limited(void **state)
+{
+	static char out[65536];
+	struct fixture *f = *state;
+	uint64_t (*clock)(void) = util_clock;
+	struct capture c;
+	unsigned i, lines;
+
+	util_clock = fake_clock;
+	capture_start(&c);
+	for (i = 0; i < 1000; i++) {
+		wr(f, VMMIO_REG_STATUS, 0);
+		negotiate(f, V1);
+		setup_queue_at(f, 0, QSIZE, HOLE, 0x2000, 0x3000);
+		assert_needs_reset(f);
+	}
+	lines = capture_end(&c, out, sizeof(out));
+	assert_int_equal(lines, RATELIMIT_BURST);
+
+	fake_now += RATELIMIT_INTERVAL_NS;
+	capture_start(&c);
+	wr(f, VMMIO_REG_STATUS, 0);
+	negotiate(f, V1);
+	setup_queue_at(f, 0, QSIZE, HOLE, 0x2000, 0x3000);
+	lines = capture_end(&c, out, sizeof(out));
+	util_clock = clock;
+	assert_int_equal(lines, 2);
+	assert_non_null(strstr(out, "995 more such messages suppressed"));
+}
+
 static void test_vmmio_queue_registers_ignored_before_features_ok(void **state)
 {
 	struct fixture *f = *state;
@@ -1032,6 +1112,7 @@ int main(void)
 		T(test_vmmio_queue_ready_with_misaligned_ring_needs_reset),
 		T(test_vmmio_queue_ready_with_wrapping_ring_needs_reset),
 		T(test_vmmio_failure_is_reported_once),
+		T(test_vmmio_failure_reports_are_rate_limited),
 		T(test_vmmio_queue_registers_ignored_before_features_ok),
 		T(test_vmmio_queue_registers_ignored_while_ready),
 		T(test_vmmio_queue_registers_ignored_after_driver_ok),

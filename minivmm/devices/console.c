@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vmmem/io.h>
@@ -55,6 +56,7 @@ struct vcon {
 
 	/* Output. */
 	bool blocked;	 /* waiting for out_fd */
+	bool more;	 /* a slice ran out with output left: call again */
 	bool out_broken; /* out_fd failed for good: discard */
 	bool tx_held;	 /* tx_chain is being sent */
 	uint16_t tx_buf; /* its buffer being sent ... */
@@ -68,6 +70,7 @@ struct vcon {
 	/* Emergency bytes waiting for out_fd: a ring, oldest at emerg_head. */
 	unsigned emerg_head, emerg_len;
 	bool emerg_overflow; /* reported this overflow already */
+	struct ratelimit overflow_log; /* overflow after overflow */
 	unsigned char emerg[VCON_EMERG_BUF];
 
 	/*
@@ -122,40 +125,67 @@ static void output_broken(struct vcon *c, int err)
 }
 
 /*
- * Send the rest of the held chain. Return: true when out_fd is full
- * (the chain stays held, with how far it got), false when the chain was
- * sent and returned to the guest, or the device failed.
+ * One call's share of work (console.h, "Bounded work"): bytes written,
+ * chains taken and time, whether or not output is discarded.
  */
-static bool tx_continue(struct vcon *c)
+struct slice {
+	uint64_t bytes; /* may still be written */
+	unsigned chains; /* may still be taken */
+	uint64_t end_ns; /* CLOCK_MONOTONIC */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+enum tx_rc {
+	TX_DONE,  /* the chain was sent and returned (or the device failed) */
+	TX_FULL,  /* out_fd is full: the chain stays held */
+	TX_SLICE, /* the slice's bytes are spent: the chain stays held */
+};
+
+/* Send the rest of the held chain, at most s->bytes of it. */
+static enum tx_rc tx_continue(struct vcon *c, struct slice *s)
 {
 	struct virtq_chain *ch = &c->tx_chain;
 	int rc;
 
 	for (; c->tx_buf < ch->n; c->tx_buf++, c->tx_off = 0) {
 		const struct virtq_buf *b = &ch->buf[c->tx_buf];
-		size_t left = b->len - c->tx_off, done = 0;
+		size_t left = b->len - c->tx_off, done = 0, len = left;
 
 		if (left == 0 || discarding(c))
 			continue;
+		if (s->bytes == 0)
+			return TX_SLICE;
+		if (len > s->bytes)
+			len = s->bytes;
 		/* The buffer was checked to lie in guest memory, so
 		 * gpa + tx_off (tx_off < len) does not wrap. */
-		rc = vmmem_write_to_fd(c->mem, b->gpa + c->tx_off, left,
+		rc = vmmem_write_to_fd(c->mem, b->gpa + c->tx_off, len,
 				       c->out_fd, -1, &done);
 		c->tx_off += done;
 		c->bytes_out += done;
-		if (rc == -EAGAIN || (rc == 0 && done < left))
-			return true;
+		s->bytes -= done;
+		if (rc == -EAGAIN || (rc == 0 && done < len))
+			return TX_FULL;
 		if (rc)
 			output_broken(c, rc);
+		else if (done < left)
+			return TX_SLICE;
 	}
 	c->tx_held = false;
 	rc = virtq_push(c->txq, ch->head, 0);
 	if (rc) {
 		fail(c, TXQ, "cannot write the used ring");
-		return false;
+		return TX_DONE;
 	}
 	c->tx_pushed = true;
-	return false;
+	return TX_DONE;
 }
 
 /* Write out buffered emergency bytes. Return: true when out_fd is full. */
@@ -224,29 +254,47 @@ static int tx_take(struct vcon *c)
 
 /*
  * Move output along, in order: the held chain, the emergency bytes, new
- * chains. Return (and remember in c->blocked): whether output now waits
- * for out_fd.
+ * chains, within one slice. Return (and remember in c->blocked and
+ * c->more): whether output is unfinished, because it waits for out_fd or
+ * because the slice ran out with work left.
  */
 static bool run_output(struct vcon *c)
 {
-	bool blocked = false, rechecked = false;
-	unsigned budget;
+	struct slice s = {
+		.bytes = VCON_SLICE_BYTES,
+		.end_ns = now_ns() + VCON_SLICE_NS,
+	};
+	bool rechecked = false;
+	enum tx_rc r = TX_DONE;
 
 	c->tx_pushed = false;
+	c->more = false;
 	if (c->tx_held && c->txq && live(c))
-		blocked = tx_continue(c);
-	if (!blocked)
-		blocked = emerg_flush(c);
-	if (blocked || !c->txq || !live(c))
+		r = tx_continue(c, &s);
+	if (r == TX_DONE && emerg_flush(c))
+		r = TX_FULL;
+	if (r != TX_DONE || !c->txq || !live(c))
 		goto out;
-	budget = c->txq->size;
+	s.chains = c->txq->size;
 	/* While we drain the queue, the guest need not kick us: each kick is
 	 * a VM exit on its side and a wake-up on ours. Re-enabled (and the
 	 * queue checked once more) when it is empty. */
 	virtq_enable_notify(c->txq, false);
 	for (;;) {
-		int rc = tx_take(c);
+		int rc;
 
+		/* The slice is spent: come back (the caller is told) rather
+		 * than keep the lock and the calling thread. Time is read
+		 * every 16 chains; one chain costs at most the bytes left. */
+		if (s.chains == 0 || s.bytes == 0 ||
+		    ((s.chains & 15) == 0 && now_ns() >= s.end_ns)) {
+			if (virtq_has_avail(c->txq) ||
+			    (virtq_enable_notify(c->txq, true) == 0 &&
+			     virtq_has_avail(c->txq)))
+				r = TX_SLICE;
+			break;
+		}
+		rc = tx_take(c);
 		if (rc < 0)
 			break;
 		if (rc == 0) {
@@ -260,35 +308,24 @@ static bool run_output(struct vcon *c)
 			continue;
 		}
 		rechecked = false;
-		/*
-		 * Fairness (console.h): after a queue's worth of chains, put
-		 * the next one back and report blocked, so the event loop
-		 * runs and calls again once out_fd is writable.
-		 */
-		if (budget == 0 && !discarding(c)) {
-			virtq_unpop(c->txq);
-			c->tx_held = false;
-			blocked = true;
-			break;
-		}
-		if (budget)
-			budget--;
-		blocked = tx_continue(c);
-		if (blocked || !live(c))
+		s.chains--;
+		r = tx_continue(c, &s);
+		if (r != TX_DONE || !live(c))
 			break;
 	}
 out:
 	if (c->tx_pushed)
 		signal_used(c, TXQ);
 	c->tx_pushed = false;
-	c->blocked = blocked;
-	return blocked;
+	c->blocked = r == TX_FULL;
+	c->more = r == TX_SLICE && live(c);
+	return c->blocked || c->more;
 }
 
 /* run_output() from anywhere but vcon_output(): tell the loop. */
 static void kick_output(struct vcon *c)
 {
-	if (c->blocked)
+	if (c->blocked || c->more)
 		return;
 	if (run_output(c) && c->blocked_fn)
 		c->blocked_fn(c->blocked_opaque);
@@ -461,6 +498,18 @@ bool vcon_output(struct vcon *c)
 	return blocked;
 }
 
+bool vcon_output_more(struct vcon *c)
+{
+	bool more;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	more = c->more;
+	pthread_mutex_unlock(&c->lock);
+	return more;
+}
+
 bool vcon_output_blocked(struct vcon *c)
 {
 	bool blocked;
@@ -518,8 +567,10 @@ static void emerg_write(struct vcon *c, unsigned char byte)
 	if (c->emerg_len == VCON_EMERG_BUF) {
 		c->bytes_dropped++;
 		if (!c->emerg_overflow)
-			pr_err("console: emergency output buffer full; "
-			       "dropping bytes until the output drains");
+			pr_err_ratelimited(&c->overflow_log,
+					   "console: emergency output buffer "
+					   "full; dropping bytes until the "
+					   "output drains");
 		c->emerg_overflow = true;
 		return;
 	}
@@ -611,6 +662,7 @@ static void reset_locked(struct vcon *c)
 	/* Buffered emergency bytes stay (console.h); only they can still
 	 * be waiting for out_fd. */
 	c->blocked = c->emerg_len > 0;
+	c->more = false;
 }
 
 static void con_reset(void *dev)
@@ -842,6 +894,7 @@ int vcon_create(struct vmmem *mem, int out_fd, uint16_t cols, uint16_t rows,
 		free(c);
 		return -ENOMEM;
 	}
+	ratelimit_init(&c->overflow_log, "console: emergency buffer overflows");
 	c->mem = vmmem_ref(mem);
 	c->out_fd = out_fd;
 	c->cols = cols;
@@ -854,6 +907,7 @@ void vcon_destroy(struct vcon *c)
 {
 	if (!c)
 		return;
+	ratelimit_fini(&c->overflow_log);
 	pthread_mutex_destroy(&c->lock);
 	vmmem_destroy(c->mem);
 	free(c);

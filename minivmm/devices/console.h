@@ -31,12 +31,16 @@
  * is reported once, and from then on output is discarded as with out_fd
  * -1: the guest keeps running. The VMM should ignore SIGPIPE.
  *
- * Fairness: one call transmits at most a queue's worth of chains while
- * out_fd keeps accepting (a guest refilling the queue from another vCPU
- * could otherwise keep it going); when more are waiting it stops as if
- * out_fd were full (blocked), so the transport lock is released and the
- * event loop, which EPOLLOUT wakes at once, gets to run. With out_fd -1
- * there is no such limit.
+ * Bounded work: one call (a notification, vcon_output(), an emergency
+ * write, activation) does at most one slice of output: VCON_SLICE_BYTES
+ * bytes written, a queue's worth of chains taken, and about VCON_SLICE_NS
+ * of time, the same whether output goes to a pipe, a file or nowhere (out_fd
+ * -1, or broken). A guest refilling the queue from another vCPU could
+ * otherwise keep one call going for ever. When the slice runs out with
+ * output left, the device keeps its place, stops and says so
+ * (vcon_output_more(), and the blocked callback when it was not called by
+ * vcon_output()): the event loop serves its other events (signals, the
+ * timeout, the control socket) and calls vcon_output() again at once.
  *
  * The device knows no transport: it is created on its own, handed to one
  * with vcon_ops, and reaches its driver only through the struct virtio_irq
@@ -64,6 +68,9 @@ struct vmmem;
 
 /* Bytes of emergency output kept while out_fd is full. */
 #define VCON_EMERG_BUF 4096
+/* One slice of output work (see "Bounded work"). */
+#define VCON_SLICE_BYTES (1u << 20)
+#define VCON_SLICE_NS 2000000u
 
 /* The device's ops; dev is the struct vcon. */
 extern const struct virtio_dev_ops vcon_ops;
@@ -90,10 +97,15 @@ bool vcon_input_ready(struct vcon *c);
 
 /*
  * Continue transmitting after out_fd became writable (or after a
- * notification). Return: true while output is blocked on out_fd (the loop
- * should wait for EPOLLOUT), false when the transmit queue is drained.
+ * notification), one slice. Return: true while output is unfinished: blocked
+ * on out_fd (vcon_output_blocked(): wait for EPOLLOUT) or the slice ran out
+ * (vcon_output_more(): call again at once, after other events); false when
+ * the transmit queue is drained.
  */
 bool vcon_output(struct vcon *c);
+
+/* Whether the last slice ran out with output left (call again at once). */
+bool vcon_output_more(struct vcon *c);
 
 /*
  * Whether the guest has queued output the device has not taken, and could
@@ -106,12 +118,13 @@ bool vcon_tx_waiting(struct vcon *c);
 bool vcon_output_blocked(struct vcon *c);
 
 /*
- * Be told when output becomes blocked outside vcon_output(): in a queue
+ * Be told when output becomes blocked, or a slice runs out with output
+ * left, outside vcon_output(): in a queue
  * notification (which may run on a vCPU thread), an emergency write, or
  * activation. fn runs with the device's lock held and must not call into
- * the device; it should make the event loop wait for out_fd to become writable (for
- * example epoll_ctl() adding EPOLLOUT, which is safe from any thread) and
- * then call vcon_output(). vcon_output() itself reports
+ * the device; it should wake the event loop, which then waits for out_fd
+ * to become writable (vcon_output_blocked()) or goes on at once
+ * (vcon_output_more()) and calls vcon_output(). vcon_output() itself reports
  * blocking by its return value only. fn NULL: no callback.
  */
 void vcon_set_blocked_cb(struct vcon *c, void (*fn)(void *opaque),

@@ -93,6 +93,7 @@ struct serial {
 	uint8_t tx[SERIAL_TX_BUF];
 	unsigned tx_head, tx_len;
 	bool tx_overflow; /* reported this overflow already */
+	struct ratelimit overflow_log; /* overflow after overflow */
 	bool out_broken;  /* out_fd failed for good: discard */
 	uint64_t bytes_out, bytes_dropped;
 	void (*blocked_fn)(void *opaque);
@@ -279,8 +280,10 @@ static void tx_byte(struct serial *s, uint8_t byte)
 		if (s->tx_len == SERIAL_TX_BUF) {
 			s->bytes_dropped++;
 			if (!s->tx_overflow)
-				pr_err("serial: output buffer full; the guest "
-				       "ignores THRE, dropping output");
+				pr_err_ratelimited(&s->overflow_log,
+						   "serial: output buffer full; "
+						   "the guest ignores THRE, "
+						   "dropping output");
 			s->tx_overflow = true;
 			return;
 		}
@@ -523,6 +526,7 @@ int serial_create(int out_fd, const struct serial_irq *irq, struct serial **out)
 	ret = -pthread_mutex_init(&s->lock, NULL);
 	if (ret)
 		goto err_free;
+	ratelimit_init(&s->overflow_log, "serial: output buffer overflows");
 	s->out_fd = out_fd;
 	if (irq)
 		s->irq = *irq;
@@ -540,6 +544,7 @@ void serial_destroy(struct serial *s)
 {
 	if (!s)
 		return;
+	ratelimit_fini(&s->overflow_log);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -18,7 +18,9 @@ int loader_read_file(const char *path, uint64_t max, uint8_t **buf,
 	size_t got = 0, len;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not block the open
+	 * (and with it set-up, the timeout and the signals). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		pr_err("%s: %s", path, strerror(-rc));

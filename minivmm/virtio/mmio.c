@@ -63,6 +63,10 @@ struct vmmio {
 	uint64_t driver_features;
 	uint32_t queue_sel;
 	struct virtq *queues; /* ops->num_queues of them */
+	/* Failure reports: once per failure, and a guest that fails the
+	 * device after every reset gets a few lines, then a count. */
+	struct ratelimit fail_log;
+	char fail_what[64];
 };
 
 static uint64_t offered_features(const struct vmmio *t)
@@ -148,7 +152,7 @@ static void seam_fail(void *opaque, const char *why)
 	if (old & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	set_isr(t, INT_CONFIG);
-	pr_err("%s: %s", t->name, why);
+	pr_err_ratelimited(&t->fail_log, "%s: %s", t->name, why);
 	raise_irq(t);
 }
 
@@ -176,6 +180,9 @@ int vmmio_create(const char *name, const struct virtio_dev_ops *ops, void *dev,
 	if (ret)
 		goto err_free_queues;
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->fail_what, sizeof(t->fail_what), "%s: device failures",
+		 t->name);
+	ratelimit_init(&t->fail_log, t->fail_what);
 	t->ops = ops;
 	t->dev = dev;
 	t->mem = vmmem_ref(mem);
@@ -201,6 +208,7 @@ void vmmio_destroy(struct vmmio *t)
 {
 	if (!t)
 		return;
+	ratelimit_fini(&t->fail_log);
 	pthread_mutex_destroy(&t->lock);
 	vmmem_destroy(t->mem);
 	free(t->queues);
