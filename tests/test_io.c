@@ -938,6 +938,46 @@ static void test_io_fd_offsets_past_4_gib_reach_the_file(void **state)
 	close(fd);
 }
 
+/*
+ * A transfer of 2 GiB or more within one region goes to the kernel in
+ * pieces it accepts: a 32-bit process's readv() and writev() refuse an
+ * iov_len of 2 GiB (EINVAL). Pipes take little, so the calls end with short
+ * counts and nearly nothing of the region is touched.
+ */
+static void test_io_fd_transfers_past_2_gib_in_one_region(void **state)
+{
+	const struct vmmem_range ram = { 0, (2ull << 30) + 0x2000 };
+	struct vmmem *mem = NULL;
+	unsigned char back[16];
+	size_t done = 1;
+	int p[2], rc;
+
+	(void)state;
+	rc = vmmem_create_anon(&ram, 1, 0, &mem);
+	FIXTURE_SKIP_IF_TOO_BIG(rc, ram.len);
+	assert_int_equal(rc, 0);
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(write(p[1], "sixteen bytes..", 16), 16);
+	assert_int_equal(vmmem_read_from_fd(mem, 0x1000, (size_t)ram.len - 0x1000,
+					    p[0], -1, &done),
+			 0);
+	assert_int_equal(done, 16);
+	assert_int_equal(vmmem_read(mem, 0x1000, back, 16), 0);
+	assert_memory_equal(back, "sixteen bytes..", 16);
+
+	done = 0;
+	assert_int_equal(vmmem_write_to_fd(mem, 0x1000,
+					   (size_t)ram.len - 0x1000, p[1], -1,
+					   &done),
+			 0);
+	assert_true(done > 0);
+	assert_int_equal(read(p[0], back, 16), 16);
+	assert_memory_equal(back, "sixteen bytes..", 16);
+	close(p[0]);
+	close(p[1]);
+	vmmem_destroy(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -985,6 +1025,7 @@ int main(void)
 		T(test_io_write_rejects_bad_arguments),
 		T(test_io_iovec_of_len_past_4_gib_is_not_cut),
 		T(test_io_fd_offsets_past_4_gib_reach_the_file),
+		cmocka_unit_test(test_io_fd_transfers_past_2_gib_in_one_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
