@@ -72,8 +72,10 @@ int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		pages = (len >> VMMEM_PAGE_SHIFT) +
 			((len & (VMMEM_PAGE_SIZE - 1)) != 0);
 		words = (pages + 63) / 64;
+		/* Only a 32-bit host gets here, for a region it could not
+		 * map either. */
 		if (words > (SIZE_MAX - sizeof(*r)) / sizeof(uint64_t))
-			return -ENOMEM;
+			return -EOVERFLOW;
 	}
 	r = calloc(1, sizeof(*r) + words * sizeof(uint64_t));
 	if (!r)

@@ -1635,6 +1635,11 @@ static void test_region_anon_rejects_len_beyond_host_size(void **state)
 						  VMMEM_REGION_DIRTY_LOG, &r),
 			 -EOVERFLOW);
 	assert_null(r);
+	/* So long that even its dirty bitmap would not fit. */
+	assert_int_equal(vmmem_region_create_anon(0, 1ull << 52,
+						  VMMEM_REGION_DIRTY_LOG, &r),
+			 -EOVERFLOW);
+	assert_null(r);
 	assert_true(sysmock_mapped_bytes() == 0);
 }
 
