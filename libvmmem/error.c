@@ -21,7 +21,8 @@ const char *vmmem_strerror(int err)
 		       "misaligned value)";
 	case EOVERFLOW:
 		return "guest address range wraps past the end of the "
-		       "64-bit address space";
+		       "64-bit address space, or is longer than the host "
+		       "can map";
 	case EFAULT:
 		return "guest address range not backed by memory";
 	case EXDEV:

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <vmmem/addr.h>
 #include <vmmem/region.h>
@@ -21,6 +22,14 @@
 #define VMMEM_PAGE_SHIFT VMMEM__DIRTY_SHIFT
 #define VMMEM_PAGE_SIZE (1ull << VMMEM_PAGE_SHIFT)
 #define VMMEM_HUGE_SIZE (2ull << 20)
+
+#ifdef __linux__
+/* File offsets are 64-bit in the API and reach mmap(2) and preadv(2) as an
+ * off_t: a 32-bit host builds with -D_FILE_OFFSET_BITS=64, or an offset
+ * past 2 GiB would be cut to its low bits. */
+_Static_assert(sizeof(off_t) == 8,
+	       "libvmmem needs a 64-bit off_t: -D_FILE_OFFSET_BITS=64");
+#endif
 
 /* The most regions one set may hold; keeps every index in 32 bits. */
 #define VMMEM_MAX_REGIONS (1u << 24)

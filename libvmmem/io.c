@@ -13,6 +13,13 @@
 
 /* Entries per system call; a range needing more is done in several. */
 #define IO_BATCH 64
+/*
+ * Bytes per system call. A 32-bit process's iov_len is a signed 32-bit
+ * value to the kernel, which refuses a piece of 2 GiB or more with EINVAL,
+ * and Linux moves less than 2 GiB per call anyway: larger ranges are done
+ * in several calls, like ranges of more than IO_BATCH pieces.
+ */
+#define IO_MAX (1ull << 30)
 
 /*
  * Fill iov with the pieces of a range that vmmem__check() accepted, at
@@ -96,7 +103,8 @@ static int io_vec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 
 	m->map = NULL;
 	if (s->hva)
-		return fill_iov(mem, gpa, len, iov, IO_BATCH);
+		return fill_iov(mem, gpa, len < IO_MAX ? len : IO_MAX, iov,
+				IO_BATCH);
 	room = VMMEM_DEMAND_MAX - (off & (VMMEM_PAGE_SIZE - 1));
 	piece = s->len - off < len ? s->len - off : len;
 	piece = piece < room ? piece : room;

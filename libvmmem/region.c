@@ -53,6 +53,11 @@ int vmmem__region_check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * Allocate a region and, when asked, its dirty bitmap in the same block.
  * ceil(len / 4096) bits, rounded up to whole 64-bit words.
  */
+/* The bitmap's words are used with 64-bit atomics, which need them
+ * naturally aligned; i386 aligns uint64_t members to 4 bytes only, so it is
+ * the struct's size that keeps r + 1 on an 8-byte boundary. */
+_Static_assert(sizeof(struct vmmem_region) % sizeof(uint64_t) == 0,
+	       "the dirty bitmap after struct vmmem_region must be 8-aligned");
 int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			enum vmmem_region_kind kind, struct vmmem_region **out)
 {
@@ -67,8 +72,10 @@ int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		pages = (len >> VMMEM_PAGE_SHIFT) +
 			((len & (VMMEM_PAGE_SIZE - 1)) != 0);
 		words = (pages + 63) / 64;
+		/* Only a 32-bit host gets here, for a region it could not
+		 * map either. */
 		if (words > (SIZE_MAX - sizeof(*r)) / sizeof(uint64_t))
-			return -ENOMEM;
+			return -EOVERFLOW;
 	}
 	r = calloc(1, sizeof(*r) + words * sizeof(uint64_t));
 	if (!r)

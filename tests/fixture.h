@@ -89,4 +89,44 @@ void fixture_regions_destroy(struct vmmem_region **regions, size_t n);
 int fixture_ram_create(uint64_t size, unsigned flags, int fill,
 		       struct vmmem **out);
 
+/*
+ * fixture_too_big() - whether rc, the result of building guest memory of
+ * `size` bytes, only says that the host cannot map that much: -ENOMEM or
+ * -EOVERFLOW on a 32-bit host, whose 4 GiB of address space cannot hold
+ * minivmm's x86 layouts of 3 GiB and more beside the test program. Never
+ * true on a 64-bit host, where such an rc is a failure like any other.
+ */
+int fixture_too_big(int rc, uint64_t size);
+
+/*
+ * In a cmocka test: skip it, saying why, when fixture_too_big(rc, size).
+ * The caller asserts rc afterwards as usual.
+ */
+#define FIXTURE_SKIP_IF_TOO_BIG(rc, size)                                      \
+	do {                                                                   \
+		if (fixture_too_big(rc, size)) {                               \
+			print_message("%llu MiB of guest memory do not fit "   \
+				      "in a 32-bit host's address space: "     \
+				      "skipping\n",                            \
+				      (unsigned long long)((size) >> 20));     \
+			skip();                                                \
+		}                                                              \
+	} while (0)
+
+/*
+ * FIXTURE_TOO_LONG: one byte more than a host size_t holds, the shortest
+ * length a 32-bit host cannot map. Tests of it begin with
+ * FIXTURE_SKIP_ON_64BIT(), which skips them, saying why, where every 64-bit
+ * length fits (and FIXTURE_TOO_LONG would be 0).
+ */
+#define FIXTURE_TOO_LONG ((uint64_t)SIZE_MAX + 1)
+#define FIXTURE_SKIP_ON_64BIT()                                                \
+	do {                                                                   \
+		if (SIZE_MAX >= UINT64_MAX) {                                  \
+			print_message("size_t holds every 64-bit length on "   \
+				      "this host: skipping\n");                \
+			skip();                                                \
+		}                                                              \
+	} while (0)
+
 #endif /* VMMEM_TESTS_FIXTURE_H */

@@ -12,6 +12,25 @@
 
 #include "sysmock.h"
 
+/*
+ * On a 32-bit host with a 64-bit off_t (_FILE_OFFSET_BITS=64), glibc's
+ * headers rename the functions that take one: the library calls mmap64,
+ * ftruncate64, fcntl64, preadv64 and pwritev64, and the tests wrap those
+ * names (ports/linux.ninja). The wrappers below are the same code.
+ */
+#if defined(__GLIBC__) && _FILE_OFFSET_BITS == 64 && __SIZEOF_LONG__ == 4
+#define __real_mmap __real_mmap64
+#define __wrap_mmap __wrap_mmap64
+#define __real_ftruncate __real_ftruncate64
+#define __wrap_ftruncate __wrap_ftruncate64
+#define __real_fcntl __real_fcntl64
+#define __wrap_fcntl __wrap_fcntl64
+#define __real_preadv __real_preadv64
+#define __wrap_preadv __wrap_preadv64
+#define __real_pwritev __real_pwritev64
+#define __wrap_pwritev __wrap_pwritev64
+#endif
+
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off);
 int __real_munmap(void *addr, size_t len);

@@ -837,6 +837,22 @@ static void test_dirty_partial_last_page_has_a_bit(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* Guest lengths are 64-bit on every host: a range just past 4 GiB is not
+ * cut to its low 32 bits (one page here), so nothing is marked. */
+static void test_dirty_lengths_past_4_gib_are_not_cut(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t len = (1ull << 32) + 0x1000;
+
+	assert_int_equal(vmmem_mark_dirty(f->mem, R0_GPA, len), -EFAULT);
+	assert_int_equal(vmmem_dirty_test(f->mem, R0_GPA, len), -EFAULT);
+	assert_int_equal(vmmem_dirty_clear(f->mem, R0_GPA, len), -EFAULT);
+	assert_int_equal(vmmem_region_dirty_set(f->r[0], 0, len), -EFAULT);
+	assert_int_equal(vmmem_region_dirty_test(f->r[0], 0, len), -EFAULT);
+	assert_int_equal(vmmem_region_dirty_clear(f->r[0], 0, len), -EFAULT);
+	assert_int_equal(vmmem_dirty_test(f->mem, R0_GPA, R0_LEN), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +913,7 @@ int main(void)
 		T(test_dirty_merge_rejects_too_many_pages),
 		T(test_dirty_merge_rejects_null_bits),
 		cmocka_unit_test(test_dirty_partial_last_page_has_a_bit),
+		T(test_dirty_lengths_past_4_gib_are_not_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -884,6 +884,100 @@ static void test_io_write_rejects_bad_arguments(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* ---- lengths and offsets past 32 bits ------------------------------- */
+
+/* A guest range just past 4 GiB is that long on every host, not cut to its
+ * low 32 bits (one page here). */
+static void test_io_iovec_of_len_past_4_gib_is_not_cut(void **state)
+{
+	struct fixture *f = *state;
+	struct iovec iov[4];
+	int n = 1;
+
+	assert_int_equal(vmmem_get_iovec(f->mem, 0, (1ull << 32) + 0x1000, 0,
+					 iov, 4, &n),
+			 -EFAULT);
+	assert_int_equal(n, 0);
+}
+
+/* File offsets are 64-bit on every host: data 5 GiB into a (sparse) file
+ * is read and written there, on 32-bit hosts too. */
+static void test_io_fd_offsets_past_4_gib_reach_the_file(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t foff = (5ll << 30) + 0x1000;
+	char path[] = "/tmp/vmmem-test-io-XXXXXX";
+	unsigned char buf[0x1000], back[0x1000];
+	size_t done = 0;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	fill_pattern(buf, sizeof(buf), 3);
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), (off_t)foff),
+			 sizeof(buf));
+	assert_int_equal(
+		vmmem_read_from_fd(f->mem, 0x800, sizeof(buf), fd, foff, &done),
+		0);
+	assert_int_equal(done, sizeof(buf));
+	assert_int_equal(vmmem_read(f->mem, 0x800, back, sizeof(back)), 0);
+	assert_memory_equal(back, buf, sizeof(buf));
+	/* Nothing was written at the offset's low 32 bits: still a hole. */
+	assert_int_equal(pread(fd, back, sizeof(back), 0x1000), sizeof(back));
+	memset(buf, 0, sizeof(buf));
+	assert_memory_equal(back, buf, sizeof(back));
+	fill_pattern(buf, sizeof(buf), 3);
+
+	assert_int_equal(vmmem_write_to_fd(f->mem, 0x800, sizeof(buf), fd,
+					   foff + 0x2000, &done),
+			 0);
+	assert_int_equal(done, sizeof(buf));
+	assert_int_equal(pread(fd, back, sizeof(back), (off_t)foff + 0x2000),
+			 sizeof(back));
+	assert_memory_equal(back, buf, sizeof(buf));
+	close(fd);
+}
+
+/*
+ * A transfer of 2 GiB or more within one region goes to the kernel in
+ * pieces it accepts: a 32-bit process's readv() and writev() refuse an
+ * iov_len of 2 GiB (EINVAL). Pipes take little, so the calls end with short
+ * counts and nearly nothing of the region is touched.
+ */
+static void test_io_fd_transfers_past_2_gib_in_one_region(void **state)
+{
+	const struct vmmem_range ram = { 0, (2ull << 30) + 0x2000 };
+	struct vmmem *mem = NULL;
+	unsigned char back[16];
+	size_t done = 1;
+	int p[2], rc;
+
+	(void)state;
+	rc = vmmem_create_anon(&ram, 1, 0, &mem);
+	FIXTURE_SKIP_IF_TOO_BIG(rc, ram.len);
+	assert_int_equal(rc, 0);
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(write(p[1], "sixteen bytes..", 16), 16);
+	assert_int_equal(vmmem_read_from_fd(mem, 0x1000, (size_t)ram.len - 0x1000,
+					    p[0], -1, &done),
+			 0);
+	assert_int_equal(done, 16);
+	assert_int_equal(vmmem_read(mem, 0x1000, back, 16), 0);
+	assert_memory_equal(back, "sixteen bytes..", 16);
+
+	done = 0;
+	assert_int_equal(vmmem_write_to_fd(mem, 0x1000,
+					   (size_t)ram.len - 0x1000, p[1], -1,
+					   &done),
+			 0);
+	assert_true(done > 0);
+	assert_int_equal(read(p[0], back, 16), 16);
+	assert_memory_equal(back, "sixteen bytes..", 16);
+	close(p[0]);
+	close(p[1]);
+	vmmem_destroy(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -929,6 +1023,9 @@ int main(void)
 		T(test_io_write_from_unbacked_range_writes_nothing),
 		T(test_io_write_from_readonly_region_works),
 		T(test_io_write_rejects_bad_arguments),
+		T(test_io_iovec_of_len_past_4_gib_is_not_cut),
+		T(test_io_fd_offsets_past_4_gib_reach_the_file),
+		cmocka_unit_test(test_io_fd_transfers_past_2_gib_in_one_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

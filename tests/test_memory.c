@@ -31,6 +31,7 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
+#include "fixture.h"
 #include "sysmock.h"
 
 #define PAGE 0x1000u
@@ -2405,6 +2406,44 @@ static void test_memory_remove_fails_cleanly_without_memory(void **state)
 	assert_guest_unchanged(f->mem);
 }
 
+/* ---- lengths past 32 bits ------------------------------------------- */
+
+/* Guest lengths are 64-bit on every host: one just past 4 GiB is that
+ * long, not cut to its low 32 bits (which would give 0x1000 here). */
+static void test_memory_lengths_past_4_gib_are_not_cut(void **state)
+{
+	static const struct vmmem_range ram = { 0, 0x10000 };
+	const uint64_t len = (1ull << 32) + 0x1000;
+	struct vmmem *mem = NULL;
+	void *hva = NULL;
+
+	(void)state;
+	assert_int_equal(vmmem_create_anon(&ram, 1, 0, &mem), 0);
+	assert_int_equal(vmmem_check_range(mem, 0, len), -EFAULT);
+	assert_int_equal(vmmem_check_writable(mem, 0, len), -EFAULT);
+	assert_int_equal(vmmem_get_ptr(mem, 0, len, &hva), -EFAULT);
+	assert_null(hva);
+	vmmem_destroy(mem);
+}
+
+/* On a 32-bit host, a range longer than size_t is refused, and nothing is
+ * left mapped. */
+static void test_memory_create_anon_rejects_len_beyond_host_size(void **state)
+{
+	const struct vmmem_range ram[] = {
+		{ 0, 0x10000 },
+		{ 1ull << 40, FIXTURE_TOO_LONG },
+	};
+	struct vmmem *mem = NULL;
+
+	(void)state;
+	FIXTURE_SKIP_ON_64BIT();
+	sysmock_reset();
+	assert_int_equal(vmmem_create_anon(ram, 2, 0, &mem), -EOVERFLOW);
+	assert_null(mem);
+	assert_true(sysmock_mapped_bytes() == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2577,6 +2616,9 @@ int main(void)
 			test_memory_create_anon_unmaps_everything_when_mmap_fails),
 		FIXTURE_TEST(test_memory_insert_fails_cleanly_without_memory),
 		FIXTURE_TEST(test_memory_remove_fails_cleanly_without_memory),
+		cmocka_unit_test(test_memory_lengths_past_4_gib_are_not_cut),
+		cmocka_unit_test(
+			test_memory_create_anon_rejects_len_beyond_host_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

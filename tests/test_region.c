@@ -25,6 +25,7 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
+#include "fixture.h"
 #include "sysmock.h"
 
 #define MIB (1024ull * 1024)
@@ -1613,6 +1614,99 @@ static void test_region_resident_refuses_file_memory(void **state)
 	close(fd);
 }
 
+/* ---- lengths beyond a 32-bit host ---------------------------------- */
+
+/*
+ * Guest addresses and lengths are 64-bit everywhere; a region longer than
+ * the host's size_t is an error on a 32-bit host, never a mapping of the
+ * length cut to 32 bits.
+ */
+static void test_region_anon_rejects_len_beyond_host_size(void **state)
+{
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	FIXTURE_SKIP_ON_64BIT();
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_anon(0, FIXTURE_TOO_LONG, 0, &r),
+			 -EOVERFLOW);
+	assert_null(r);
+	assert_int_equal(vmmem_region_create_anon(0, FIXTURE_TOO_LONG + 0x1000,
+						  VMMEM_REGION_DIRTY_LOG, &r),
+			 -EOVERFLOW);
+	assert_null(r);
+	/* So long that even its dirty bitmap would not fit. */
+	assert_int_equal(vmmem_region_create_anon(0, 1ull << 52,
+						  VMMEM_REGION_DIRTY_LOG, &r),
+			 -EOVERFLOW);
+	assert_null(r);
+	assert_true(sysmock_mapped_bytes() == 0);
+}
+
+static void test_region_memfd_rejects_len_beyond_host_size(void **state)
+{
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	(void)state;
+	FIXTURE_SKIP_ON_64BIT();
+	sysmock_reset();
+	assert_int_equal(
+		vmmem_region_create_memfd(0, FIXTURE_TOO_LONG, 0, NULL, &r),
+		-EOVERFLOW);
+	assert_null(r);
+	assert_int_equal(count_fds(), fds);
+	assert_true(sysmock_mapped_bytes() == 0);
+}
+
+static void test_region_file_rejects_len_beyond_host_size(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	int fds = count_fds();
+
+	FIXTURE_SKIP_ON_64BIT();
+	sysmock_reset();
+	assert_int_equal(
+		vmmem_region_create_file(0, FIXTURE_TOO_LONG, 0, f->fd, 0, &r),
+		-EOVERFLOW);
+	assert_null(r);
+	assert_int_equal(count_fds(), fds);
+	assert_true(sysmock_mapped_bytes() == 0);
+}
+
+static void test_region_borrowed_rejects_len_beyond_host_size(void **state)
+{
+	struct vmmem_region *r = NULL;
+	void *hva = map_pages(0x1000);
+
+	(void)state;
+	FIXTURE_SKIP_ON_64BIT();
+	assert_int_equal(
+		vmmem_region_create_borrowed(0, FIXTURE_TOO_LONG, 0, hva, &r),
+		-EOVERFLOW);
+	assert_null(r);
+	munmap(hva, 0x1000);
+}
+
+/* A file offset past 4 GiB reaches the file there, on 32-bit hosts too
+ * (whose off_t libvmmem builds 64-bit). */
+static void test_region_file_maps_offset_beyond_4_gib(void **state)
+{
+	struct file_fixture *f = *state;
+	struct vmmem_region *r = NULL;
+	uint64_t foff = (5ull << 30) + 0x2000;
+
+	assert_int_equal(pwrite(f->fd, "far", 3, (off_t)foff + 0x10), 3);
+	assert_int_equal(
+		vmmem_region_create_file(0, 0x1000, 0, f->fd, foff, &r), 0);
+	assert_true(vmmem_region_file_offset(r) == foff);
+	assert_memory_equal((char *)vmmem_region_hva(r) + 0x10, "far", 3);
+	memcpy(vmmem_region_hva(r), "back", 4);
+	vmmem_region_destroy(r);
+	assert_int_equal(ftruncate(f->fd, FILE_SIZE), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1787,6 +1881,17 @@ int main(void)
 			cmocka_unit_test(test_region_resident_sees_only_touched_pages),
 		cmocka_unit_test(test_region_resident_refuses_bad_arguments),
 		cmocka_unit_test(test_region_resident_refuses_file_memory),
+		cmocka_unit_test(test_region_anon_rejects_len_beyond_host_size),
+		cmocka_unit_test(
+			test_region_memfd_rejects_len_beyond_host_size),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_rejects_len_beyond_host_size,
+			file_setup, file_teardown),
+		cmocka_unit_test(
+			test_region_borrowed_rejects_len_beyond_host_size),
+		cmocka_unit_test_setup_teardown(
+			test_region_file_maps_offset_beyond_4_gib, file_setup,
+			file_teardown),
 };
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

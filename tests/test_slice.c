@@ -390,6 +390,22 @@ static void test_slice_mark_dirty_rejects_bytes_past_end(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* On a 32-bit host a slice cannot be longer than size_t: refused, not cut
+ * to the low 32 bits of the length. */
+static void test_slice_get_rejects_len_beyond_host_size(void **state)
+{
+	struct fixture *f = *state;
+	struct vmmem_slice s = { 0 };
+
+	FIXTURE_SKIP_ON_64BIT();
+	assert_int_equal(vmmem_get_slice(f->mem, B_GPA, FIXTURE_TOO_LONG, &s),
+			 -EOVERFLOW);
+	assert_int_equal(
+		vmmem_get_slice(f->mem, B_GPA, FIXTURE_TOO_LONG + 0x10, &s),
+		-EOVERFLOW);
+	assert_null(s.hva);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +437,7 @@ int main(void)
 		T(test_slice_mark_dirty_marks_pointer_writes),
 		T(test_slice_mark_dirty_on_untracked_region_does_nothing),
 		T(test_slice_mark_dirty_rejects_bytes_past_end),
+		T(test_slice_get_rejects_len_beyond_host_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1144,7 +1144,7 @@ static void test_vcon_follows_event_idx(void **state)
 	vmmem_gpa_t used_event, avail_event;
 	unsigned char out[64];
 	size_t got = 0;
-	uint16_t ae;
+	uint16_t ae = 0;
 
 	bring_up(f, V1 | EIDX);
 	used_event = f->q[TXQ].avail + 4 + 2 * QSIZE;

@@ -7,7 +7,9 @@
  * always works. vmmem_strerror() says what the code means in terms of guest
  * memory:
  *   -EINVAL     bad argument: zero size, unknown flag, misaligned value;
- *   -EOVERFLOW  address arithmetic wraps past 2^64;
+ *   -EOVERFLOW  address arithmetic wraps past 2^64, or a length is longer
+ *               than the host can map (above SIZE_MAX: a 32-bit host; guest
+ *               addresses and lengths are 64-bit everywhere, never cut);
  *   -EFAULT     a guest range is not backed by memory;
  *   -EXDEV      an access that must stay in one region crosses into another;
  *   -EEXIST     regions overlap;

@@ -30,7 +30,10 @@ struct vmmem;
  * @n: receives the number of entries filled.
  *
  * The host addresses are borrowed (valid while @mem is held). Writes through
- * them are not dirty-tracked: call vmmem_mark_dirty() after writing.
+ * them are not dirty-tracked: call vmmem_mark_dirty() after writing. On a
+ * 32-bit host an entry can be 2 GiB or longer, which readv(2) and writev(2)
+ * refuse there; vmmem_read_from_fd() and vmmem_write_to_fd() split such
+ * ranges themselves.
  *
  * Return: 0 on success.
  * Errors: -EINVAL for a NULL argument or max < 0; -EOVERFLOW when the range

@@ -76,7 +76,8 @@ int vmmem_create(struct vmmem_region *const *regions, size_t n,
  *
  * Return: 0 on success.
  * Errors: -EINVAL for a NULL ranges with n > 0, a zero length or bad flags;
- * -EOVERFLOW for a range that wraps; -EEXIST for overlapping ranges; the
+ * -EOVERFLOW for a range that wraps or is longer than the host's address
+ * space (nothing is left mapped); -EEXIST for overlapping ranges; the
  * errors of vmmem_region_create_anon().
  */
 int vmmem_create_anon(const struct vmmem_range *ranges, size_t n,
@@ -304,7 +305,9 @@ int vmmem_write_partial(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
  * Return: 0 on success.
  * Errors: -EINVAL for zero len; -EOVERFLOW when the range wraps; -EFAULT
  * when the range is not fully backed; -EXDEV when it is backed but crosses
- * into another region; -ENOTSUP when the region has no host mapping.
+ * into another region; -ENOTSUP when the region has no host mapping. No
+ * region is longer than the host's size_t, so neither is a range that
+ * succeeds: a longer len (a 32-bit host) fails with -EFAULT or -EXDEV.
  */
 int vmmem_get_ptr(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 		  void **hva);

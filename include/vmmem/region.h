@@ -158,7 +158,8 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  *
  * Return: 0 on success.
  * Errors: -EINVAL for zero len, unknown flags, HUGETLB, a negative fd or an
- * unaligned foff; -EOVERFLOW when foff + len or gpa + len wraps; -EBADF when
+ * unaligned foff; -EOVERFLOW when foff + len or gpa + len wraps, foff + len
+ * passes 2^63, or len does not fit the host's address space; -EBADF when
  * fd is not open; -EACCES when the fd's mode does not allow the protection
  * (a shared writable mapping of a file not open for writing; PRIVATE only
  * needs the fd open for reading); other negative errno values from mmap(2).
@@ -182,7 +183,8 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  *
  * Return: 0 on success.
  * Errors: -EINVAL for zero len, a NULL or unaligned hva, or flags other than
- * the two above; -EOVERFLOW when gpa + len or hva + len wraps; -ENOMEM.
+ * the two above; -EOVERFLOW when gpa + len or hva + len wraps (len longer
+ * than the host's address space included); -ENOMEM.
  */
 int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
 				 unsigned flags, void *hva,

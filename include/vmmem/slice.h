@@ -37,8 +37,9 @@ struct vmmem_slice {
  *
  * Return: 0 on success.
  * Errors: -EINVAL for zero len or a NULL argument; -EOVERFLOW when the range
- * wraps; -EFAULT when it is not fully backed; -EXDEV when it crosses into
- * another region; -ENOTSUP when the region has no host mapping.
+ * wraps or len does not fit a size_t (a 32-bit host); -EFAULT when it is
+ * not fully backed; -EXDEV when it crosses into another region; -ENOTSUP
+ * when the region has no host mapping.
  */
 int vmmem_get_slice(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
 		    struct vmmem_slice *out);
