@@ -51,6 +51,8 @@ static void usage(FILE *f)
 "      --incoming URL         wait at URL (unix:PATH or tcp:HOST:PORT) for a\n"
 "                             live migration (PUT /migrate on the source),\n"
 "                             then run the guest\n"
+"      --no-seccomp           run without the system-call filters (for\n"
+"                             debugging; they are on by default)\n"
 "  -v, --verbose              report exits and device state changes\n"
 "  -h, --help                 this text\n"
 "  -V, --version              version\n"
@@ -129,7 +131,8 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CMDLINE = 256, OPT_CONSOLE, OPT_BACKEND, OPT_TIMEOUT,
 	       OPT_DIRTY, OPT_KERNEL, OPT_INITRD, OPT_SERIAL, OPT_CPUS,
-	       OPT_API, OPT_RESTORE, OPT_MEMFILE, OPT_INCOMING, OPT_MEMUFFD };
+	       OPT_API, OPT_RESTORE, OPT_MEMFILE, OPT_INCOMING, OPT_MEMUFFD,
+	       OPT_NOSECCOMP };
 	static const struct option longopts[] = {
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
@@ -146,13 +149,15 @@ int main(int argc, char **argv)
 		{ "mem-file", required_argument, NULL, OPT_MEMFILE },
 		{ "incoming", required_argument, NULL, OPT_INCOMING },
 		{ "mem-uffd", required_argument, NULL, OPT_MEMUFFD },
+		{ "no-seccomp", no_argument, NULL, OPT_NOSECCOMP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vmm_opts o = { .mem_size = DEFAULT_MEMORY,
-			      .serial = VMM_CONSOLE_NONE, .cpus = 1 };
+			      .serial = VMM_CONSOLE_NONE, .cpus = 1,
+			      .seccomp = true };
 	unsigned long t;
 	char *end;
 	int c;
@@ -210,6 +215,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DIRTY:
 			o.dirty_log = true;
+			break;
+		case OPT_NOSECCOMP:
+			o.seccomp = false;
 			break;
 		case OPT_SERIAL:
 			if (!strcmp(optarg, "stdio")) {

@@ -38,6 +38,7 @@
 #include "loader/kernel.h"
 #include "machine.h"
 #include "migrate.h"
+#include "sandbox.h"
 #include "term.h"
 #include "util.h"
 #include "virtio/mmio.h"
@@ -155,6 +156,14 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (m->opts->seccomp) {
+		if (sandbox_vcpu()) {
+			machine_stop(m, VMM_EXIT_SETUP);
+			m->why[a->i] = VCPU_FAILED;
+			goto out;
+		}
+		sandbox_probe("vcpu");
+	}
 	for (;;) {
 		m->why[a->i] = vcpu_run(&m->vcpu[a->i], &m->pio, &m->mmio,
 					&m->leave);
@@ -173,6 +182,7 @@ static void *vcpu_thread(void *arg)
 		m->parked--;
 		pthread_mutex_unlock(&m->lock);
 	}
+out:
 	/* Any vCPU that stops stops the machine: the loop then stops the
 	 * others. */
 	pthread_mutex_lock(&m->lock);
@@ -991,9 +1001,14 @@ int vmm_run(const struct vmm_opts *opts)
 	}
 	if (opts->console == VMM_CONSOLE_STDIO)
 		term_raw(STDIN_FILENO);
-	if (m.state == MACHINE_NOT_STARTED) {
+	/* Set-up is over: from here on, only what running needs. */
+	if (opts->seccomp && sandbox_process()) {
+		set_status(&m, VMM_EXIT_SETUP);
+	} else if (m.state == MACHINE_NOT_STARTED) {
+		sandbox_probe("main");
 		loop_run(&m, sfd, tfd);
 	} else if (!machine_start(&m)) {
+		sandbox_probe("main");
 		/* An incoming migration's source stops only now. */
 		migrate_ack(&m, 0, NULL);
 		loop_run(&m, sfd, tfd);

@@ -33,6 +33,7 @@ struct vmm_opts {
 	const char *mem_file_path;	/* --mem-file: its memory */
 	const char *mem_uffd_path;	/* --mem-uffd: a page-fault handler */
 	const char *incoming;		/* --incoming URL: wait for a migration */
+	bool seccomp;			/* the sandbox (off: --no-seccomp) */
 };
 
 #define VMM_MAX_CPUS 64

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -778,6 +779,118 @@ static void test_minivmm_halt_with_interrupts_off_ends_the_vm(void **state)
 	vmrun_free(&r);
 }
 
+/*
+ * The Seccomp: field of every thread of process pid (2: filtered), and how
+ * many threads there are. Fails the test when a thread is unfiltered while
+ * want is 2, or filtered while want is 0.
+ */
+static unsigned check_threads_seccomp(pid_t pid, int want)
+{
+	char dir[64], path[384], line[256];
+	unsigned threads = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		int mode = -1;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* the thread has just ended */
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Seccomp: %d", &mode) == 1)
+				break;
+		fclose(f);
+		if (mode != want)
+			fail_msg("thread %s of minivmm: Seccomp %d, not %d",
+				 e->d_name, mode, want);
+		threads++;
+	}
+	closedir(d);
+	return threads;
+}
+
+/*
+ * The sandbox is on by default on every thread: the main loop, both vCPU
+ * threads, the control API's; --no-seccomp turns it off.
+ */
+static void test_minivmm_sandbox_covers_every_thread(void **state)
+{
+	char sock[64];
+	const char *on[] = { minivmm, "--cpus", "2", "--api-socket", sock,
+			     "--cmdline", "prog=demo", guest, NULL };
+	const char *off[] = { minivmm, "--no-seccomp", "--cmdline",
+			      "prog=demo", guest, NULL };
+	struct vmrun_session s;
+	struct vmrun r;
+	size_t at;
+
+	(void)state;
+	NEED_KVM();
+	snprintf(sock, sizeof(sock), "/tmp/minivmm-sandbox-%d.sock", getpid());
+	unlink(sock);
+	assert_int_equal(vmrun_start(on, DEADLINE, &s), 0);
+	assert_int_equal(vmrun_expect(&s, 0, "Type away", &at), 0);
+	/* Main, two vCPUs, and at least the API's listener. */
+	assert_true(check_threads_seccomp(s.pid, 2) >= 4);
+	assert_int_equal(vmrun_wait(&s, SIGTERM, &r), 0);
+	assert_int_equal(r.status, 128 + SIGTERM);
+	vmrun_free(&r);
+	unlink(sock);
+
+	assert_int_equal(vmrun_start(off, DEADLINE, &s), 0);
+	assert_int_equal(vmrun_expect(&s, 0, "Type away", &at), 0);
+	assert_true(check_threads_seccomp(s.pid, 0) >= 2);
+	assert_int_equal(vmrun_wait(&s, SIGTERM, &r), 0);
+	assert_int_equal(r.status, 128 + SIGTERM);
+	vmrun_free(&r);
+}
+
+/* A system call no filter allows kills minivmm with SIGSYS, on any thread. */
+static void test_minivmm_sandbox_kills_on_a_forbidden_call(void **state)
+{
+	static const char *const where[] = { "main", "vcpu" };
+	const char *argv[] = { minivmm, "--cmdline", "prog=hello", guest,
+			       NULL };
+	unsigned i;
+
+	(void)state;
+	NEED_KVM();
+	for (i = 0; i < 2; i++) {
+		struct vmrun r;
+
+		assert_int_equal(setenv("MINIVMM_SANDBOX_PROBE", where[i], 1),
+				 0);
+		assert_int_equal(vmrun(argv, NULL, 0, DEADLINE, &r), 0);
+		unsetenv("MINIVMM_SANDBOX_PROBE");
+		assert_false(r.timed_out);
+		if (r.status != 128 + SIGSYS)
+			fail_msg("probe on %s: status %d, not %d (SIGSYS)",
+				 where[i], r.status, 128 + SIGSYS);
+		vmrun_free(&r);
+	}
+	/* Without the filters the same call is harmless. */
+	{
+		const char *off[] = { minivmm, "--no-seccomp", "--cmdline",
+				      "prog=hello", guest, NULL };
+		struct vmrun r;
+
+		assert_int_equal(setenv("MINIVMM_SANDBOX_PROBE", "vcpu", 1),
+				 0);
+		assert_int_equal(vmrun(off, NULL, 0, DEADLINE, &r), 0);
+		unsetenv("MINIVMM_SANDBOX_PROBE");
+		assert_int_equal(r.status, 1);
+		vmrun_free(&r);
+	}
+}
+
 /* A file of `len` bytes of `byte` at a new /tmp path (static storage). */
 static char *write_junk(const char *tag, uint8_t byte, size_t len)
 {
@@ -1330,6 +1443,8 @@ int main(void)
 		cmocka_unit_test(test_minivmm_serial_input_beyond_the_fifo_arrives),
 		cmocka_unit_test(test_minivmm_refuses_a_fifo_as_any_input_file),
 		cmocka_unit_test(test_minivmm_halt_with_interrupts_off_ends_the_vm),
+		cmocka_unit_test(test_minivmm_sandbox_covers_every_thread),
+		cmocka_unit_test(test_minivmm_sandbox_kills_on_a_forbidden_call),
 		cmocka_unit_test(test_minivmm_rejects_a_kernel_that_is_not_a_bzimage),
 		cmocka_unit_test(test_minivmm_boots_an_elf_kernel_through_pvh),
 		cmocka_unit_test(
