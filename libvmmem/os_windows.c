@@ -100,8 +100,7 @@ static size_t round_up(size_t len, size_t align)
 
 static DWORD page_prot(unsigned flags)
 {
-	return (flags & VMMEM_REGION_READONLY) ? PAGE_READONLY :
-						 PAGE_READWRITE;
+	return (flags & VMMEM_REGION_READONLY) ? PAGE_READONLY : PAGE_READWRITE;
 }
 
 /*
@@ -254,9 +253,8 @@ static int check_options(unsigned flags)
 	return 0;
 }
 
-int vmmem__region_create_anon_at(vmmem_gpa_t gpa, uint64_t len,
-				  unsigned flags, void *at,
-				  struct vmmem_region **out)
+int vmmem__region_create_anon_at(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
+				 void *at, struct vmmem_region **out)
 {
 	struct vmmem_region *r;
 	int rc;
@@ -318,7 +316,7 @@ static int view_map(struct vmmem_region *r, HANDLE section, DWORD access,
 		if (!hva) {
 			rc = last_error();
 			if (GetLastError() == ERROR_INVALID_ADDRESS)
-				continue;	/* taken meanwhile */
+				continue; /* taken meanwhile */
 			return rc;
 		}
 		below = vmmem__VirtualAlloc(res, g, MEM_RESERVE, PAGE_NOACCESS);
@@ -409,13 +407,13 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		DWORD err = GetLastError();
 
 		r->fd = VMMEM_FD_NONE;
-		rc = (flags & VMMEM_REGION_HUGETLB) ? large_page_error() :
-						      -vmmem__win_errno(err);
+		rc = (flags & VMMEM_REGION_HUGETLB) ? large_page_error()
+						    : -vmmem__win_errno(err);
 		goto err_free;
 	}
 	rc = view_map(r, r->fd,
-		      (flags & VMMEM_REGION_READONLY) ? FILE_MAP_READ :
-							FILE_MAP_WRITE,
+		      (flags & VMMEM_REGION_READONLY) ? FILE_MAP_READ
+						      : FILE_MAP_WRITE,
 		      0, (size_t)size);
 	if (rc)
 		goto err_close;

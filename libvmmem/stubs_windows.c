@@ -49,8 +49,8 @@ int vmmem_xen_attach(uint32_t domid, unsigned flags, struct vmmem **out)
 
 /* No region is mapped on demand on Windows: the access paths never call
  * these, but they are part of the internal interface. */
-int vmmem__demand_map(const struct vmmem_region *r, uint64_t off,
-		      uint64_t len, int prot, struct vmmem__demand *m)
+int vmmem__demand_map(const struct vmmem_region *r, uint64_t off, uint64_t len,
+		      int prot, struct vmmem__demand *m)
 {
 	(void)r;
 	(void)off;

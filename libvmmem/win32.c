@@ -39,9 +39,9 @@ BOOL vmmem__UnmapViewOfFile(LPCVOID addr)
 	return UnmapViewOfFile(addr);
 }
 
-BOOL vmmem__DuplicateHandle(HANDLE from_process, HANDLE h,
-			    HANDLE to_process, LPHANDLE out, DWORD access,
-			    BOOL inherit, DWORD options)
+BOOL vmmem__DuplicateHandle(HANDLE from_process, HANDLE h, HANDLE to_process,
+			    LPHANDLE out, DWORD access, BOOL inherit,
+			    DWORD options)
 {
 	return DuplicateHandle(from_process, h, to_process, out, access,
 			       inherit, options);
@@ -85,8 +85,8 @@ static ssize_t rw_pieces(HANDLE fd, const struct iovec *iov, int n,
 				ov.OffsetHigh = (DWORD)(at >> 32);
 				ovp = &ov;
 			}
-			ok = into_guest ? ReadFile(fd, p, want, &got, ovp) :
-					  WriteFile(fd, p, want, &got, ovp);
+			ok = into_guest ? ReadFile(fd, p, want, &got, ovp)
+					: WriteFile(fd, p, want, &got, ovp);
 			if (!ok) {
 				err = GetLastError();
 				if (total)

@@ -27,9 +27,9 @@ HANDLE vmmem__CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa,
 LPVOID vmmem__MapViewOfFileEx(HANDLE section, DWORD access, DWORD off_hi,
 			      DWORD off_lo, SIZE_T len, LPVOID addr);
 BOOL vmmem__UnmapViewOfFile(LPCVOID addr);
-BOOL vmmem__DuplicateHandle(HANDLE from_process, HANDLE h,
-			    HANDLE to_process, LPHANDLE out, DWORD access,
-			    BOOL inherit, DWORD options);
+BOOL vmmem__DuplicateHandle(HANDLE from_process, HANDLE h, HANDLE to_process,
+			    LPHANDLE out, DWORD access, BOOL inherit,
+			    DWORD options);
 BOOL vmmem__CloseHandle(HANDLE h);
 
 /* The errno value closest to a Win32 error code (never 0; os_windows.c,

@@ -22,16 +22,15 @@
 
 #include <vmmem/platform.h>
 
-#define PORT_SKIP(why)                                                 \
-	do {                                                           \
-		print_message("skipped on this port: %s\n", why);      \
-		skip();                                                \
+#define PORT_SKIP(why)                                                         \
+	do {                                                                   \
+		print_message("skipped on this port: %s\n", why);              \
+		skip();                                                        \
 	} while (0)
 
 #ifdef _WIN32
 
 #include <windows.h>
-
 
 static inline size_t port_page_size(void)
 {
@@ -71,9 +70,9 @@ static inline int port_resize(vmmem_fd_t fd, uint64_t size)
 	LARGE_INTEGER at;
 
 	at.QuadPart = (LONGLONG)size;
-	return SetFilePointerEx(fd, at, NULL, FILE_BEGIN) && SetEndOfFile(fd) ?
-		       0 :
-		       -1;
+	return SetFilePointerEx(fd, at, NULL, FILE_BEGIN) && SetEndOfFile(fd)
+		       ? 0
+		       : -1;
 }
 
 static inline void port_close(vmmem_fd_t fd)
@@ -95,8 +94,8 @@ static inline long long port_rw(vmmem_fd_t fd, void *buf, size_t n,
 	memset(&ov, 0, sizeof(ov));
 	ov.Offset = (DWORD)off;
 	ov.OffsetHigh = (DWORD)(off >> 32);
-	ok = write ? WriteFile(fd, buf, (DWORD)n, &done, &ov) :
-		     ReadFile(fd, buf, (DWORD)n, &done, &ov);
+	ok = write ? WriteFile(fd, buf, (DWORD)n, &done, &ov)
+		   : ReadFile(fd, buf, (DWORD)n, &done, &ov);
 	SetFilePointerEx(fd, pos, NULL, FILE_BEGIN);
 	if (!ok)
 		return GetLastError() == ERROR_HANDLE_EOF ? 0 : -1;
@@ -153,9 +152,9 @@ static inline long long port_write(vmmem_fd_t fd, const void *buf, size_t n)
 static inline long long port_seek(vmmem_fd_t fd, long long off, int whence)
 {
 	LARGE_INTEGER to, now;
-	DWORD how = whence == SEEK_SET ? FILE_BEGIN :
-		    whence == SEEK_CUR ? FILE_CURRENT :
-					 FILE_END;
+	DWORD how = whence == SEEK_SET	 ? FILE_BEGIN
+		    : whence == SEEK_CUR ? FILE_CURRENT
+					 : FILE_END;
 
 	to.QuadPart = off;
 	if (!SetFilePointerEx(fd, to, &now, how))
@@ -261,14 +260,18 @@ static inline void port_perms(uintptr_t addr, char perms[5])
 	    mi.State == MEM_FREE)
 		return;
 	p = mi.State == MEM_COMMIT ? mi.Protect & 0xff : PAGE_NOACCESS;
-	strcpy(perms, p == PAGE_READWRITE || p == PAGE_WRITECOPY ? "rw-" :
-		      p == PAGE_READONLY			  ? "r--" :
-								    "---");
+	if (p == PAGE_READWRITE || p == PAGE_WRITECOPY)
+		strcpy(perms, "rw-");
+	else if (p == PAGE_READONLY)
+		strcpy(perms, "r--");
+	else
+		strcpy(perms, "---");
 	/* A view is private when it was mapped copy-on-write. */
-	perms[3] = mi.Type == MEM_MAPPED &&
-				   (mi.AllocationProtect & 0xff) != PAGE_WRITECOPY ?
-			   's' :
-			   'p';
+	if (mi.Type == MEM_MAPPED &&
+	    (mi.AllocationProtect & 0xff) != PAGE_WRITECOPY)
+		perms[3] = 's';
+	else
+		perms[3] = 'p';
 	perms[4] = '\0';
 }
 

@@ -37,9 +37,8 @@ BOOL __real_vmmem__VirtualFree(LPVOID addr, SIZE_T len, DWORD type);
 HANDLE __real_vmmem__CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa,
 					DWORD prot, DWORD size_hi,
 					DWORD size_lo, LPCSTR name);
-LPVOID __real_vmmem__MapViewOfFileEx(HANDLE section, DWORD access,
-				     DWORD off_hi, DWORD off_lo, SIZE_T len,
-				     LPVOID addr);
+LPVOID __real_vmmem__MapViewOfFileEx(HANDLE section, DWORD access, DWORD off_hi,
+				     DWORD off_lo, SIZE_T len, LPVOID addr);
 BOOL __real_vmmem__UnmapViewOfFile(LPCVOID addr);
 BOOL __real_vmmem__DuplicateHandle(HANDLE from_process, HANDLE h,
 				   HANDLE to_process, LPHANDLE out,
@@ -56,9 +55,8 @@ BOOL __wrap_vmmem__VirtualFree(LPVOID addr, SIZE_T len, DWORD type);
 HANDLE __wrap_vmmem__CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa,
 					DWORD prot, DWORD size_hi,
 					DWORD size_lo, LPCSTR name);
-LPVOID __wrap_vmmem__MapViewOfFileEx(HANDLE section, DWORD access,
-				     DWORD off_hi, DWORD off_lo, SIZE_T len,
-				     LPVOID addr);
+LPVOID __wrap_vmmem__MapViewOfFileEx(HANDLE section, DWORD access, DWORD off_hi,
+				     DWORD off_lo, SIZE_T len, LPVOID addr);
 BOOL __wrap_vmmem__UnmapViewOfFile(LPCVOID addr);
 BOOL __wrap_vmmem__DuplicateHandle(HANDLE from_process, HANDLE h,
 				   HANDLE to_process, LPHANDLE out,
@@ -73,7 +71,7 @@ struct script {
 	int armed;
 	int skip;
 	int err;
-	size_t short_max;	/* 0: no short count scripted */
+	size_t short_max; /* 0: no short count scripted */
 	unsigned calls;
 };
 
@@ -237,8 +235,8 @@ HANDLE __wrap_vmmem__CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa,
 					DWORD prot, DWORD size_hi,
 					DWORD size_lo, LPCSTR name)
 {
-	int err = consume(file == INVALID_HANDLE_VALUE ? SYSMOCK_MEMFD_CREATE :
-							  SYSMOCK_MMAP);
+	int err = consume(file == INVALID_HANDLE_VALUE ? SYSMOCK_MEMFD_CREATE
+						       : SYSMOCK_MMAP);
 
 	if (err) {
 		fail_with(err);
@@ -248,9 +246,8 @@ HANDLE __wrap_vmmem__CreateFileMappingA(HANDLE file, LPSECURITY_ATTRIBUTES sa,
 						size_lo, name);
 }
 
-LPVOID __wrap_vmmem__MapViewOfFileEx(HANDLE section, DWORD access,
-				     DWORD off_hi, DWORD off_lo, SIZE_T len,
-				     LPVOID addr)
+LPVOID __wrap_vmmem__MapViewOfFileEx(HANDLE section, DWORD access, DWORD off_hi,
+				     DWORD off_lo, SIZE_T len, LPVOID addr)
 {
 	int err = consume(SYSMOCK_MMAP);
 	LPVOID p;
@@ -300,9 +297,9 @@ BOOL __wrap_vmmem__DuplicateHandle(HANDLE from_process, HANDLE h,
 ssize_t __wrap_vmmem__fd_rw(vmmem_fd_t fd, const struct iovec *iov, int n,
 			    int64_t foff, _Bool into_guest)
 {
-	enum sysmock_fn fn = into_guest ?
-				     (foff < 0 ? SYSMOCK_READV : SYSMOCK_PREADV) :
-				     (foff < 0 ? SYSMOCK_WRITEV : SYSMOCK_PWRITEV);
+	enum sysmock_fn fn =
+		into_guest ? (foff < 0 ? SYSMOCK_READV : SYSMOCK_PREADV)
+			   : (foff < 0 ? SYSMOCK_WRITEV : SYSMOCK_PWRITEV);
 	struct iovec tmp[64];
 	size_t max = scripts[fn].short_max, left;
 	int err = consume(fn), i;
