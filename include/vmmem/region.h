@@ -19,19 +19,25 @@
  *              VMMEM_REGION_PRIVATE); the region keeps its own dup;
  *   borrowed   a caller's existing mapping; never unmapped by libvmmem.
  *
- * On Windows (vmmem/platform.h) the same backends are: anonymous memory from
- * VirtualAlloc() (reserved and committed); "memfd" a pagefile-backed section
- * (CreateFileMapping(INVALID_HANDLE_VALUE)) mapped with MapViewOfFile(),
- * whose section handle vmmem_region_fd() returns for DuplicateHandle() into
- * another process (sections cannot shrink, so no seal is needed); file a
- * section of the caller's file HANDLE, mapped at an offset that is a
- * multiple of the allocation granularity (64 KiB) rather than of the page
- * size, and only within the file's current size (Windows will not map past
- * the end); guard pages are PAGE_NOACCESS reservations of one allocation
- * granule on either side; HUGETLB uses large pages (MEM_LARGE_PAGES, which
- * needs SeLockMemoryPrivilege: -ENOTSUP without it); THP and DONTDUMP
- * are -ENOTSUP. vmmem_region_resident() is -ENOTSUP. Where the errors
- * below say "a negative fd", read NULL or INVALID_HANDLE_VALUE.
+ * On Windows (vmmem/platform.h) the same backends are:
+ *   anonymous  VirtualAlloc(), reserved and committed, owned;
+ *   memfd      a pagefile-backed section (CreateFileMapping() of
+ *              INVALID_HANDLE_VALUE) mapped with MapViewOfFile(), owned; its
+ *              section handle is the region's fd, for DuplicateHandle()
+ *              into another process. A section cannot shrink, so nothing is
+ *              sealed, and it stays unnamed: the name is not used;
+ *   file       a section of the caller's file HANDLE, at an offset that is
+ *              a multiple of the allocation granularity (64 KiB) rather
+ *              than of the page size, and only within the file's current
+ *              size (Windows maps no page past the end of a file);
+ *   borrowed   as on Linux.
+ * Guard pages are PAGE_NOACCESS reservations: a page on either side of
+ * anonymous memory, an allocation granule on either side of a view.
+ * HUGETLB uses large pages (MEM_LARGE_PAGES, SEC_LARGE_PAGES), -ENOTSUP
+ * when the process may not use them (it needs SeLockMemoryPrivilege) or
+ * with GUARD. THP and DONTDUMP are -ENOTSUP, and so is
+ * vmmem_region_resident(). Where the errors below say "a negative fd", read
+ * NULL or INVALID_HANDLE_VALUE.
  */
 #ifndef VMMEM_REGION_H
 #define VMMEM_REGION_H
