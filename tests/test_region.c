@@ -1556,8 +1556,8 @@ static void test_region_hugetlb_anon_follows_reserved_pages(void **state)
 	(void)state;
 	rc = vmmem_region_create_anon(0, 2 * MIB, VMMEM_REGION_HUGETLB, &r);
 	if (rc == -ENOTSUP)
-		PORT_SKIP("no large pages for this process "
-			  "(it lacks SeLockMemoryPrivilege)");
+		PORT_SKIP("no large pages for this process (it lacks "
+			  "SeLockMemoryPrivilege, or the system has none)");
 	assert_int_equal(rc, 0);
 	memset(vmmem_region_hva(r), 1, 2 * MIB);
 	vmmem_region_destroy(r);
@@ -1594,8 +1594,8 @@ static void test_region_hugetlb_memfd_follows_reserved_pages(void **state)
 	rc = vmmem_region_create_memfd(0, 2 * MIB, VMMEM_REGION_HUGETLB,
 				       NULL, &r);
 	if (rc == -ENOTSUP)
-		PORT_SKIP("no large pages for this process "
-			  "(it lacks SeLockMemoryPrivilege)");
+		PORT_SKIP("no large pages for this process (it lacks "
+			  "SeLockMemoryPrivilege, or the system has none)");
 	assert_int_equal(rc, 0);
 	memset(vmmem_region_hva(r), 1, 2 * MIB);
 	vmmem_region_destroy(r);
