@@ -5,12 +5,12 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vmmem/memory.h>
 #include <vmmem/scalar.h>
 
 #include "internal.h"
+#include "os.h"
 
 enum op { OP_READ, OP_WRITE, OP_FILL };
 

@@ -5,11 +5,11 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vmmem/atomic.h>
 
 #include "internal.h"
+#include "os.h"
 
 static bool order_ok(int order)
 {

@@ -6,8 +6,8 @@
  * bit is already set they only load it (vmmem__mark_small() in view.h and
  * vmmem__dirty_mark() here), with no hardware barrier between the store and
  * the load. A harvester exchanges every word with zero and then calls
- * membarrier(2), which runs a full barrier on every other thread of the
- * process. Take a writer W that stores data D and then loads a bit B, and a
+ * membarrier(2) (FlushProcessWriteBuffers() on Windows), which runs a full
+ * barrier on every other thread of the process. Take a writer W that stores data D and then loads a bit B, and a
  * harvester H that resets B, issues the barrier and copies D:
  *   - if W's barrier point falls after its load of B, its store of D is
  *     before that point and so visible to H's copy;
@@ -17,16 +17,30 @@
  * load.
  */
 #include <errno.h>
+#include <string.h>
+#ifndef _WIN32
 #include <linux/membarrier.h>
 #include <pthread.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
 
 #include <vmmem/dirty.h>
 #include <vmmem/memory.h>
 
 #include "internal.h"
+#include "os.h"
+
+#ifdef _WIN32
+
+/* FlushProcessWriteBuffers() is the same barrier, and every Windows
+ * version since Vista has it (os_windows.c). */
+int vmmem__dirty_init(void)
+{
+	return 0;
+}
+
+#else /* !_WIN32 */
 
 static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
 static int barrier_cmd;		/* 0: no barrier available */
@@ -50,6 +64,13 @@ int vmmem__dirty_init(void)
 	pthread_once(&barrier_once, barrier_setup);
 	return barrier_cmd ? 0 : -ENOTSUP;
 }
+
+void vmmem__process_barrier(void)
+{
+	syscall(SYS_membarrier, barrier_cmd, 0, 0);
+}
+
+#endif /* _WIN32 */
 
 /* Bits [first, last] of a word-aligned bitmap, one word at a time. */
 #define for_each_word(first, last, w, mask)                                   \
@@ -156,7 +177,7 @@ int vmmem_region_dirty_get_and_reset(struct vmmem_region *region,
 	memset(bits + words, 0, (nwords - words) * sizeof(*bits));
 	/* See the comment at the top: after this, every writer that skipped
 	 * setting a bit we just cleared has its data visible to us. */
-	syscall(SYS_membarrier, barrier_cmd, 0, 0);
+	vmmem__process_barrier();
 	return 0;
 }
 

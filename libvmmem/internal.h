@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <vmmem/addr.h>
+#include <vmmem/platform.h>
 #include <vmmem/region.h>
 #include <vmmem/view.h>
 
@@ -43,7 +44,7 @@ struct vmmem_region {
 	uint8_t *hva;			/* host address of gpa */
 	void *map;			/* what we munmap (NULL: borrowed) */
 	size_t map_len;
-	int fd;				/* our own fd, or -1 */
+	vmmem_fd_t fd;			/* our own fd, or VMMEM_FD_NONE */
 	uint64_t foff;
 	uint64_t dirty_pages;		/* bits in dirty[]; 0: not tracked */
 	/*
@@ -97,6 +98,13 @@ int vmmem__region_check_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 /* Allocate a region of a kind, with its dirty bitmap when flags ask. */
 int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			enum vmmem_region_kind kind, struct vmmem_region **out);
+
+/* The host's page size: what mappings and borrowed pointers align to. */
+size_t vmmem__page_size(void);
+
+/* Unmap and close what a region owns, then free it (its last reference is
+ * gone). */
+void vmmem__region_free(struct vmmem_region *r);
 
 /*
  * vmmem_region_create_anon(), mapped at `at` (MAP_FIXED, inside a

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* io.c - iovec export and fd I/O straight into and out of guest memory. */
 #include <errno.h>
-#include <sys/mman.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <vmmem/dirty.h>
 #include <vmmem/io.h>
 #include <vmmem/memory.h>
 
 #include "internal.h"
+#include "os.h"
 
 /* Entries per system call; a range needing more is done in several. */
 #define IO_BATCH 64
@@ -123,8 +121,8 @@ static int io_vec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
  * retried; EAGAIN after progress ends the call with a short count. Pieces
  * in regions mapped on demand are mapped around their own system call.
  */
-static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
-		 int64_t foff, size_t *done, enum dir dir)
+static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
+		 vmmem_fd_t fd, int64_t foff, size_t *done, enum dir dir)
 {
 	bool into_guest = dir == DIR_READ;
 	size_t moved = 0;
@@ -152,12 +150,9 @@ static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
 			rc = n;
 			break;
 		}
-		if (into_guest)
-			got = foff < 0 ? readv(fd, iov, n) :
-					 preadv(fd, iov, n, foff + moved);
-		else
-			got = foff < 0 ? writev(fd, iov, n) :
-					 pwritev(fd, iov, n, foff + moved);
+		got = vmmem__fd_rw(fd, iov, n,
+				   foff < 0 ? -1 : foff + (int64_t)moved,
+				   into_guest);
 		/* Unmapping may change errno: keep the call's. */
 		err = errno;
 		if (m.map)
@@ -190,13 +185,13 @@ static int fd_io(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
 }
 
 int vmmem_read_from_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
-		       int fd, int64_t foff, size_t *done)
+		       vmmem_fd_t fd, int64_t foff, size_t *done)
 {
 	return fd_io(mem, gpa, len, fd, foff, done, DIR_READ);
 }
 
-int vmmem_write_to_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
-		      int64_t foff, size_t *done)
+int vmmem_write_to_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
+		      vmmem_fd_t fd, int64_t foff, size_t *done)
 {
 	return fd_io(mem, gpa, len, fd, foff, done, DIR_WRITE);
 }

@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 
 #include "internal.h"
+#include "os.h"
 
 static int cmp_region(const void *a, const void *b)
 {
@@ -236,7 +236,7 @@ static int create_run(struct vmmem_range *const *r, size_t n, unsigned flags,
 		      struct vmmem_region **v, size_t *made)
 {
 	uint64_t total = 0, last_len;
-	uint8_t *res = MAP_FAILED;
+	uint8_t *res = NULL;
 	size_t i;
 	int rc;
 
@@ -247,9 +247,7 @@ static int create_run(struct vmmem_range *const *r, size_t n, unsigned flags,
 		last_len = (last_len + VMMEM_PAGE_SIZE - 1) &
 			   ~(VMMEM_PAGE_SIZE - 1);
 		if (total <= SIZE_MAX - last_len)
-			res = mmap(NULL, total + last_len, PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				   -1, 0);
+			res = vmmem__reserve(total + last_len);
 		total += last_len;
 	}
 	for (i = 0; i < n; i++) {
@@ -260,12 +258,12 @@ static int create_run(struct vmmem_range *const *r, size_t n, unsigned flags,
 			at += r[k]->len;
 		rc = vmmem__region_create_anon_at(
 			r[i]->gpa, r[i]->len, flags,
-			res == MAP_FAILED ? NULL : res + at, &v[*made]);
+			res ? res + at : NULL, &v[*made]);
 		if (rc) {
 			/* Created regions unmap their parts; the rest of the
 			 * reservation is ours. */
-			if (res != MAP_FAILED)
-				munmap(res + at, total - at);
+			if (res)
+				vmmem__unreserve(res + at, total - at);
 			return rc;
 		}
 		(*made)++;

@@ -2,32 +2,41 @@
 /*
  * region.c - creating and destroying regions: the anonymous, memfd, file and
  * borrowed backends and their options.
+ *
+ * The parts between "#ifndef _WIN32" and "#endif" are the Linux backend;
+ * os_windows.c implements the same functions for Windows.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include <vmmem/dirty.h>
 #include <vmmem/region.h>
 
 #include "internal.h"
 
+/* Bits a borrowed region accepts: the rest change how we map. */
+#define BORROWED_FLAGS (VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG)
+
+#ifndef _WIN32
+
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004u
 #endif
 
-/* Bits a borrowed region accepts: the rest change how we map. */
-#define BORROWED_FLAGS (VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG)
-
-static size_t host_page_size(void)
+size_t vmmem__page_size(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
 
 	return ps > 0 ? (size_t)ps : (size_t)VMMEM_PAGE_SIZE;
 }
+
+#endif /* !_WIN32 */
 
 /*
  * Checks shared by every creator, before anything is allocated: the range
@@ -85,12 +94,14 @@ int vmmem__region_alloc(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	r->flags = flags;
 	r->gpa = gpa;
 	r->len = len;
-	r->fd = -1;
+	r->fd = VMMEM_FD_NONE;
 	r->dirty_pages = pages;
 	r->dirty = pages ? (uint64_t *)(r + 1) : NULL;
 	*out = r;
 	return 0;
 }
+
+#ifndef _WIN32
 
 /* Apply the madvise options to a fresh mapping. */
 static int advise(void *hva, size_t len, unsigned flags)
@@ -119,7 +130,7 @@ static int region_map(struct vmmem_region *r, int mflags, int fd,
 		      uint64_t foff, void *at)
 {
 	unsigned flags = r->flags;
-	size_t page = host_page_size();
+	size_t page = vmmem__page_size();
 	size_t align = (flags & VMMEM_REGION_HUGETLB) ? VMMEM_HUGE_SIZE : page;
 	int prot = (flags & VMMEM_REGION_READONLY) ? PROT_READ :
 						     PROT_READ | PROT_WRITE;
@@ -180,7 +191,7 @@ static int region_map(struct vmmem_region *r, int mflags, int fd,
 	return 0;
 }
 
-static void region_free(struct vmmem_region *r)
+void vmmem__region_free(struct vmmem_region *r)
 {
 	if (r->kind == VMMEM_REGION_XEN)
 		vmmem__xen_region_unmap(r);
@@ -218,11 +229,15 @@ err_free:
 	return rc;
 }
 
+#endif /* !_WIN32 */
+
 int vmmem_region_create_anon(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			     struct vmmem_region **out)
 {
 	return vmmem__region_create_anon_at(gpa, len, flags, NULL, out);
 }
+
+#ifndef _WIN32
 
 int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 			      const char *name, struct vmmem_region **out)
@@ -278,7 +293,8 @@ err_free:
 }
 
 int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
-			     int fd, uint64_t foff, struct vmmem_region **out)
+			     vmmem_fd_t fd, uint64_t foff,
+			     struct vmmem_region **out)
 {
 	int mflags = MAP_SHARED | MAP_NORESERVE;
 	struct vmmem_region *r;
@@ -289,7 +305,7 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	if (rc)
 		return rc;
 	if ((flags & VMMEM_REGION_HUGETLB) || fd < 0 ||
-	    (foff & (host_page_size() - 1)))
+	    (foff & (vmmem__page_size() - 1)))
 		return -EINVAL;
 	if (__builtin_add_overflow(foff, len, &end) || end > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;
@@ -323,6 +339,8 @@ err_free:
 	return rc;
 }
 
+#endif /* !_WIN32 */
+
 int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
 				 unsigned flags, void *hva,
 				 struct vmmem_region **out)
@@ -335,7 +353,7 @@ int vmmem_region_create_borrowed(vmmem_gpa_t gpa, uint64_t len,
 	if (rc)
 		return rc;
 	if ((flags & ~BORROWED_FLAGS) || !hva ||
-	    ((uintptr_t)hva & (host_page_size() - 1)))
+	    ((uintptr_t)hva & (vmmem__page_size() - 1)))
 		return -EINVAL;
 	if (len > UINTPTR_MAX ||
 	    __builtin_add_overflow((uintptr_t)hva, (uintptr_t)(len - 1), &end))
@@ -362,7 +380,7 @@ void vmmem_region_destroy(struct vmmem_region *region)
 	/* The release orders our last accesses before the free; the acquire
 	 * on the final drop orders the free after everyone else's. */
 	if (__atomic_sub_fetch(&region->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		region_free(region);
+		vmmem__region_free(region);
 }
 
 vmmem_gpa_t vmmem_region_gpa(const struct vmmem_region *region)
@@ -385,7 +403,7 @@ void *vmmem_region_hva(const struct vmmem_region *region)
 	return region->hva;
 }
 
-int vmmem_region_fd(const struct vmmem_region *region)
+vmmem_fd_t vmmem_region_fd(const struct vmmem_region *region)
 {
 	return region->fd;
 }
@@ -409,6 +427,8 @@ int vmmem_region_is_owned(const struct vmmem_region *region)
 {
 	return region->kind != VMMEM_REGION_BORROWED;
 }
+
+#ifndef _WIN32
 
 /* /proc/self/pagemap: one 64-bit entry per host page. */
 #define PAGEMAP_PRESENT (1ull << 63)
@@ -462,3 +482,5 @@ int vmmem_region_resident(const struct vmmem_region *region, uint64_t off,
 	close(fd);
 	return ret;
 }
+
+#endif /* !_WIN32 */

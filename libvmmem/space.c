@@ -26,18 +26,16 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <vmmem/memory.h>
 #include <vmmem/space.h>
 
 #include "internal.h"
+#include "os.h"
 
 struct vmmem_space {
 	struct vmmem *cur;		/* atomic */
@@ -63,8 +61,7 @@ void vmmem__notify_released(void)
 	if (__atomic_load_n(&release_waiters, __ATOMIC_SEQ_CST) == 0)
 		return;
 	__atomic_fetch_add(&release_gen, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &release_gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
-		NULL, 0);
+	vmmem__wake_all(&release_gen);
 }
 
 int vmmem_space_create(struct vmmem *mem, struct vmmem_space **out)
@@ -190,8 +187,7 @@ int vmmem_space_wait_released(struct vmmem *mem, int timeout_ms)
 			relp = &rel;
 		}
 		/* Returns at once if a release bumped gen since we read it. */
-		syscall(SYS_futex, &release_gen, FUTEX_WAIT_PRIVATE, gen, relp,
-			NULL, 0);
+		vmmem__wait_on(&release_gen, gen, relp);
 	}
 	/* The seq_cst load that saw refs == 1 synchronizes with the last
 	 * release: what the other holders did happens before what our caller

@@ -32,6 +32,7 @@
 #include <vmmem/slice.h>
 
 #include "fixture.h"
+#include "port.h"
 
 #define PG 4096ull
 #define R0_GPA 0x000000ull
@@ -111,13 +112,13 @@ static void harvest(struct vmmem_region *r, uint64_t *words)
 }
 
 /* A pipe holding len bytes of data, with its write end closed. */
-static int pipe_with(const void *data, size_t len)
+static vmmem_fd_t pipe_with(const void *data, size_t len)
 {
-	int p[2];
+	vmmem_fd_t p[2];
 
-	assert_int_equal(pipe(p), 0);
-	assert_int_equal(write(p[1], data, len), (ssize_t)len);
-	close(p[1]);
+	assert_int_equal(port_pipe(p), 0);
+	assert_int_equal(port_write(p[1], data, len), (long long)len);
+	port_close(p[1]);
 	return p[0];
 }
 
@@ -330,7 +331,7 @@ static void test_dirty_read_from_fd_marks_pages_read(void **state)
 	struct fixture *f = *state;
 	char data[0x20];
 	size_t done = 0;
-	int fd;
+	vmmem_fd_t fd;
 
 	memset(data, 0x61, sizeof(data));
 	fd = pipe_with(data, sizeof(data));
@@ -340,7 +341,7 @@ static void test_dirty_read_from_fd_marks_pages_read(void **state)
 	assert_int_equal(done, sizeof(data));
 	expect_dirty(f->r[0], DIRTY(255));
 	expect_dirty(f->r[1], DIRTY(0));
-	close(fd);
+	port_close(fd);
 }
 
 static void test_dirty_slice_write_marks_pages(void **state)
@@ -365,7 +366,8 @@ static void test_dirty_reads_do_not_mark(void **state)
 	uint32_t v32;
 	uint64_t v64;
 	void *hva;
-	int n, p[2];
+	vmmem_fd_t p[2];
+	int n;
 
 	assert_int_equal(vmmem_read(f->mem, R1_GPA - 0x1000, buf, 0x2000), 0);
 	assert_int_equal(vmmem_read_partial(f->mem, R2_GPA - 0x800, buf,
@@ -384,11 +386,11 @@ static void test_dirty_reads_do_not_mark(void **state)
 	assert_int_equal(vmmem_get_iovec(f->mem, 0x6000, 0x1000, 0, iov, 4, &n),
 			 0);
 	assert_int_equal(vmmem_get_ptr(f->mem, 0x7000, 0x10, &hva), 0);
-	assert_int_equal(pipe(p), 0);
+	assert_int_equal(port_pipe(p), 0);
 	assert_int_equal(
 		vmmem_write_to_fd(f->mem, 0x8000, 0x100, p[1], -1, &done), 0);
-	close(p[0]);
-	close(p[1]);
+	port_close(p[0]);
+	port_close(p[1]);
 	assert_int_equal(vmmem_dirty_test(f->mem, R0_GPA, R0_LEN + R1_LEN), 0);
 	expect_dirty(f->r[0], CLEAN);
 	expect_dirty(f->r[1], CLEAN);

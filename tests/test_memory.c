@@ -26,7 +26,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/mman.h>
+#else
+#include <windows.h>
+#endif
 
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
@@ -522,12 +526,21 @@ static void test_memory_create_rejects_more_than_max_regions(void **state)
 	struct vmmem *mem = NULL;
 
 	(void)state;
+#ifdef _WIN32
+	r = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY);
+	assert_non_null(r);
+#else
 	r = mmap(NULL, size, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(r != MAP_FAILED);
+#endif
 	assert_int_equal(vmmem_create(r, n, &mem), -EINVAL);
 	assert_int_equal(vmmem_create(r, SIZE_MAX, &mem), -EINVAL);
+#ifdef _WIN32
+	VirtualFree(r, 0, MEM_RELEASE);
+#else
 	munmap(r, size);
+#endif
 }
 
 static void test_memory_create_accepts_empty_set(void **state)

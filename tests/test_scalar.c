@@ -24,13 +24,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 #include <vmmem/scalar.h>
 
 #include "fixture.h"
+#include "port.h"
 
 #define PAGE 0x1000u
 #define A_GPA 0x0ull
@@ -205,9 +205,8 @@ static int setup(void **state)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
-	f->rb_map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (f->rb_map == MAP_FAILED)
+	f->rb_map = port_map(PAGE);
+	if (!f->rb_map)
 		goto err_free;
 	for (i = 0; i < PAGE; i++)
 		f->rb_map[i] = pat(RB_GPA + i);
@@ -231,7 +230,7 @@ static int setup(void **state)
 	return 0;
 
 err_unmap:
-	munmap(f->rb_map, PAGE);
+	port_unmap(f->rb_map, PAGE);
 err_free:
 	free(f);
 	return -1;
@@ -242,7 +241,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	vmmem_destroy(f->mem);
-	munmap(f->rb_map, PAGE);
+	port_unmap(f->rb_map, PAGE);
 	free(f);
 	return 0;
 }

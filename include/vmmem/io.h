@@ -6,15 +6,23 @@
  * functions turn it into an iovec array, or move data between it and a file
  * descriptor with readv/writev (preadv/pwritev at a file offset), without a
  * bounce buffer. The whole range is validated before any I/O.
+ *
+ * On Windows the fd is a HANDLE opened for synchronous I/O
+ * (vmmem/platform.h), and each piece is moved with its own
+ * ReadFile()/WriteFile(): there is no vectored I/O on ordinary handles.
+ * A file offset goes in an OVERLAPPED, and the file pointer, which that
+ * moves, is put back afterwards; unlike pread(2), that is not atomic with
+ * respect to other threads using the same handle. A closed pipe
+ * (ERROR_BROKEN_PIPE) reads as end of file and writes as -EPIPE; a pipe in
+ * PIPE_NOWAIT mode gives -EAGAIN as a non-blocking fd does.
  */
 #ifndef VMMEM_IO_H
 #define VMMEM_IO_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/uio.h>
-
 #include <vmmem/addr.h>
+#include <vmmem/platform.h>
 
 struct vmmem;
 
@@ -66,7 +74,7 @@ int vmmem_get_iovec(struct vmmem *mem, vmmem_gpa_t gpa, uint64_t len,
  * readv(2)/preadv(2) (including -EAGAIN when nothing at all could be read).
  */
 int vmmem_read_from_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
-		       int fd, int64_t foff, size_t *done);
+		       vmmem_fd_t fd, int64_t foff, size_t *done);
 
 /**
  * vmmem_write_to_fd() - write guest memory to a file descriptor.
@@ -86,7 +94,7 @@ int vmmem_read_from_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
  * as vmmem_get_iovec(); the negative errno of writev(2)/pwritev(2)
  * (including -EAGAIN when nothing at all could be written, and -EPIPE).
  */
-int vmmem_write_to_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len, int fd,
-		      int64_t foff, size_t *done);
+int vmmem_write_to_fd(struct vmmem *mem, vmmem_gpa_t gpa, size_t len,
+		      vmmem_fd_t fd, int64_t foff, size_t *done);
 
 #endif /* VMMEM_IO_H */

@@ -18,6 +18,26 @@
  *   file       an fd at an offset, MAP_SHARED (or MAP_PRIVATE with
  *              VMMEM_REGION_PRIVATE); the region keeps its own dup;
  *   borrowed   a caller's existing mapping; never unmapped by libvmmem.
+ *
+ * On Windows (vmmem/platform.h) the same backends are:
+ *   anonymous  VirtualAlloc(), reserved and committed, owned;
+ *   memfd      a pagefile-backed section (CreateFileMapping() of
+ *              INVALID_HANDLE_VALUE) mapped with MapViewOfFile(), owned; its
+ *              section handle is the region's fd, for DuplicateHandle()
+ *              into another process. A section cannot shrink, so nothing is
+ *              sealed, and it stays unnamed: the name is not used;
+ *   file       a section of the caller's file HANDLE, at an offset that is
+ *              a multiple of the allocation granularity (64 KiB) rather
+ *              than of the page size, and only within the file's current
+ *              size (Windows maps no page past the end of a file);
+ *   borrowed   as on Linux.
+ * Guard pages are PAGE_NOACCESS reservations: a page on either side of
+ * anonymous memory, an allocation granule on either side of a view.
+ * HUGETLB uses large pages (MEM_LARGE_PAGES, SEC_LARGE_PAGES), -ENOTSUP
+ * when the process may not use them (it needs SeLockMemoryPrivilege) or
+ * with GUARD. THP and DONTDUMP are -ENOTSUP, and so is
+ * vmmem_region_resident(). Where the errors below say "a negative fd", read
+ * NULL or INVALID_HANDLE_VALUE.
  */
 #ifndef VMMEM_REGION_H
 #define VMMEM_REGION_H
@@ -26,6 +46,7 @@
 #include <stdint.h>
 
 #include <vmmem/addr.h>
+#include <vmmem/platform.h>
 
 struct vmmem_region;
 
@@ -165,7 +186,8 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  * needs the fd open for reading); other negative errno values from mmap(2).
  */
 int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
-			     int fd, uint64_t foff, struct vmmem_region **out);
+			     vmmem_fd_t fd, uint64_t foff,
+			     struct vmmem_region **out);
 
 /**
  * vmmem_region_create_borrowed() - adopt an existing host mapping.
@@ -232,9 +254,10 @@ void *vmmem_region_hva(const struct vmmem_region *region);
  * vmmem_region_fd() - the fd behind the region.
  *
  * Return: the region's own fd (memfd and file regions; borrowed, do not
- * close it), or -1 for anonymous and borrowed regions.
+ * close it), or VMMEM_FD_NONE (-1 on Linux) for anonymous and borrowed
+ * regions.
  */
-int vmmem_region_fd(const struct vmmem_region *region);
+vmmem_fd_t vmmem_region_fd(const struct vmmem_region *region);
 
 /**
  * vmmem_region_file_offset() - offset of the region's first byte in its fd

@@ -21,8 +21,18 @@
 #ifndef VMMEM_SCALAR_H
 #define VMMEM_SCALAR_H
 
-#include <endian.h>
 #include <stdint.h>
+#ifdef _WIN32
+/* No <endian.h> on Windows, which runs little-endian everywhere. */
+#define vmmem__le16toh(x) (x)
+#define vmmem__le32toh(x) (x)
+#define vmmem__le64toh(x) (x)
+#else
+#include <endian.h>
+#define vmmem__le16toh(x) le16toh(x)
+#define vmmem__le32toh(x) le32toh(x)
+#define vmmem__le64toh(x) le64toh(x)
+#endif
 
 #include <vmmem/addr.h>
 #include <vmmem/view.h>
@@ -96,13 +106,15 @@ VMMEM__SCALAR(64)
 		uint##bits##_t v;                                             \
 		int rc = vmmem_read_u##bits(mem, gpa, &v);                    \
 		if (rc == 0)                                                  \
-			*val = le##bits##toh(v);                              \
+			*val = vmmem__le##bits##toh(v);                       \
 		return rc;                                                    \
 	}                                                                     \
 	static inline int vmmem_write_le##bits(struct vmmem *mem,            \
 					       vmmem_gpa_t gpa, uint##bits##_t val) \
 	{                                                                     \
-		return vmmem_write_u##bits(mem, gpa, htole##bits(val));       \
+		/* Converting to or from little-endian is one swap. */        \
+		return vmmem_write_u##bits(mem, gpa,                          \
+					   vmmem__le##bits##toh(val));        \
 	}
 
 /*

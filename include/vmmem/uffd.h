@@ -24,7 +24,8 @@
  * address space: it never dereferences them.
  *
  * Thread safety: every function may be called from any number of threads.
- * Linux only (userfaultfd(2), Linux 4.11 or later for REMOVE events).
+ * Linux only (userfaultfd(2), Linux 4.11 or later for REMOVE events). On
+ * Windows every function here returns -ENOTSUP (vmmem/platform.h).
  */
 #ifndef VMMEM_UFFD_H
 #define VMMEM_UFFD_H

@@ -9,6 +9,7 @@
 #include <vmmem/error.h>
 #include <vmmem/io.h>
 #include <vmmem/memory.h>
+#include <vmmem/platform.h>
 #include <vmmem/region.h>
 #include <vmmem/scalar.h>
 #include <vmmem/slice.h>

@@ -28,8 +28,8 @@
  *                      (the page is mapped for the duration of the
  *                      operation), fd I/O and dirty tracking work.
  *
- * In the plain libvmmem (built without VMMEM_XEN) the creators below exist
- * but return -ENOTSUP, and the accessors return 0.
+ * In the plain libvmmem (built without VMMEM_XEN) and on Windows the
+ * creators below exist but return -ENOTSUP, and the accessors return 0.
  *
  * The vhost-user specification says "bit 8" for the no-advance-map flag;
  * the implementations (rust-vmm vm-memory, xen-vhost-frontend) use the
