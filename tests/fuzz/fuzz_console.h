@@ -146,11 +146,18 @@ static inline void fcon_post_chain(struct fcon *x, struct fuzz_in *in)
 		fcon_wr32(x, VMMIO_REG_QUEUE_NOTIFY, q);
 }
 
+/* Where the console writes. */
+enum fcon_out {
+	FCON_OUT_NONE,	  /* out_fd -1: discarded */
+	FCON_OUT_PIPE,	  /* a FUZZ_PIPE_SIZE pipe that fills up */
+	FCON_OUT_DEVNULL, /* /dev/null: takes everything at once */
+};
+
 /*
- * Create the console, writing to a small pipe (pipe true) or nowhere, its
- * transport and the bus. Aborts when the host is out of resources.
+ * Create the console writing to out, its transport and the bus. Aborts
+ * when the host is out of resources.
  */
-static inline void fcon_init(struct fcon *x, bool pipe)
+static inline void fcon_init(struct fcon *x, enum fcon_out out)
 {
 	struct vmmem_region *r[2] = { NULL };
 	struct vmmio_irq irq = { fcon_count, x };
@@ -165,11 +172,15 @@ static inline void fcon_init(struct fcon *x, bool pipe)
 		abort();
 	vmmem_region_destroy(r[0]);
 	vmmem_region_destroy(r[1]);
-	if (pipe) {
+	if (out == FCON_OUT_PIPE) {
 		if (fuzz_pipe(fds))
 			abort();
 		x->rfd = fds[0];
 		x->wfd = fds[1];
+	} else if (out == FCON_OUT_DEVNULL) {
+		x->wfd = open("/dev/null", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (x->wfd < 0)
+			abort();
 	}
 	if (vcon_create(x->mem, x->wfd, 80, 25, &x->c) ||
 	    vmmio_create("console", &vcon_ops, x->c, x->mem, &irq, &x->t))
@@ -185,10 +196,10 @@ static inline void fcon_fini(struct fcon *x)
 {
 	vmmio_destroy(x->t);
 	vcon_destroy(x->c);
-	if (x->rfd >= 0) {
+	if (x->rfd >= 0)
 		close(x->rfd);
+	if (x->wfd >= 0)
 		close(x->wfd);
-	}
 	vmmem_destroy(x->mem);
 }
 

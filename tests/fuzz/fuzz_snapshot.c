@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (serial_create(-1, NULL, &d.s) || i8042_create(NULL, NULL, &d.k))
 		abort();
-	fcon_init(&d.con, true);
+	fcon_init(&d.con, FCON_OUT_PIPE);
 	for (i = 0; i < f.count; i++) {
 		const struct snap_section *s = &f.sections[i];
 

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	v = 0x20; /* read the command byte: a reply waits */
 	i8042_cmd_bus_ops.write(k, 0, &v, 1);
 
-	fcon_init(&con, true);
+	fcon_init(&con, FCON_OUT_PIPE);
 	in = (struct fuzz_in){ up, sizeof(up) };
 	fcon_bring_up(&con, &in);
 	in = (struct fuzz_in){ rx, sizeof(rx) };
