@@ -487,7 +487,7 @@ static const struct route {
  * the same message from both.
  */
 static void handle(struct api *a, const char *method, const char *url,
-		   const struct api_req *req, struct reply *r)
+		   const char *data, size_t received, struct reply *r)
 {
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET);
 	bool put = !strcmp(method, MHD_HTTP_METHOD_PUT) ||
@@ -497,19 +497,19 @@ static void handle(struct api *a, const char *method, const char *url,
 	json_t *body;
 	size_t i;
 
-	if (req->received > API_MAX_BODY) {
+	if (received > API_MAX_BODY) {
 		set_fault(r, MHD_HTTP_BAD_REQUEST,
 			  "Request payload with size %zu is larger than the "
 			  "limit of %d allowed by server.",
-			  req->received, API_MAX_BODY);
+			  received, API_MAX_BODY);
 		return;
 	}
-	if (get && req->received) {
+	if (get && received) {
 		set_fault(r, MHD_HTTP_BAD_REQUEST,
 			  "GET request cannot have a body.");
 		return;
 	}
-	if (put && !req->received) {
+	if (put && !received) {
 		set_fault(r, MHD_HTTP_BAD_REQUEST, "Empty %s request.", method);
 		return;
 	}
@@ -533,8 +533,7 @@ static void handle(struct api *a, const char *method, const char *url,
 	 * unless told. JSON_ALLOW_NUL is not given, so no string reaching
 	 * a callback has a NUL inside.
 	 */
-	body = json_loadb(req->body, req->received, JSON_REJECT_DUPLICATES,
-			  &jerr);
+	body = json_loadb(data, received, JSON_REJECT_DUPLICATES, &jerr);
 	if (!body) {
 		bad_body(r, "%s at line %d column %d", jerr.text, jerr.line,
 			 jerr.column);
@@ -547,32 +546,44 @@ static void handle(struct api *a, const char *method, const char *url,
 	json_decref(body);
 }
 
-/* Queue r on c, consuming r->body. */
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
+void api_handle(const struct api_ops *ops, void *opaque, const char *method,
+		const char *url, const char *body, size_t len,
+		struct api_response *out)
+{
+	/* The routes reach the VMM only through ops and opaque. */
+	struct api a = { .ops = ops, .opaque = opaque };
+	struct reply r = { 0 };
+
+	handle(&a, method, url, body, len, &r);
+	out->status = r.status;
+	out->deprecated = r.deprecated;
+	out->body = NULL;
+	if (r.body) {
+		out->body = json_dumps(r.body, JSON_COMPACT);
+		json_decref(r.body);
+	}
+	/* A JSON value could not be built or printed. */
+	if (!out->body && out->status != MHD_HTTP_NO_CONTENT)
+		out->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* Queue the response r on c. */
+static enum MHD_Result send_reply(struct MHD_Connection *c,
+				  const struct api_response *r)
 {
 	static const char oom[] = "{\"fault_message\":\"Out of memory.\"}";
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char *text = NULL;
 
-	if (r->body) {
-		text = json_dumps(r->body, JSON_COMPACT);
-		json_decref(r->body);
-		r->body = NULL;
-	}
-	if (text)
-		resp = mhd.create_response_from_buffer(strlen(text), text,
+	if (r->body)
+		resp = mhd.create_response_from_buffer(strlen(r->body), r->body,
 						       MHD_RESPMEM_MUST_COPY);
 	else if (r->status == MHD_HTTP_NO_CONTENT)
 		resp = mhd.create_response_from_buffer(0, NULL,
 						       MHD_RESPMEM_PERSISTENT);
-	else {
-		/* A JSON value could not be built or printed. */
-		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	else
 		resp = mhd.create_response_from_buffer(
 			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-	}
-	free(text);
 	if (!resp)
 		return MHD_NO;
 	if (mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -598,8 +609,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *data,
 				  size_t *size, void **req_cls)
 {
+	struct api *a = cls;
 	struct api_req *req = *req_cls;
-	struct reply r = { 0 };
+	struct api_response resp;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -626,9 +638,11 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *c,
 		*size = 0;
 		return MHD_YES;
 	}
-	handle(cls, method, url, req, &r);
-	ret = send_reply(c, &r);
-	pr_debug("api: %s %s: %u", method, url, r.status);
+	api_handle(a->ops, a->opaque, method, url, req->body, req->received,
+		   &resp);
+	ret = send_reply(c, &resp);
+	pr_debug("api: %s %s: %u", method, url, resp.status);
+	free(resp.body);
 	return ret;
 }
 

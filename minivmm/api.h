@@ -170,6 +170,31 @@ struct api_ops {
 	void (*migration)(void *opaque, struct api_migration *out);
 };
 
+/* The response to one request, as api_handle() decides it. */
+struct api_response {
+	unsigned status; /* HTTP status: 200, 204, 400, or 500 */
+	/* JSON text from malloc(), for the caller to free(); NULL for none
+	 * (204), or with 500 when it could not be built (out of memory). */
+	char *body;
+	bool deprecated; /* a deprecated field was used: "Deprecation: true" */
+};
+
+/*
+ * Decide the response to one complete request: the server calls this for
+ * every request once its body is in, and tests and fuzzers call it with no
+ * server at all.
+ * @ops: the callbacks, called on this thread; @opaque: passed to them.
+ * @method: the request method ("GET", "PUT", "PATCH", ...).
+ * @url: the request path.
+ * @body: the body, @len bytes; not read when @len is more than
+ *        API_MAX_BODY (refused with 400), so a server may count the bytes
+ *        of an oversize body without keeping them.
+ * @out: receives the response.
+ */
+void api_handle(const struct api_ops *ops, void *opaque, const char *method,
+		const char *url, const char *body, size_t len,
+		struct api_response *out);
+
 /*
  * Create the socket at path and start serving it on a thread of its own.
  * @path: where the socket file goes; nothing may exist there. Copied.

@@ -1424,6 +1424,30 @@ static void test_vcon_restore_refuses_a_buffer_outside_memory(void **state)
 	teardown((void **)&g);
 }
 
+/* A state that lists one held receive chain twice (and so leaves out
+ * another the queue holds) would answer that chain twice and never the
+ * other: the first input after the restore failed the device. */
+static void test_vcon_restore_refuses_a_receive_chain_twice(void **state)
+{
+	struct fixture *f = *state, *g;
+	struct state_buf b;
+	int rc;
+
+	bring_up(f, V1);
+	rx_post(f, 16);
+	rx_post(f, 16);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, RXQ);
+	save(f, &b);
+	/* The state ends with the two chains: head, n, one buffer record
+	 * (gpa, len, write) each. The second gets the first's head. */
+	memcpy(b.data + b.len - 17, b.data + b.len - 34, 2);
+	g = restore_into_new(f, &b, &rc);
+	assert_int_equal(rc, -EBADMSG);
+	assert_int_equal(rd(g, VMMIO_REG_STATUS), 0);
+	state_buf_fini(&b);
+	teardown((void **)&g);
+}
+
 static void test_vcon_restore_refuses_another_device(void **state)
 {
 	static const struct virtio_dev_ops other = {
@@ -1490,6 +1514,7 @@ int main(void)
 		T(test_vcon_restore_refuses_a_bad_queue_and_resets),
 		T(test_vcon_restore_refuses_truncated_state),
 		T(test_vcon_restore_refuses_a_buffer_outside_memory),
+		T(test_vcon_restore_refuses_a_receive_chain_twice),
 		T(test_vcon_restore_refuses_another_device),
 	};
 

@@ -28,6 +28,8 @@
 #include <vmmem/memory.h>
 #include <vmmem/scalar.h>
 
+#include "../minivmm/devices/device.h"
+#include "../minivmm/state.h"
 #include "../minivmm/util.h"
 #include "../minivmm/virtio/mmio.h"
 #include "../minivmm/virtio/queue.h"
@@ -998,6 +1000,64 @@ static void test_vmmio_shm_registers_read_all_ones(void **state)
 
 /* Lifecycle and locking. */
 
+/* Saving and restoring. */
+
+/* Offsets in the transport's saved state: Status, the byte of
+ * DriverFeatures holding bit 32 (VERSION_1), queue 0's ready flag. */
+#define SAVED_STATUS 12
+#define SAVED_FEATURES_32 36
+
+/* Save f's transport, set one byte of the state, restore it into f. */
+static int restore_changed(struct fixture *f, size_t off, uint8_t val)
+{
+	struct state_buf b;
+	struct state_rd r;
+	int rc;
+
+	state_buf_init(&b);
+	assert_int_equal(vmmio_device_ops.save(f->t, &b), 0);
+	assert_true(off < b.len);
+	b.data[off] = val;
+	state_rd_init(&r, b.data, b.len);
+	rc = vmmio_device_ops.restore(f->t, &r);
+	state_buf_fini(&b);
+	return rc;
+}
+
+static void test_vmmio_restore_takes_its_own_state(void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f, V1);
+	setup_queue(f, 0);
+	assert_int_equal(restore_changed(f, SAVED_STATUS, ST_FEATURES_OK), 0);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), ST_FEATURES_OK);
+}
+
+/* A driver cannot get FEATURES_OK without accepting VERSION_1. */
+static void test_vmmio_restore_refuses_features_ok_without_version_1(
+	void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f, V1);
+	assert_int_equal(restore_changed(f, SAVED_FEATURES_32, 0), -EBADMSG);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
+}
+
+/* Nor set a queue ready before FEATURES_OK. */
+static void test_vmmio_restore_refuses_a_ready_queue_before_features_ok(
+	void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f, V1);
+	setup_queue(f, 0);
+	assert_int_equal(restore_changed(f, SAVED_STATUS, ST_DRIVER),
+			 -EBADMSG);
+	assert_int_equal(rd(f, VMMIO_REG_STATUS), 0);
+}
+
 static void test_vmmio_create_rejects_bad_arguments(void **state)
 {
 	struct fixture *f = *state;
@@ -1136,6 +1196,9 @@ int main(void)
 		T(test_vmmio_misaligned_and_wrong_size_accesses_are_ignored),
 		T(test_vmmio_unknown_and_write_only_offsets_read_zero),
 		T(test_vmmio_shm_registers_read_all_ones),
+		T(test_vmmio_restore_takes_its_own_state),
+		T(test_vmmio_restore_refuses_features_ok_without_version_1),
+		T(test_vmmio_restore_refuses_a_ready_queue_before_features_ok),
 		T(test_vmmio_create_rejects_bad_arguments),
 		T(test_vmmio_create_reports_allocation_failures),
 		T(test_vmmio_works_without_irq_and_callbacks),

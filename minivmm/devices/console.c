@@ -790,6 +790,8 @@ static unsigned held_chains(const struct virtq *q)
 static int restore_locked(struct vcon *c, struct state_rd *r,
 			  uint64_t features)
 {
+	/* Receive heads already listed: each held chain once. */
+	uint64_t seen[VIRTQ_MAX_SIZE / 64] = { 0 };
 	uint16_t cols, rows;
 	unsigned i, k, n;
 
@@ -830,10 +832,14 @@ static int restore_locked(struct vcon *c, struct state_rd *r,
 		ch->head = state_get_u16(r);
 		ch->n = state_get_u16(r);
 		ch->first = c->rx_buf_count;
-		if (!virtq_holds(c->rxq, ch->head) || ch->n == 0 ||
-		    ch->n > VIRTQ_MAX_SIZE - c->rx_buf_count ||
+		/* virtq_holds() bounds head by the queue size, at most
+		 * VIRTQ_MAX_SIZE, before it indexes seen. */
+		if (!virtq_holds(c->rxq, ch->head) ||
+		    (seen[ch->head / 64] & (1ull << ch->head % 64)) ||
+		    ch->n == 0 || ch->n > VIRTQ_MAX_SIZE - c->rx_buf_count ||
 		    !get_bufs(c, r, c->rx_buf, ch->n, ch->first, true))
 			return -EBADMSG;
+		seen[ch->head / 64] |= 1ull << ch->head % 64;
 		c->rx_buf_count += ch->n;
 		c->rx_count++;
 	}

@@ -660,8 +660,11 @@ static int restore_locked(struct vmmio *t, struct state_rd *r)
 	t->driver_features_sel = state_get_u32(r);
 	t->driver_features = state_get_u64(r);
 	t->queue_sel = state_get_u32(r);
+	/* As features_ok() would: FEATURES_OK means VERSION_1 accepted. */
 	if (r->err || !status_valid(st) ||
-	    (t->driver_features & ~offered_features(t)))
+	    (t->driver_features & ~offered_features(t)) ||
+	    ((st & VIRTIO_STATUS_FEATURES_OK) &&
+	     !(t->driver_features & 1ull << VIRTIO_F_VERSION_1)))
 		return -EBADMSG;
 	for (i = 0; i < t->ops->num_queues; i++) {
 		struct virtq *q = &t->queues[i];
@@ -672,8 +675,10 @@ static int restore_locked(struct vmmio *t, struct state_rd *r)
 		q->avail = state_get_u64(r);
 		q->used = state_get_u64(r);
 		/* A ready queue passed these checks when the driver set it
-		 * ready; the file must not skip them. */
-		if (q->ready && virtq_validate(q, t->mem, t->ops->queue_max))
+		 * ready, which it can only do after FEATURES_OK; the file
+		 * must not skip them. */
+		if (q->ready && (!(st & VIRTIO_STATUS_FEATURES_OK) ||
+				 virtq_validate(q, t->mem, t->ops->queue_max)))
 			return -EBADMSG;
 	}
 	if (r->err)
