@@ -12,6 +12,79 @@
 #include "internal.h"
 #include "os.h"
 
+/*
+ * The run-time-length copies of memory.h's vmmem__from_guest() and
+ * vmmem__to_guest(): one load or store for a naturally aligned 2, 4 or 8.
+ */
+void vmmem__from_guest_var(void *buf, const uint8_t *g, size_t len)
+{
+	uintptr_t a = (uintptr_t)g;
+
+	switch (len) {
+	case 8:
+		if (!(a & 7)) {
+			uint64_t v = __atomic_load_n((const uint64_t *)(const void *)g,
+						     __ATOMIC_RELAXED);
+			memcpy(buf, &v, 8);
+			return;
+		}
+		break;
+	case 4:
+		if (!(a & 3)) {
+			uint32_t v = __atomic_load_n((const uint32_t *)(const void *)g,
+						     __ATOMIC_RELAXED);
+			memcpy(buf, &v, 4);
+			return;
+		}
+		break;
+	case 2:
+		if (!(a & 1)) {
+			uint16_t v = __atomic_load_n((const uint16_t *)(const void *)g,
+						     __ATOMIC_RELAXED);
+			memcpy(buf, &v, 2);
+			return;
+		}
+		break;
+	}
+	memcpy(buf, g, len);
+}
+
+void vmmem__to_guest_var(uint8_t *g, const void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)g;
+
+	switch (len) {
+	case 8:
+		if (!(a & 7)) {
+			uint64_t v;
+
+			memcpy(&v, buf, 8);
+			__atomic_store_n((uint64_t *)(void *)g, v, __ATOMIC_RELAXED);
+			return;
+		}
+		break;
+	case 4:
+		if (!(a & 3)) {
+			uint32_t v;
+
+			memcpy(&v, buf, 4);
+			__atomic_store_n((uint32_t *)(void *)g, v, __ATOMIC_RELAXED);
+			return;
+		}
+		break;
+	case 2:
+		if (!(a & 1)) {
+			uint16_t v;
+
+			memcpy(&v, buf, 2);
+			__atomic_store_n((uint16_t *)(void *)g, v, __ATOMIC_RELAXED);
+			return;
+		}
+		break;
+	}
+	memcpy(g, buf, len);
+}
+
 enum op { OP_READ, OP_WRITE, OP_FILL };
 
 /* Move one piece: guest <-> buffer, or fill. */
@@ -19,10 +92,10 @@ static void move(enum op op, uint8_t *hva, uint8_t *buf, int byte, uint64_t len)
 {
 	switch (op) {
 	case OP_READ:
-		memcpy(buf, hva, len);
+		vmmem__from_guest(buf, hva, (size_t)len);
 		break;
 	case OP_WRITE:
-		memcpy(hva, buf, len);
+		vmmem__to_guest(hva, buf, (size_t)len);
 		break;
 	case OP_FILL:
 		memset(hva, byte, len);
@@ -95,11 +168,9 @@ static int transfer_partial(struct vmmem *mem, vmmem_gpa_t gpa, uint8_t *buf,
 	*done = 0;
 	if (len == 0)
 		return 0;
-	if (vmmem_gpa_last(gpa, len, &last)) {
-		/* Move what lies below 2^64, then report the wrap. */
-		rc = transfer_partial(mem, gpa, buf, byte, -gpa, op, done);
-		return rc ? rc : -EOVERFLOW;
-	}
+	/* A range that wraps is not a range: nothing moves (memory.h). */
+	if (vmmem_gpa_last(gpa, len, &last))
+		return -EOVERFLOW;
 	s = vmmem__lookup(mem, gpa);
 	if (!s)
 		return -EFAULT;
@@ -172,10 +243,10 @@ write_slow_body(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf, size_t len)
 	const struct vmmem__slot *s = vmmem__hint(mem);
 	uint64_t off = gpa - s->gpa;
 
-	/* Inside the hinted region, but dirty-tracked: one memcpy, then
+	/* Inside the hinted region, but dirty-tracked: one copy, then
 	 * mark. */
 	if (off < s->len && s->len - off >= len && len && s->dlim) {
-		memcpy(s->hva + off, buf, len);
+		vmmem__to_guest(s->hva + off, buf, len);
 		vmmem__mark_piece(s, off, len);
 		return 0;
 	}

@@ -65,9 +65,13 @@ int vmmem__dirty_init(void)
 	return barrier_cmd ? 0 : -ENOTSUP;
 }
 
-void vmmem__process_barrier(void)
+int vmmem__process_barrier(void)
 {
-	syscall(SYS_membarrier, barrier_cmd, 0, 0);
+	/* Without the barrier a writer's data may not be visible yet: the
+	 * harvest must not report success then. */
+	if (syscall(SYS_membarrier, barrier_cmd, 0, 0) < 0)
+		return vmmem__neg_errno(errno);
+	return 0;
 }
 
 #endif /* _WIN32 */
@@ -165,6 +169,7 @@ int vmmem_region_dirty_get_and_reset(struct vmmem_region *region,
 				     uint64_t *bits, size_t nwords)
 {
 	uint64_t words, i;
+	int rc;
 
 	if (!region->dirty)
 		return -ENOTSUP;
@@ -176,8 +181,17 @@ int vmmem_region_dirty_get_and_reset(struct vmmem_region *region,
 					      __ATOMIC_SEQ_CST);
 	memset(bits + words, 0, (nwords - words) * sizeof(*bits));
 	/* See the comment at the top: after this, every writer that skipped
-	 * setting a bit we just cleared has its data visible to us. */
-	vmmem__process_barrier();
+	 * setting a bit we just cleared has its data visible to us. Without
+	 * it that is not so: put the bits back, so that nothing is lost, and
+	 * fail. */
+	rc = vmmem__process_barrier();
+	if (rc) {
+		for (i = 0; i < words; i++)
+			if (bits[i])
+				__atomic_fetch_or(&region->dirty[i], bits[i],
+						  __ATOMIC_SEQ_CST);
+		return rc;
+	}
 	return 0;
 }
 

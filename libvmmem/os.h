@@ -39,7 +39,7 @@
  * harvest (dirty.c: membarrier(2); os_windows.c:
  * FlushProcessWriteBuffers()).
  */
-void vmmem__process_barrier(void);
+int vmmem__process_barrier(void);
 
 #ifdef _WIN32
 
@@ -68,7 +68,7 @@ void vmmem__wait_on(uint32_t *word, uint32_t val, const struct timespec *rel);
 void vmmem__wake_all(uint32_t *word);
 
 /* A full memory barrier on every thread of the process. */
-void vmmem__process_barrier(void);
+int vmmem__process_barrier(void);
 
 /*
  * One system call's worth of fd I/O for io.c, readv/preadv/writev/pwritev

@@ -443,8 +443,9 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 		return rc;
 	/* Views start at multiples of the allocation granularity, so the
 	 * file offset must be one. */
-	if ((flags & VMMEM_REGION_HUGETLB) || !fd || fd == VMMEM_FD_NONE ||
-	    (foff & (granularity() - 1)))
+	if (!fd || fd == VMMEM_FD_NONE)
+		return -EBADF;
+	if ((flags & VMMEM_REGION_HUGETLB) || (foff & (granularity() - 1)))
 		return -EINVAL;
 	rc = check_options(flags);
 	if (rc)
@@ -539,10 +540,11 @@ void vmmem__wake_all(uint32_t *word)
 	WakeByAddressAll(word);
 }
 
-void vmmem__process_barrier(void)
+int vmmem__process_barrier(void)
 {
 	/* Interrupts every processor running a thread of this process,
 	 * which makes each of them drain its store buffer: the full
 	 * barrier that membarrier(2) gives on Linux. */
 	FlushProcessWriteBuffers();
+	return 0;
 }

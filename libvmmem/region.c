@@ -304,8 +304,9 @@ int vmmem_region_create_file(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 	rc = vmmem__region_check_args(gpa, len, flags, out);
 	if (rc)
 		return rc;
-	if ((flags & VMMEM_REGION_HUGETLB) || fd < 0 ||
-	    (foff & (vmmem__page_size() - 1)))
+	if (fd < 0)
+		return -EBADF;
+	if ((flags & VMMEM_REGION_HUGETLB) || (foff & (vmmem__page_size() - 1)))
 		return -EINVAL;
 	if (__builtin_add_overflow(foff, len, &end) || end > (uint64_t)INT64_MAX)
 		return -EOVERFLOW;

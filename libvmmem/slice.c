@@ -64,7 +64,7 @@ int vmmem_slice_read(const struct vmmem_slice *s, size_t off, void *buf,
 
 	if (rc)
 		return rc;
-	memcpy(buf, (uint8_t *)s->hva + off, len);
+	vmmem__from_guest(buf, (const uint8_t *)s->hva + off, len);
 	return 0;
 }
 
@@ -77,7 +77,7 @@ int vmmem_slice_write(const struct vmmem_slice *s, size_t off,
 		return rc;
 	if (s->region->flags & VMMEM_REGION_READONLY)
 		return -EACCES;
-	memcpy((uint8_t *)s->hva + off, buf, len);
+	vmmem__to_guest((uint8_t *)s->hva + off, buf, len);
 	if (s->region->dirty && len)
 		vmmem__dirty_mark(s->region->dirty, s->off + off, len);
 	return 0;

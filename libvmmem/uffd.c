@@ -155,8 +155,10 @@ static int uffd_check_set(struct vmmem *mem, int uffd)
 	size_t i, n;
 	int rc;
 
-	if (!mem || uffd < 0)
+	if (!mem)
 		return -EINVAL;
+	if (uffd < 0)
+		return -EBADF;
 	n = vmmem_region_count(mem);
 	for (i = 0; i < n; i++) {
 		rc = uffd_region_ok(vmmem_region_at(mem, i));

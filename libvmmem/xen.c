@@ -270,7 +270,9 @@ static int check_xen_args(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
 {
 	uint64_t n = (len >> XEN_PAGE_SHIFT) + !!(len & (XEN_PAGE_SIZE - 1));
 
-	if ((flags & ~XEN_REGION_FLAGS) || fd < 0 || foff != 0 ||
+	if (fd < 0)
+		return -EBADF;
+	if ((flags & ~XEN_REGION_FLAGS) || foff != 0 ||
 	    (gpa & (XEN_PAGE_SIZE - 1)) || domid > UINT16_MAX)
 		return -EINVAL;
 	if (n > UINT32_MAX || n > (SIZE_MAX >> XEN_PAGE_SHIFT))

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -191,6 +193,37 @@ int __wrap_munmap(void *addr, size_t len)
 	if (rc == 0)
 		mapped_bytes -= pages(len);
 	return rc;
+}
+
+long __real_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...);
+
+/*
+ * syscall(2): only membarrier's barriers (not its query or registration)
+ * can be made to fail; every call passes its six argument words on.
+ */
+long __wrap_syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+#ifdef SYS_membarrier
+	if (nr == SYS_membarrier && a[0] != MEMBARRIER_CMD_QUERY &&
+	    a[0] != MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) {
+		int err = consume(SYSMOCK_MEMBARRIER);
+
+		if (err) {
+			errno = err;
+			return -1;
+		}
+	}
+#endif
+	return __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 int __wrap_madvise(void *addr, size_t len, int advice)

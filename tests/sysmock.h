@@ -35,6 +35,7 @@ enum sysmock_fn {
 	SYSMOCK_PREADV,
 	SYSMOCK_WRITEV,
 	SYSMOCK_PWRITEV,
+	SYSMOCK_MEMBARRIER, /* syscall(SYS_membarrier, a barrier command) */
 	SYSMOCK_COUNT
 };
 

@@ -463,16 +463,47 @@ test_concurrency_wait_released_waits_for_a_reader_thread(void **state)
  */
 #define TEAR_PAIRS (1000000u / SLOWDOWN)
 #define TEAR_READS (1000000u / SLOWDOWN)
-#define TEAR_READERS 2
+#define TEAR_READERS 3
 #define TEAR_MIDDLE_GPA 0x100ull
 #define TEAR_EDGE_GPA 0xffeull
 #define TEAR_NEXT_GPA 0x1000ull
+
+/*
+ * The length of the bulk copies of the tear test, read at run time, so that
+ * the copy is the library's variable-length one (a constant 2 would let the
+ * compiler make one load of it anyway).
+ */
+static volatile size_t tear_len = 2;
+
+/*
+ * memcpy() as some of glibc's variants copy 2 or 3 bytes: one byte at a
+ * time (which one a machine gets depends on its CPU). The library's calls
+ * come here (--wrap=memcpy, Linux builds), so that a bulk copy that relied
+ * on memcpy() for a naturally aligned u16 would tear on every machine.
+ */
+#if defined(__linux__)
+void *__real_memcpy(void *dst, const void *src, size_t n);
+void *__wrap_memcpy(void *dst, const void *src, size_t n);
+
+void *__wrap_memcpy(void *dst, const void *src, size_t n)
+{
+	volatile uint8_t *d = dst;
+	const volatile uint8_t *s = src;
+	size_t i;
+
+	if (n > 3)
+		return __real_memcpy(dst, src, n);
+	for (i = 0; i < n; i++)
+		d[i] = s[i];
+	return dst;
+}
+#endif
 
 struct tear_test;
 
 struct tear_reader {
 	struct tear_test *tt;
-	int atomic; /* use vmmem_atomic_load_u16() */
+	int mode; /* 0: vmmem_read_u16(), 1: atomic, 2: vmmem_read() */
 	uint64_t reads;
 	uint64_t torn;
 	uint16_t first_torn;
@@ -483,6 +514,7 @@ struct tear_test {
 	struct vmmem *mem;
 	vmmem_gpa_t gpa;
 	int move_hint;
+	int bulk_write; /* the writer uses vmmem_write(), not _u16 */
 	pthread_barrier_t start;
 	int have_start;
 	atomic_int flipped; /* the writer made its TEAR_PAIRS */
@@ -502,9 +534,11 @@ static void *tear_reader_main(void *arg)
 	pthread_barrier_wait(&tt->start);
 	while (rd->reads < TEAR_READS ||
 	       !atomic_load_explicit(&tt->flipped, memory_order_relaxed)) {
-		if (rd->atomic)
+		if (rd->mode == 1)
 			rc = vmmem_atomic_load_u16(tt->mem, tt->gpa, &v,
 						   __ATOMIC_RELAXED);
+		else if (rd->mode == 2)
+			rc = vmmem_read(tt->mem, tt->gpa, &v, tear_len);
 		else
 			rc = vmmem_read_u16(tt->mem, tt->gpa, &v);
 		if (rc == 0 && tt->move_hint)
@@ -537,9 +571,18 @@ static void *tear_writer_main(void *arg)
 					  memory_order_relaxed))
 			break;
 		/* There and back: 0x0000 between iterations. */
-		rc = vmmem_write_u16(tt->mem, tt->gpa, 0xffff);
-		if (rc == 0)
-			rc = vmmem_write_u16(tt->mem, tt->gpa, 0x0000);
+		if (tt->bulk_write) {
+			static const uint16_t ones = 0xffff, zero = 0;
+
+			rc = vmmem_write(tt->mem, tt->gpa, &ones, tear_len);
+			if (rc == 0)
+				rc = vmmem_write(tt->mem, tt->gpa, &zero,
+						 tear_len);
+		} else {
+			rc = vmmem_write_u16(tt->mem, tt->gpa, 0xffff);
+			if (rc == 0)
+				rc = vmmem_write_u16(tt->mem, tt->gpa, 0x0000);
+		}
 	}
 	tt->writer_rc = rc;
 	/* Let the readers stop also when a write failed early. */
@@ -561,7 +604,7 @@ static int tear_setup(void **state)
 		return -1;
 	for (i = 0; i < TEAR_READERS; i++) {
 		tt->readers[i].tt = tt;
-		tt->readers[i].atomic = i & 1;
+		tt->readers[i].mode = (int)(i % 3);
 	}
 	if (pthread_barrier_init(&tt->start, NULL, TEAR_READERS + 1))
 		return -1;
@@ -608,7 +651,9 @@ static void tear_run(struct tear_test *tt, vmmem_gpa_t gpa, int move_hint)
 		if (rd->torn)
 			print_error("reader %u (%s): %llu of %llu reads torn, "
 				    "first 0x%04x\n",
-				    i, rd->atomic ? "atomic" : "scalar",
+				    i,
+				    rd->mode == 1 ? "atomic" :
+				    rd->mode == 2 ? "bulk" : "scalar",
 				    (unsigned long long)rd->torn,
 				    (unsigned long long)rd->reads,
 				    rd->first_torn);
@@ -629,6 +674,15 @@ static void
 test_concurrency_readers_never_see_a_torn_u16_at_region_end(void **state)
 {
 	tear_run(*state, TEAR_EDGE_GPA, 1);
+}
+
+/* The same with a writer that copies its two bytes with vmmem_write(). */
+static void test_concurrency_bulk_u16_copies_never_tear(void **state)
+{
+	struct tear_test *tt = *state;
+
+	tt->bulk_write = 1;
+	tear_run(tt, TEAR_MIDDLE_GPA, 0);
 }
 
 /*
@@ -1028,6 +1082,8 @@ int main(void)
 		  tear_teardown),
 		T(test_concurrency_readers_never_see_a_torn_u16_at_region_end,
 		  tear_setup, tear_teardown),
+		T(test_concurrency_bulk_u16_copies_never_tear, tear_setup,
+		  tear_teardown),
 		T(test_concurrency_parallel_dirty_marking_loses_no_bit,
 		  dl_setup, dl_teardown),
 		T(test_concurrency_harvest_during_writes_loses_no_page,

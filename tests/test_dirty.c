@@ -33,6 +33,7 @@
 
 #include "fixture.h"
 #include "port.h"
+#include "sysmock.h"
 
 #define PG 4096ull
 #define R0_GPA 0x000000ull
@@ -747,6 +748,31 @@ static void test_dirty_get_and_reset_rejects_null_array(void **state)
 	expect_dirty(f->r[1], DIRTY(0));
 }
 
+/*
+ * The harvest's barrier fails: an error, not a harvest that may miss a
+ * writer's data, and the bits stay in the region for the next one.
+ */
+static void test_dirty_get_and_reset_fails_without_its_barrier(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t w[MAX_WORDS];
+
+#ifdef _WIN32
+	(void)f;
+	(void)w;
+	PORT_SKIP("FlushProcessWriteBuffers() cannot fail");
+#else
+	assert_int_equal(vmmem_region_dirty_set(f->r[0], 64 * PG, 1), 0);
+	sysmock_reset();
+	sysmock_fail(SYSMOCK_MEMBARRIER, 0, EPERM);
+	assert_int_equal(
+		vmmem_region_dirty_get_and_reset(f->r[0], w, MAX_WORDS),
+		-EPERM);
+	sysmock_reset();
+	expect_dirty(f->r[0], DIRTY(64));
+#endif
+}
+
 static void test_dirty_get_and_reset_zeroes_extra_words(void **state)
 {
 	struct fixture *f = *state;
@@ -909,6 +935,7 @@ int main(void)
 		T(test_dirty_get_and_reset_returns_bits_and_clears),
 		T(test_dirty_get_and_reset_rejects_short_array),
 		T(test_dirty_get_and_reset_rejects_null_array),
+		T(test_dirty_get_and_reset_fails_without_its_barrier),
 		T(test_dirty_get_and_reset_zeroes_extra_words),
 		T(test_dirty_merge_ors_kvm_log_into_bitmap),
 		T(test_dirty_merge_ignores_bits_past_npages),

@@ -737,14 +737,15 @@ static void test_region_file_rejects_negative_fd(void **state)
 	/* No handle: NULL or INVALID_HANDLE_VALUE. */
 	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, VMMEM_FD_NONE,
 						  0, &r),
-			 -EINVAL);
+			 -EBADF);
 	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, NULL, 0, &r),
-			 -EINVAL);
+			 -EBADF);
 #else
+	/* A negative fd is -EBADF, as for every POSIX call. */
 	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, -1, 0, &r),
-			 -EINVAL);
+			 -EBADF);
 	assert_int_equal(vmmem_region_create_file(0, 0x1000, 0, -100, 0, &r),
-			 -EINVAL);
+			 -EBADF);
 #endif
 }
 

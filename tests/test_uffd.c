@@ -682,7 +682,7 @@ static void test_uffd_register_rejects_bad_arguments(void **state)
 	int pipefd[2];
 
 	assert_int_equal(vmmem_uffd_register(NULL, f->uffd), -EINVAL);
-	assert_int_equal(vmmem_uffd_register(f->mem, -1), -EINVAL);
+	assert_int_equal(vmmem_uffd_register(f->mem, -1), -EBADF);
 	assert_int_equal(vmmem_uffd_unregister(NULL, f->uffd), -EINVAL);
 	assert_int_equal(pipe(pipefd), 0);
 	assert_int_equal(vmmem_uffd_register(f->mem, pipefd[0]), -ENOTTY);

@@ -129,7 +129,10 @@ int vmmem_region_dirty_test(struct vmmem_region *region, uint64_t off,
  *
  * Return: 0 on success.
  * Errors: -ENOTSUP when the region is not tracked; -EINVAL for a NULL bits or
- * an nwords that is too small (nothing is reset).
+ * an nwords that is too small (nothing is reset); the negative errno of
+ * membarrier(2) when the barrier fails: without it a writer's data might not
+ * be visible yet, so the bits are put back in the region (none is lost) and
+ * *bits must not be used.
  */
 int vmmem_region_dirty_get_and_reset(struct vmmem_region *region,
 				     uint64_t *bits, size_t nwords);

@@ -15,9 +15,12 @@
  * hole changes nothing. The *_partial variants copy up to the first hole and
  * say how far they got.
  *
- * Bulk copies are memcpy: not atomic, and a concurrent guest can see (or
- * cause) torn data. For single values shared with the guest use the
- * naturally aligned accessors of vmmem/scalar.h and vmmem/atomic.h.
+ * Bulk copies are not atomic, and a concurrent guest can see (or cause)
+ * torn data, with one exception: a naturally aligned copy of 2, 4 or 8
+ * bytes (vmmem_read_obj() of a uint16_t, say) is one load or store on every
+ * path, as the Rust crate guarantees since its issue 93. For values shared
+ * with the guest prefer the accessors of vmmem/scalar.h and vmmem/atomic.h,
+ * which say so in their types.
  *
  * Unless a function says otherwise, a zero-length access succeeds and
  * touches nothing, whatever the address.
@@ -263,8 +266,8 @@ int vmmem_fill(struct vmmem *mem, vmmem_gpa_t gpa, int byte, size_t len);
  *
  * Return: 0 when all len bytes were copied.
  * Errors: -EFAULT when the copy stopped at a hole (*done tells where);
- * -EOVERFLOW when the range wraps past 2^64 (after copying what lies below
- * 2^64); -ENOTSUP when a region has no host mapping.
+ * -EOVERFLOW when the range wraps past 2^64, with nothing copied (*done is
+ * 0); -ENOTSUP when a region has no host mapping.
  */
 int vmmem_read_partial(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
 		       size_t len, size_t *done);
@@ -280,7 +283,8 @@ int vmmem_read_partial(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
  *
  * Return: 0 when all len bytes were copied.
  * Errors: -EFAULT at a hole; -EACCES at a read-only region; -EOVERFLOW when
- * the range wraps; -ENOTSUP when a region has no host mapping.
+ * the range wraps, with nothing copied; -ENOTSUP when a region has no host
+ * mapping.
  */
 int vmmem_write_partial(struct vmmem *mem, vmmem_gpa_t gpa, const void *buf,
 			size_t len, size_t *done);
@@ -319,8 +323,74 @@ VMMEM__SLOW int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa,
 				  const void *buf, size_t len);
 
 /*
+ * private: copy len bytes from guest memory g into buf, or from buf into g.
+ * A naturally aligned access of 2, 4 or 8 bytes is one load or store of the
+ * guest side, so a writer on another thread (the guest) cannot tear it:
+ * memcpy() of a variable length may copy byte by byte. Every path of
+ * vmmem_read()/vmmem_write() copies through these.
+ */
+void vmmem__from_guest_var(void *buf, const uint8_t *g, size_t len);
+void vmmem__to_guest_var(uint8_t *g, const void *buf, size_t len);
+
+static inline void vmmem__from_guest(void *buf, const uint8_t *g,
+				     size_t len)
+{
+	uintptr_t a = (uintptr_t)g;
+
+	/* A length known only at run time: out of line (no branch per size
+	 * in every caller, and no size the caller's buffer cannot hold). */
+	if (!__builtin_constant_p(len)) {
+		vmmem__from_guest_var(buf, g, len);
+		return;
+	}
+	if (len == 8 && !(a & 7)) {
+		uint64_t v = __atomic_load_n((const uint64_t *)(const void *)g,
+					     __ATOMIC_RELAXED);
+		memcpy(buf, &v, 8);
+	} else if (len == 4 && !(a & 3)) {
+		uint32_t v = __atomic_load_n((const uint32_t *)(const void *)g,
+					     __ATOMIC_RELAXED);
+		memcpy(buf, &v, 4);
+	} else if (len == 2 && !(a & 1)) {
+		uint16_t v = __atomic_load_n((const uint16_t *)(const void *)g,
+					     __ATOMIC_RELAXED);
+		memcpy(buf, &v, 2);
+	} else {
+		memcpy(buf, g, len);
+	}
+}
+
+static inline void vmmem__to_guest(uint8_t *g, const void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)g;
+
+	if (!__builtin_constant_p(len)) {
+		vmmem__to_guest_var(g, buf, len);
+		return;
+	}
+	if (len == 8 && !(a & 7)) {
+		uint64_t v;
+
+		memcpy(&v, buf, 8);
+		__atomic_store_n((uint64_t *)(void *)g, v, __ATOMIC_RELAXED);
+	} else if (len == 4 && !(a & 3)) {
+		uint32_t v;
+
+		memcpy(&v, buf, 4);
+		__atomic_store_n((uint32_t *)(void *)g, v, __ATOMIC_RELAXED);
+	} else if (len == 2 && !(a & 1)) {
+		uint16_t v;
+
+		memcpy(&v, buf, 2);
+		__atomic_store_n((uint16_t *)(void *)g, v, __ATOMIC_RELAXED);
+	} else {
+		memcpy(g, buf, len);
+	}
+}
+
+/*
  * The common case, a range inside the region of the previous access, is
- * inline: a bounds check and a memcpy, which the compiler turns into a few
+ * inline: a bounds check and a copy, which the compiler turns into a few
  * moves when len is a constant (vmmem_read_obj() of a descriptor).
  */
 static inline int vmmem_read(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
@@ -331,7 +401,7 @@ static inline int vmmem_read(struct vmmem *mem, vmmem_gpa_t gpa, void *buf,
 
 	/* rlim is the readable run from s->gpa on, minus 7 (view.h). */
 	if (__builtin_expect(off < s->rlim && s->rlim - off + 7 >= len, 1)) {
-		memcpy(buf, s->hva + off, len);
+		vmmem__from_guest(buf, s->hva + off, len);
 		return 0;
 	}
 	return vmmem__read_slow(mem, gpa, buf, len);
@@ -344,7 +414,7 @@ static inline int vmmem_write(struct vmmem *mem, vmmem_gpa_t gpa,
 	uint64_t off = gpa - s->gpa;
 
 	if (__builtin_expect(off < s->wlim && s->wlim - off + 7 >= len, 1)) {
-		memcpy(s->hva + off, buf, len);
+		vmmem__to_guest(s->hva + off, buf, len);
 		return 0;
 	}
 	return vmmem__write_slow(mem, gpa, buf, len);

@@ -178,10 +178,10 @@ int vmmem_region_create_memfd(vmmem_gpa_t gpa, uint64_t len, unsigned flags,
  *	close(fd);
  *
  * Return: 0 on success.
- * Errors: -EINVAL for zero len, unknown flags, HUGETLB, a negative fd or an
- * unaligned foff; -EOVERFLOW when foff + len or gpa + len wraps, foff + len
- * passes 2^63, or len does not fit the host's address space; -EBADF when
- * fd is not open; -EACCES when the fd's mode does not allow the protection
+ * Errors: -EINVAL for zero len, unknown flags, HUGETLB or an unaligned foff;
+ * -EOVERFLOW when foff + len or gpa + len wraps, foff + len passes 2^63, or
+ * len does not fit the host's address space; -EBADF when fd is negative
+ * (VMMEM_FD_NONE) or not open; -EACCES when the fd's mode does not allow the protection
  * (a shared writable mapping of a file not open for writing; PRIVATE only
  * needs the fd open for reading); other negative errno values from mmap(2).
  */

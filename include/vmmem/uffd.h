@@ -85,7 +85,7 @@ int vmmem_uffd_open(int flags, int *out_fd);
  * registration fails, those already done are undone.
  *
  * Return: 0 on success (also for an empty set).
- * Errors: -EINVAL for a NULL mem or a negative uffd; -ENOTSUP for a set with
+ * Errors: -EINVAL for a NULL mem; -EBADF for a negative uffd; -ENOTSUP for a set with
  * a region that is not anonymous, is HUGETLB, or has no host mapping, or
  * when the kernel does not offer UFFDIO_COPY and UFFDIO_ZEROPAGE on the
  * range (nothing is registered); -EBUSY when a range is already registered
@@ -108,7 +108,7 @@ int vmmem_uffd_register(struct vmmem *mem, int uffd);
  * Every region is tried even after an error.
  *
  * Return: 0 on success.
- * Errors: -EINVAL for a NULL mem or a negative uffd; -ENOTSUP as
+ * Errors: -EINVAL for a NULL mem; -EBADF for a negative uffd; -ENOTSUP as
  * vmmem_uffd_register() (nothing is unregistered); the first negative errno
  * of the ioctl.
  */

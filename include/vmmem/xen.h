@@ -69,9 +69,10 @@ struct vmmem_region;
  * Return: 0 on success.
  * Errors: -EINVAL for unknown xen_flags bits or an invalid combination
  * (FOREIGN|GRANT, FOREIGN|NO_ADVANCE_MAP, NO_ADVANCE_MAP alone), foff != 0
- * for FOREIGN or GRANT, a negative fd, zero len, bad flags, an unaligned
+ * for FOREIGN or GRANT, zero len, bad flags, an unaligned
  * gpa, a domid above 0xffff or a grant ref beyond 32 bits, all checked
- * before any system call; -EOVERFLOW when the range wraps; -EFAULT when a
+ * before any system call; -EBADF for a negative fd; -EOVERFLOW when the
+ * range wraps; -EFAULT when a
  * FOREIGN page cannot be mapped (what was mapped is unmapped again); the
  * negative errno of mmap(2) or the Xen ioctls; -ENOMEM; -ENOTSUP in a
  * build without VMMEM_XEN. UNIX regions: vmmem_region_create_file()'s.
