@@ -372,12 +372,13 @@ static void test_xen_rejects_bad_arguments_before_any_call(void **state)
 	assert_int_equal(vmmem_region_create_xen(GRANT_GPA, PAGE, 0, NAM,
 						 fake.guest, PAGE, DOMID, &r),
 			 -EINVAL);
-	/* No fd, an unaligned address, a domid beyond 16 bits, options the
-	 * devices decide, zero length, no out. */
+	/* No fd (-EBADF, as for every POSIX call), an unaligned address, a
+	 * domid beyond 16 bits, options the devices decide, zero length, no
+	 * out. */
 	assert_int_equal(vmmem_region_create_xen(GRANT_GPA, PAGE, 0,
 						 VMMEM_XEN_GRANT, -1, 0, DOMID,
 						 &r),
-			 -EINVAL);
+			 -EBADF);
 	assert_int_equal(vmmem_region_create_xen(FOREIGN_GPA + 8, PAGE, 0,
 						 VMMEM_XEN_FOREIGN, fake.guest,
 						 0, DOMID, &r),
