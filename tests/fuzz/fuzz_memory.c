@@ -153,6 +153,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2: /* partial write: up to the first hole */
 			rc = vmmem_write_partial(mem, gpa, pattern, len, &done);
+			/* A range that wraps past 2^64: nothing is written. */
+			if (len && gpa + (len - 1) < gpa) {
+				if (rc != -EOVERFLOW || done)
+					abort();
+				break;
+			}
 			for (k = 0; k < done; k++) {
 				uint8_t *m = model_at(model, n, gpa + k);
 
