@@ -14,75 +14,36 @@
 
 /*
  * The run-time-length copies of memory.h's vmmem__from_guest() and
- * vmmem__to_guest(): one load or store for a naturally aligned 2, 4 or 8.
+ * vmmem__to_guest(): a naturally aligned 2, 4 or 8 goes to the fixed-size
+ * inline copy with that length as a constant (one load or store), the rest to
+ * memcpy().
  */
 void vmmem__from_guest_var(void *buf, const uint8_t *g, size_t len)
 {
 	uintptr_t a = (uintptr_t)g;
 
-	switch (len) {
-	case 8:
-		if (!(a & 7)) {
-			uint64_t v = __atomic_load_n((const uint64_t *)(const void *)g,
-						     __ATOMIC_RELAXED);
-			memcpy(buf, &v, 8);
-			return;
-		}
-		break;
-	case 4:
-		if (!(a & 3)) {
-			uint32_t v = __atomic_load_n((const uint32_t *)(const void *)g,
-						     __ATOMIC_RELAXED);
-			memcpy(buf, &v, 4);
-			return;
-		}
-		break;
-	case 2:
-		if (!(a & 1)) {
-			uint16_t v = __atomic_load_n((const uint16_t *)(const void *)g,
-						     __ATOMIC_RELAXED);
-			memcpy(buf, &v, 2);
-			return;
-		}
-		break;
-	}
-	memcpy(buf, g, len);
+	if (len == 8 && !(a & 7))
+		vmmem__from_guest_fixed(buf, g, 8);
+	else if (len == 4 && !(a & 3))
+		vmmem__from_guest_fixed(buf, g, 4);
+	else if (len == 2 && !(a & 1))
+		vmmem__from_guest_fixed(buf, g, 2);
+	else
+		memcpy(buf, g, len);
 }
 
 void vmmem__to_guest_var(uint8_t *g, const void *buf, size_t len)
 {
 	uintptr_t a = (uintptr_t)g;
 
-	switch (len) {
-	case 8:
-		if (!(a & 7)) {
-			uint64_t v;
-
-			memcpy(&v, buf, 8);
-			__atomic_store_n((uint64_t *)(void *)g, v, __ATOMIC_RELAXED);
-			return;
-		}
-		break;
-	case 4:
-		if (!(a & 3)) {
-			uint32_t v;
-
-			memcpy(&v, buf, 4);
-			__atomic_store_n((uint32_t *)(void *)g, v, __ATOMIC_RELAXED);
-			return;
-		}
-		break;
-	case 2:
-		if (!(a & 1)) {
-			uint16_t v;
-
-			memcpy(&v, buf, 2);
-			__atomic_store_n((uint16_t *)(void *)g, v, __ATOMIC_RELAXED);
-			return;
-		}
-		break;
-	}
-	memcpy(g, buf, len);
+	if (len == 8 && !(a & 7))
+		vmmem__to_guest_fixed(g, buf, 8);
+	else if (len == 4 && !(a & 3))
+		vmmem__to_guest_fixed(g, buf, 4);
+	else if (len == 2 && !(a & 1))
+		vmmem__to_guest_fixed(g, buf, 2);
+	else
+		memcpy(g, buf, len);
 }
 
 enum op { OP_READ, OP_WRITE, OP_FILL };

@@ -332,17 +332,11 @@ VMMEM__SLOW int vmmem__write_slow(struct vmmem *mem, vmmem_gpa_t gpa,
 void vmmem__from_guest_var(void *buf, const uint8_t *g, size_t len);
 void vmmem__to_guest_var(uint8_t *g, const void *buf, size_t len);
 
-static inline void vmmem__from_guest(void *buf, const uint8_t *g,
-				     size_t len)
+static inline void vmmem__from_guest_fixed(void *buf, const uint8_t *g,
+					   size_t len)
 {
 	uintptr_t a = (uintptr_t)g;
 
-	/* A length known only at run time: out of line (no branch per size
-	 * in every caller, and no size the caller's buffer cannot hold). */
-	if (!__builtin_constant_p(len)) {
-		vmmem__from_guest_var(buf, g, len);
-		return;
-	}
 	if (len == 8 && !(a & 7)) {
 		uint64_t v = __atomic_load_n((const uint64_t *)(const void *)g,
 					     __ATOMIC_RELAXED);
@@ -360,14 +354,11 @@ static inline void vmmem__from_guest(void *buf, const uint8_t *g,
 	}
 }
 
-static inline void vmmem__to_guest(uint8_t *g, const void *buf, size_t len)
+static inline void vmmem__to_guest_fixed(uint8_t *g, const void *buf,
+					 size_t len)
 {
 	uintptr_t a = (uintptr_t)g;
 
-	if (!__builtin_constant_p(len)) {
-		vmmem__to_guest_var(g, buf, len);
-		return;
-	}
 	if (len == 8 && !(a & 7)) {
 		uint64_t v;
 
@@ -386,6 +377,24 @@ static inline void vmmem__to_guest(uint8_t *g, const void *buf, size_t len)
 	} else {
 		memcpy(g, buf, len);
 	}
+}
+
+/* A length known only at run time goes out of line: no branch per size in
+ * every caller, and no size the caller's buffer cannot hold. */
+static inline void vmmem__from_guest(void *buf, const uint8_t *g, size_t len)
+{
+	if (__builtin_constant_p(len))
+		vmmem__from_guest_fixed(buf, g, len);
+	else
+		vmmem__from_guest_var(buf, g, len);
+}
+
+static inline void vmmem__to_guest(uint8_t *g, const void *buf, size_t len)
+{
+	if (__builtin_constant_p(len))
+		vmmem__to_guest_fixed(g, buf, len);
+	else
+		vmmem__to_guest_var(g, buf, len);
 }
 
 /*
