@@ -62,30 +62,24 @@ struct vmmem_region {
 	uint64_t *dirty;		/* points just past this struct */
 };
 
-/* Both bounds in one cache line: a lookup touches one bucket entry. */
-struct vmmem__bucket {
-	uint32_t lo;
-	uint32_t hi;
-};
-
 struct vmmem {
 	struct vmmem__view view;	/* first: read by the inline paths */
 	uint32_t refs;			/* atomic */
 	uint32_t n;			/* number of regions */
 	/*
-	 * Bucket index over [base, base + (nbuckets << shift)): bucket b holds
-	 * the index range [lo, hi] of the regions that can contain an
-	 * address of the bucket, so a lookup is a shift and a search over
-	 * one or two regions for any layout that is not wildly uneven.
+	 * The bucket index (see view.h): bucket b covers
+	 * [base + (b << shift), base + ((b + 1) << shift)) and the regions
+	 * that can contain one of its addresses are guess[b] to slots[hi[b]],
+	 * so a lookup is a shift and a search over one or two regions for any
+	 * layout that is not wildly uneven.
 	 */
-	vmmem_gpa_t base;
 	vmmem_gpa_t top;		/* last byte of the last region */
-	unsigned shift;
-	uint32_t nbuckets;
-	struct vmmem__bucket *buckets;
+	const struct vmmem__slot **guess; /* per bucket: see build_buckets() */
+	uint32_t *hi;			/* per bucket */
 	/* n slots, cache-line aligned, in the same allocation. */
 	struct vmmem__slot *slots;
 	struct vmmem__slot sentinel;	/* the only slot of an empty set */
+	uintptr_t sentinel_btab;	/* its bucket tables: { 0 } */
 };
 
 /*
@@ -201,20 +195,20 @@ static inline const struct vmmem__slot *vmmem__find(struct vmmem *mem,
 						    vmmem_gpa_t gpa)
 {
 	const struct vmmem__slot *s;
-	const struct vmmem__bucket *bk;
+	uint64_t b;
 	uint32_t n;
 
-	if (mem->n == 0 || gpa - mem->base > mem->top - mem->base)
+	if (mem->n == 0 || gpa - mem->view.base > mem->top - mem->view.base)
 		return NULL;
-	bk = &mem->buckets[(gpa - mem->base) >> mem->shift];
+	b = (gpa - mem->view.base) >> (mem->view.geom & 63);
 	/*
-	 * The last region in [lo, hi] that starts at or before gpa. Without
-	 * branches on the comparison (it compiles to a conditional move): a
-	 * bucket often straddles two regions, and random addresses would
-	 * mispredict a branch half of the time.
+	 * The last region in [first, hi] that starts at or before gpa.
+	 * Without branches on the comparison (it compiles to a conditional
+	 * move): a bucket may straddle two regions, and random addresses
+	 * would mispredict a branch half of the time.
 	 */
-	s = &mem->slots[bk->lo];
-	n = bk->hi - bk->lo + 1;
+	s = mem->guess[b];
+	n = mem->hi[b] - (uint32_t)(s - mem->slots) + 1;
 	while (n > 1) {
 		uint32_t half = n / 2;
 

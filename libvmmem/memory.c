@@ -21,58 +21,97 @@ static int cmp_region(const void *a, const void *b)
 	return ra->gpa < rb->gpa ? -1 : ra->gpa > rb->gpa;
 }
 
-/* Smallest power of two >= 2n, at least 2 and at most 2^21 buckets. */
-static uint32_t bucket_count(uint32_t n)
+/* The most buckets a set of n regions gets: 32 per region, at least 64
+ * and at most 2^21 (16 MiB of index). */
+static uint64_t bucket_cap(uint32_t n)
 {
-	uint32_t nb = 2;
+	uint64_t cap = 32 * (uint64_t)n;
 
-	while (nb < 2 * (uint64_t)n && nb < (1u << 21))
-		nb <<= 1;
-	return nb;
+	return cap < 64 ? 64 : cap > (1u << 21) ? (1u << 21) : cap;
+}
+
+static unsigned ctz64(uint64_t x)
+{
+	return (unsigned)__builtin_ctzll(x);
 }
 
 /*
- * Fill the bucket index. Bucket b covers [base + (b << shift), next bucket);
- * lo[b] is the last region starting at or before the bucket's first byte
- * (0 if none), hi[b] the last region starting at or before its last byte.
- * A region containing an address of bucket b is therefore in [lo[b], hi[b]].
+ * log2 of the bucket size: the largest power of two that every region
+ * boundary is a multiple of (relative to base), so that no bucket holds
+ * parts of two regions and the inline paths' tables cover every bucket; or,
+ * when that would take more buckets than bucket_cap(), the smallest size
+ * within it, with a search in the buckets that a boundary cuts.
  */
-static void build_buckets(struct vmmem *m)
+static unsigned bucket_shift(const struct vmmem *m, uint64_t span)
 {
-	uint64_t span = m->top - m->base;
-	uint32_t nb = m->nbuckets, i = 0, b;
-	unsigned bits = 0;
+	uint64_t cap = bucket_cap(m->n);
+	unsigned need = 0, align = 63;
+	uint32_t i;
 
-	/* The bucket of the top byte must be below nb: span >> shift < nb. */
-	while (bits < 64 && (span >> bits) >= nb)
-		bits++;
-	m->shift = bits;
+	while (need < 63 && (span >> need) >= cap)
+		need++;
+	for (i = 0; i < m->n; i++) {
+		uint64_t start = m->slots[i].gpa - m->view.base;
+		uint64_t end = start + m->slots[i].len; /* 0: the top of 2^64 */
+
+		if (start && ctz64(start) < align)
+			align = ctz64(start);
+		if (end && ctz64(end) < align)
+			align = ctz64(end);
+	}
+	return need > align ? need : align;
+}
+
+/*
+ * The bucket table entry of [lo, hi] (see vmmem/view.h): host minus guest
+ * address when the bucket is at least 8 bytes and wholly readable memory of
+ * region s, or with write, memory that may be written without dirty
+ * tracking, and the region's host and guest addresses agree modulo 8; else
+ * 0, which sends the inline paths to the library.
+ */
+static uintptr_t whole_bucket(const struct vmmem__slot *s, vmmem_gpa_t lo,
+			      vmmem_gpa_t hi, unsigned shift, bool write)
+{
+	uintptr_t bias;
+
+	if (shift < 3 || !s->hva || lo < s->gpa || hi - s->gpa >= s->len)
+		return 0;
+	if (write && (s->dirty || (s->region->flags & VMMEM_REGION_READONLY)))
+		return 0;
+	bias = (uintptr_t)s->hva - (uintptr_t)s->gpa;
+	return bias & 7 ? 0 : bias;
+}
+
+/*
+ * Fill the bucket index (see struct vmmem): guess[b] is the last region
+ * starting at or before the bucket's first byte, hi[b] the last region
+ * starting at or before its last byte. A region containing an address of
+ * bucket b is therefore in [first[b], hi[b]].
+ */
+static void build_buckets(struct vmmem *m, const struct vmmem__slot **guess,
+			  uintptr_t *rtab, uintptr_t *wtab, uint64_t nb)
+{
+	uint64_t span = m->top - m->view.base, b;
+	unsigned shift = m->view.geom & 63;
+	uint32_t i = 0;
 
 	for (b = 0; b < nb; b++) {
-		uint64_t first = (uint64_t)b << m->shift;
-		vmmem_gpa_t lo_gpa, hi_gpa;
+		vmmem_gpa_t lo_gpa = m->view.base + (b << shift);
+		vmmem_gpa_t hi_gpa =
+			m->view.base +
+			(b + 1 < nb ? ((b + 1) << shift) - 1 : span);
+		uint32_t j;
 
-		if (m->shift && first >> m->shift != b) {
-			/* Buckets past the top of the 64-bit space. */
-			m->buckets[b].lo = m->buckets[b].hi = m->n - 1;
-			continue;
-		}
-		lo_gpa = m->base + first;
-		hi_gpa = ((uint64_t)(b + 1) << m->shift) - 1;
-		if (hi_gpa > span || hi_gpa < first)
-			hi_gpa = m->top;
-		else
-			hi_gpa += m->base;
 		while (i + 1 < m->n && m->slots[i + 1].gpa <= lo_gpa)
 			i++;
-		m->buckets[b].lo = i;
-		{
-			uint32_t j = i;
-
-			while (j + 1 < m->n && m->slots[j + 1].gpa <= hi_gpa)
-				j++;
-			m->buckets[b].hi = j;
-		}
+		guess[b] = &m->slots[i];
+		rtab[b] = whole_bucket(&m->slots[i], lo_gpa, hi_gpa, shift,
+				       false);
+		wtab[b] = whole_bucket(&m->slots[i], lo_gpa, hi_gpa, shift,
+				       true);
+		for (j = i; j + 1 < m->n && m->slots[j + 1].gpa <= hi_gpa;)
+			j++;
+		m->hi[b] = j;
 	}
 }
 
@@ -124,14 +163,17 @@ static int set_build(struct vmmem_region *const *sorted, uint32_t n,
 		     struct vmmem **out)
 {
 	const size_t line = 64;
-	uint32_t nb = n ? bucket_count(n) : 0, i;
-	/* Header, slack to align the slots to a cache line, slots,
-	 * buckets: one allocation. */
-	size_t size = sizeof(struct vmmem) + line +
-		      (size_t)n * sizeof(struct vmmem__slot) +
-		      (size_t)nb * sizeof(struct vmmem__bucket);
-	struct vmmem *m = calloc(1, size);
+	struct vmmem *m;
+	uint64_t nb = 0;
+	const struct vmmem__slot **guess;
+	uintptr_t *rtab, *wtab;
+	unsigned shift;
+	size_t size;
+	uint32_t i;
 
+	/* The regions first: the bucket count depends on their layout. */
+	m = calloc(1, sizeof(struct vmmem) + line +
+			      (size_t)n * sizeof(struct vmmem__slot));
 	if (!m)
 		return -ENOMEM;
 	m->refs = 1;
@@ -139,7 +181,7 @@ static int set_build(struct vmmem_region *const *sorted, uint32_t n,
 	m->slots = (struct vmmem__slot *)(((uintptr_t)(m + 1) + line - 1) &
 					  ~(uintptr_t)(line - 1));
 	for (i = 0; i < n; i++) {
-		struct vmmem_region *r = vmmem_region_ref(sorted[i]);
+		struct vmmem_region *r = sorted[i];
 		struct vmmem__slot *s = &m->slots[i];
 
 		s->gpa = r->gpa;
@@ -150,18 +192,39 @@ static int set_build(struct vmmem_region *const *sorted, uint32_t n,
 		if (r->hva && r->dirty && !(r->flags & VMMEM_REGION_READONLY))
 			s->dlim = lim7(r->len);
 	}
-	set_runs(m);
-	if (n) {
-		m->view.hint = &m->slots[0];
-		m->base = m->slots[0].gpa;
-		m->top = m->slots[n - 1].gpa + (m->slots[n - 1].len - 1);
-		m->nbuckets = nb;
-		m->buckets = (struct vmmem__bucket *)(void *)&m->slots[n];
-		build_buckets(m);
-	} else {
+	if (n == 0) {
 		/* All lengths 0: no address ever matches the sentinel. */
 		m->view.hint = &m->sentinel;
+		m->view.btab[0] = m->view.btab[1] = &m->sentinel_btab;
+		*out = m;
+		return 0;
 	}
+	m->view.base = m->slots[0].gpa;
+	m->top = m->slots[n - 1].gpa + (m->slots[n - 1].len - 1);
+	shift = bucket_shift(m, m->top - m->view.base);
+	nb = ((m->top - m->view.base) >> shift) + 1;
+	m->view.geom = shift;
+	/* Then the index, in its own allocation: guess[], the two host
+	 * address tables, hi[]. */
+	size = (size_t)nb * (sizeof(*guess) + 2 * sizeof(*rtab) +
+			     sizeof(uint32_t));
+	guess = malloc(size);
+	if (!guess) {
+		free(m);
+		return -ENOMEM;
+	}
+	rtab = (uintptr_t *)(void *)(guess + nb);
+	wtab = rtab + nb;
+	m->hi = (uint32_t *)(void *)(wtab + nb);
+	build_buckets(m, guess, rtab, wtab, nb);
+	for (i = 0; i < n; i++)
+		vmmem_region_ref(sorted[i]);
+	set_runs(m);
+	m->view.hint = &m->slots[0];
+	m->view.geom = (nb - 1) << 6 | shift;
+	m->guess = guess;
+	m->view.btab[0] = rtab;
+	m->view.btab[1] = wtab;
 	*out = m;
 	return 0;
 }
@@ -335,6 +398,8 @@ void vmmem_destroy(struct vmmem *mem)
 		return;
 	for (i = 0; i < mem->n; i++)
 		vmmem_region_destroy(mem->slots[i].region);
+	if (mem->n)
+		free(mem->guess);
 	free(mem);
 }
 

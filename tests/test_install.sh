@@ -42,9 +42,9 @@ headers_compile_alone() {
 check "every installed header compiles on its own" headers_compile_alone
 
 soname_is_versioned() {
-	readelf -d "$prefix/lib/libvmmem.so" | grep -q 'SONAME.*\[libvmmem\.so\.0\]'
+	readelf -d "$prefix/lib/libvmmem.so" | grep -q 'SONAME.*\[libvmmem\.so\.1\]'
 }
-check "libvmmem.so has soname libvmmem.so.0" soname_is_versioned
+check "libvmmem.so has soname libvmmem.so.1" soname_is_versioned
 
 exports_only_api() {
 	bad=$(nm -D --defined-only "$prefix/lib/libvmmem.so" |
@@ -64,9 +64,9 @@ check "a consumer builds with pkg-config --cflags --libs libvmmem" build_shared
 run_shared() {
 	LD_LIBRARY_PATH="$prefix/lib" "$tmp/consumer" &&
 	LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/consumer" |
-		grep -q "libvmmem.so.0 => $prefix/lib/libvmmem.so.0"
+		grep -q "libvmmem.so.1 => $prefix/lib/libvmmem.so.1"
 }
-check "the consumer runs against the installed libvmmem.so.0" run_shared
+check "the consumer runs against the installed libvmmem.so.1" run_shared
 
 build_static() {
 	$cc -std=gnu11 -Wall -Wextra -Werror -static-libgcc \
@@ -83,10 +83,10 @@ xen_consumer_runs() {
 	$cc -std=gnu11 -Wall -Wextra -Werror -o "$tmp/consumer-xen" \
 		tests/consumer_xen.c $(pkg-config --cflags --libs libvmmem-xen) &&
 	readelf -d "$prefix/lib/libvmmem-xen.so" |
-		grep -q 'SONAME.*\[libvmmem-xen\.so\.0\]' &&
+		grep -q 'SONAME.*\[libvmmem-xen\.so\.1\]' &&
 	LD_LIBRARY_PATH="$prefix/lib" "$tmp/consumer-xen" &&
 	LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/consumer-xen" |
-		grep -q "libvmmem-xen.so.0 => $prefix/lib/libvmmem-xen.so.0"
+		grep -q "libvmmem-xen.so.1 => $prefix/lib/libvmmem-xen.so.1"
 }
 check "a consumer builds against libvmmem-xen via pkg-config and runs" xen_consumer_runs
 

@@ -18,6 +18,7 @@
  * Writable regions hold pat(gpa); R reads as zero.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -32,8 +33,10 @@
 #include <windows.h>
 #endif
 
+#include <vmmem/dirty.h>
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
+#include <vmmem/scalar.h>
 
 #include "fixture.h"
 #include "sysmock.h"
@@ -80,6 +83,8 @@ struct fixture {
 #define FIXTURE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define MANY_TEST(fn)                                                          \
 	cmocka_unit_test_setup_teardown(fn, setup_many, teardown_many)
+#define ALIGNED_TEST(fn)                                                       \
+	cmocka_unit_test_setup_teardown(fn, setup_many_aligned, teardown_many)
 
 /* The byte every writable region of the fixtures holds at gpa. */
 static uint8_t pat(vmmem_gpa_t gpa)
@@ -274,14 +279,16 @@ static uint8_t *model_byte(const struct model *m, vmmem_gpa_t gpa)
 /*
  * NMANY 4 KiB regions with gaps of random size (a quarter of them with no
  * gap, so some runs of regions are adjacent), created from a shuffled
- * range list.
+ * range list. With aligned, the gaps are whole pages, so that the set's
+ * bucket tables can cover every region (see vmmem/view.h); otherwise they
+ * are any number of bytes, and the lookups search.
  */
-static int setup_many(void **state)
+static int setup_many_layout(void **state, bool aligned)
 {
 	struct vmmem_range *ranges;
 	struct fixture *f;
 	struct model *m;
-	vmmem_gpa_t gpa = 0x10;
+	vmmem_gpa_t gpa = aligned ? 0x100000 : 0x10;
 	size_t i;
 
 	sysmock_reset();
@@ -302,7 +309,8 @@ static int setup_many(void **state)
 		m->len[i] = PAGE;
 		gpa += PAGE;
 		if (r % 4)
-			gpa += 1 + (r >> 8) % 0x2000;
+			gpa += aligned ? PAGE * (1 + (r >> 8) % 2)
+				       : 1 + (r >> 8) % 0x2000;
 	}
 	m->end = m->gpa[NMANY - 1] + m->len[NMANY - 1];
 	for (i = 0; i < NMANY; i++) {
@@ -339,6 +347,16 @@ err:
 	free(m);
 	free(f);
 	return -1;
+}
+
+static int setup_many(void **state)
+{
+	return setup_many_layout(state, false);
+}
+
+static int setup_many_aligned(void **state)
+{
+	return setup_many_layout(state, true);
 }
 
 static int teardown_many(void **state)
@@ -2187,6 +2205,162 @@ static void test_memory_many_regions_write_matches_model(void **state)
 	}
 }
 
+/*
+ * 1, 2, 4 and 8-byte values at random addresses, aligned and not, read and
+ * written through the inline accessors: the hint, the bucket tables and
+ * the library's search must all agree with the model.
+ */
+static void test_memory_many_regions_scalars_match_model(void **state)
+{
+	struct fixture *f = *state;
+	const struct model *m = f->model;
+	int n;
+
+	for (n = 0; n < 40000; n++) {
+		uint64_t r = next_rand(&f->rng), want = 0, got = 0;
+		unsigned size = 1u << (r >> 60 & 3), k;
+		vmmem_gpa_t gpa = r % (m->end + 0x2000);
+		int backed, rc;
+
+		if (r >> 62 & 1)
+			gpa &= ~(vmmem_gpa_t)(size - 1);
+		backed = model_backed(m, gpa, size);
+		if (r >> 63) {
+			uint64_t v = next_rand(&f->rng);
+
+			switch (size) {
+			case 1: rc = vmmem_write_u8(f->mem, gpa, (uint8_t)v); break;
+			case 2: rc = vmmem_write_le16(f->mem, gpa, (uint16_t)v); break;
+			case 4: rc = vmmem_write_le32(f->mem, gpa, (uint32_t)v); break;
+			default: rc = vmmem_write_le64(f->mem, gpa, v); break;
+			}
+			assert_int_equal(rc, backed ? 0 : -EFAULT);
+			for (k = 0; backed && k < size; k++)
+				*model_byte(m, gpa + k) = (uint8_t)(v >> 8 * k);
+			continue;
+		}
+		switch (size) {
+		case 1: {
+			uint8_t v = 0x5a;
+
+			rc = vmmem_read_u8(f->mem, gpa, &v);
+			got = v;
+			break;
+		}
+		case 2: {
+			uint16_t v = 0x5a5a;
+
+			rc = vmmem_read_le16(f->mem, gpa, &v);
+			got = v;
+			break;
+		}
+		case 4: {
+			uint32_t v = 0x5a5a5a5a;
+
+			rc = vmmem_read_le32(f->mem, gpa, &v);
+			got = v;
+			break;
+		}
+		default:
+			got = 0x5a5a5a5a5a5a5a5aull;
+			rc = vmmem_read_le64(f->mem, gpa, &got);
+			break;
+		}
+		if (!backed) {
+			/* On error the value is untouched. */
+			assert_int_equal(rc, -EFAULT);
+			assert_true(got == 0x5a5a5a5a5a5a5a5aull >> (64 - 8 * size));
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		for (k = 0; k < size; k++)
+			want |= (uint64_t)*model_byte(m, gpa + k) << 8 * k;
+		assert_true(got == want);
+	}
+}
+
+/* Where the bucket tables put an aligned value, or NULL: not there. */
+static uint8_t *table_hva(struct vmmem *mem, unsigned tab, vmmem_gpa_t gpa,
+			  unsigned n)
+{
+	uintptr_t bias = vmmem__bias(mem, tab, gpa, n);
+
+	return bias ? (uint8_t *)(uintptr_t)(gpa + bias) : NULL;
+}
+
+/*
+ * White box: with page-aligned boundaries, every aligned value of every
+ * region is found through the bucket table, without a search (the speed of
+ * random access depends on it).
+ */
+static void test_memory_aligned_layout_is_in_bucket_table(void **state)
+{
+	struct fixture *f = *state;
+	const struct model *m = f->model;
+	size_t i;
+
+	for (i = 0; i < NMANY; i++) {
+		void *hva = NULL;
+		vmmem_gpa_t end = m->gpa[i] + m->len[i] - 8;
+
+		assert_int_equal(vmmem_get_ptr(f->mem, m->gpa[i], m->len[i],
+					       &hva),
+				 0);
+		assert_ptr_equal(table_hva(f->mem, 0, m->gpa[i], 8), hva);
+		assert_ptr_equal(table_hva(f->mem, 1, end, 8),
+				 (uint8_t *)hva + m->len[i] - 8);
+		/* A misaligned value is left to the library. */
+		assert_null(table_hva(f->mem, 0, m->gpa[i] + 4, 8));
+		/* So is an address in a gap or outside the set. */
+		if (i + 1 < NMANY && m->gpa[i + 1] != m->gpa[i] + m->len[i])
+			assert_null(table_hva(f->mem, 0, end + 8, 8));
+	}
+	assert_null(table_hva(f->mem, 0, m->gpa[0] - 8, 8));
+	assert_null(table_hva(f->mem, 0, m->end, 8));
+	assert_null(table_hva(f->mem, 0, ~0ull - 7, 8));
+}
+
+/*
+ * Regions the tables must not hand out for writing: read-only and
+ * dirty-tracked ones, in a layout where every bucket is whole.
+ */
+static void test_memory_scalar_writes_respect_each_region(void **state)
+{
+	struct vmmem_region *r[3];
+	struct vmmem *mem;
+	uint64_t v = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0x10000, 0x10000, 0, &r[0]),
+			 0);
+	assert_int_equal(vmmem_region_create_anon(0x30000, 0x10000,
+						  VMMEM_REGION_READONLY,
+						  &r[1]),
+			 0);
+	assert_int_equal(vmmem_region_create_anon(0x50000, 0x10000,
+						  VMMEM_REGION_DIRTY_LOG, &r[2]),
+			 0);
+	assert_int_equal(vmmem_create(r, 3, &mem), 0);
+	for (i = 0; i < 3; i++)
+		vmmem_region_destroy(r[i]);
+	/* Start the hint in the first region, away from the others. */
+	assert_int_equal(vmmem_write_u64(mem, 0x10008, 1), 0);
+	assert_non_null(table_hva(mem, 0, 0x38000, 8));
+	assert_null(table_hva(mem, 1, 0x38000, 8));
+	assert_null(table_hva(mem, 1, 0x58000, 8));
+	assert_int_equal(vmmem_write_u64(mem, 0x38000, 2), -EACCES);
+	assert_int_equal(vmmem_read_u64(mem, 0x38000, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(vmmem_write_u64(mem, 0x10008, 1), 0);
+	assert_int_equal(vmmem_dirty_test(mem, 0x58000, 8), 0);
+	assert_int_equal(vmmem_write_u64(mem, 0x58000, 3), 0);
+	assert_int_equal(vmmem_dirty_test(mem, 0x58000, 8), 1);
+	assert_int_equal(vmmem_read_u64(mem, 0x58000, &v), 0);
+	assert_true(v == 3);
+	vmmem_destroy(mem);
+}
+
 /* Out of memory: every allocation the library makes may fail. */
 
 static const enum sysmock_fn allocators[] = { SYSMOCK_CALLOC, SYSMOCK_MALLOC,
@@ -2610,6 +2784,13 @@ int main(void)
 		MANY_TEST(test_memory_many_regions_find_matches_model),
 		MANY_TEST(test_memory_many_regions_read_matches_model),
 		MANY_TEST(test_memory_many_regions_write_matches_model),
+		MANY_TEST(test_memory_many_regions_scalars_match_model),
+		ALIGNED_TEST(test_memory_many_regions_find_matches_model),
+		ALIGNED_TEST(test_memory_many_regions_read_matches_model),
+		ALIGNED_TEST(test_memory_many_regions_write_matches_model),
+		ALIGNED_TEST(test_memory_many_regions_scalars_match_model),
+		ALIGNED_TEST(test_memory_aligned_layout_is_in_bucket_table),
+		cmocka_unit_test(test_memory_scalar_writes_respect_each_region),
 		/* Out of memory */
 		cmocka_unit_test(
 			test_memory_create_fails_cleanly_without_memory),

@@ -379,22 +379,35 @@ static inline void vmmem__to_guest_fixed(uint8_t *g, const void *buf,
 	}
 }
 
-/* A length known only at run time goes out of line: no branch per size in
- * every caller, and no size the caller's buffer cannot hold. */
+/*
+ * A length known only at run time is one memcpy when it is longer than 8
+ * bytes; up to 8 it goes out of line, so that callers do not get a branch
+ * per size. The caller's buffer goes through an empty asm: a compiler that
+ * sees an 8-byte buffer must not warn about a branch that the length rules
+ * out at run time.
+ */
 static inline void vmmem__from_guest(void *buf, const uint8_t *g, size_t len)
 {
-	if (__builtin_constant_p(len))
+	if (__builtin_constant_p(len)) {
 		vmmem__from_guest_fixed(buf, g, len);
-	else
+	} else if (__builtin_expect(len > 8, 1)) {
+		__asm__("" : "+r"(buf));
+		memcpy(buf, g, len);
+	} else {
 		vmmem__from_guest_var(buf, g, len);
+	}
 }
 
 static inline void vmmem__to_guest(uint8_t *g, const void *buf, size_t len)
 {
-	if (__builtin_constant_p(len))
+	if (__builtin_constant_p(len)) {
 		vmmem__to_guest_fixed(g, buf, len);
-	else
+	} else if (__builtin_expect(len > 8, 1)) {
+		__asm__("" : "+r"(buf));
+		memcpy(g, buf, len);
+	} else {
 		vmmem__to_guest_var(g, buf, len);
+	}
 }
 
 /*

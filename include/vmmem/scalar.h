@@ -52,11 +52,19 @@ VMMEM__SLOW int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa,
 	{                                                                      \
 		const struct vmmem__slot *s = vmmem__hint(mem);                \
 		uint64_t off = gpa - s->gpa;                                   \
+		uintptr_t bias;                                                \
                                                                                \
 		if (__builtin_expect(vmmem__small_ok(off, s->rlim, bits / 8),  \
 				     1)) {                                     \
 			*val = __atomic_load_n(                                \
 				(uint##bits##_t *)(void *)(s->hva + off),      \
+				__ATOMIC_RELAXED);                             \
+			return 0;                                              \
+		}                                                              \
+		bias = vmmem__bias(mem, 0, gpa, bits / 8);                     \
+		if (__builtin_expect(bias != 0, 1)) {                          \
+			*val = __atomic_load_n(                                \
+				(const uint##bits##_t *)(uintptr_t)(gpa + bias), \
 				__ATOMIC_RELAXED);                             \
 			return 0;                                              \
 		}                                                              \
@@ -68,6 +76,7 @@ VMMEM__SLOW int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa,
 	{                                                                      \
 		const struct vmmem__slot *s = vmmem__hint(mem);                \
 		uint64_t off = gpa - s->gpa;                                   \
+		uintptr_t bias;                                                \
                                                                                \
 		if (__builtin_expect(vmmem__small_ok(off, s->wlim, bits / 8),  \
 				     1)) {                                     \
@@ -81,6 +90,13 @@ VMMEM__SLOW int vmmem__write_small(struct vmmem *mem, vmmem_gpa_t gpa,
 				(uint##bits##_t *)(void *)(s->hva + off), val, \
 				__ATOMIC_RELAXED);                             \
 			vmmem__mark_small(s, off);                             \
+			return 0;                                              \
+		}                                                              \
+		bias = vmmem__bias(mem, 1, gpa, bits / 8);                     \
+		if (__builtin_expect(bias != 0, 1)) {                          \
+			__atomic_store_n(                                      \
+				(uint##bits##_t *)(uintptr_t)(gpa + bias), val, \
+				__ATOMIC_RELAXED);                             \
 			return 0;                                              \
 		}                                                              \
 		return vmmem__write_small(mem, gpa, val, bits / 8);            \

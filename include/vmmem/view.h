@@ -47,11 +47,30 @@ struct vmmem__slot {
 	struct vmmem_region *region;
 };
 
-/* private: the head of every struct vmmem. */
+/*
+ * private: the head of every struct vmmem. Besides the hint, the inline
+ * paths read the set's bucket tables: the covered span is cut into
+ * power-of-two buckets, aligned where the set allows it to every region
+ * boundary, and btab[0][b] turns an address of bucket b into a host address
+ * when all of the bucket is readable memory of one region. An aligned value
+ * in such a bucket is found with a subtraction, a shift and one load, and no
+ * access waits on the one before (the hint is only written by the library's
+ * lookups).
+ * None of these fields change after the set is built.
+ */
 struct vmmem__view {
 	/* The slot that served the last lookup: a hint, read and written
 	 * with relaxed atomics by any thread; never NULL. */
 	const struct vmmem__slot *hint;
+	vmmem_gpa_t base;		/* first byte of the first region */
+	/* (number of buckets - 1) << 6 | log2 of the bucket size: one load
+	 * for both. */
+	uint64_t geom;
+	/* Per bucket: host address minus guest address (modulo 2^64) when
+	 * the whole bucket is readable ([0]), or writable without dirty
+	 * tracking ([1]), memory of one region whose host and guest
+	 * addresses agree modulo 8; else 0 (also when the difference is 0). */
+	const uintptr_t *btab[2];
 };
 
 #define VMMEM__DIRTY_SHIFT 12
@@ -71,6 +90,26 @@ static inline const struct vmmem__slot *vmmem__hint(struct vmmem *mem)
 }
 
 /*
+ * For the n bytes (a power of two up to 8) at gpa: host minus guest address
+ * when they are naturally aligned and inside a bucket that is wholly
+ * readable (tab 0) or writable without dirty tracking (tab 1), else 0 (see
+ * struct vmmem__view). A subtraction, a shift, a comparison and one load
+ * from the bucket table; buckets are at least 8 bytes and aligned, so such
+ * a value never crosses one.
+ */
+static inline uintptr_t vmmem__bias(struct vmmem *mem, unsigned tab,
+				    vmmem_gpa_t gpa, unsigned n)
+{
+	const struct vmmem__view *v = (const struct vmmem__view *)(void *)mem;
+	uint64_t geom = v->geom;
+	uint64_t b = (gpa - v->base) >> (geom & 63);
+
+	if (b > geom >> 6 || (gpa & (n - 1)))
+		return 0;
+	return v->btab[tab][b];
+}
+
+/*
  * Whether a value of n bytes (a power of two up to 8) at region offset off
  * can take the fast path: below the limit, and naturally aligned so that it
  * is one access. The offset is computed by the caller with unsigned
@@ -79,7 +118,7 @@ static inline const struct vmmem__slot *vmmem__hint(struct vmmem *mem)
  */
 static inline int vmmem__small_ok(uint64_t off, uint64_t lim, unsigned n)
 {
-	return off < lim && !(off & (n - 1));
+	return (off < lim) & !(off & (n - 1));
 }
 
 /*
