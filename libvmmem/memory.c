@@ -310,7 +310,9 @@ static int create_run(struct vmmem_range *const *r, size_t n, unsigned flags,
 		last_len = (last_len + VMMEM_PAGE_SIZE - 1) &
 			   ~(VMMEM_PAGE_SIZE - 1);
 		if (total <= SIZE_MAX - last_len)
-			res = vmmem__reserve(total + last_len);
+			res = vmmem__reserve_aligned(total + last_len,
+						     r[0]->gpa,
+						     vmmem__page_size());
 		total += last_len;
 	}
 	for (i = 0; i < n; i++) {

@@ -59,6 +59,19 @@ void *vmmem__reserve(size_t len);
 void vmmem__unreserve(void *hva, size_t len);
 
 /*
+ * vmmem__reserve(): a reservation is released only as a whole on Windows,
+ * so there is no trimming an over-sized one to line it up for huge pages
+ * (large pages there need a privilege and are all-or-nothing anyway).
+ */
+static inline void *vmmem__reserve_aligned(size_t len, uint64_t gpa,
+					   size_t page)
+{
+	(void)gpa;
+	(void)page;
+	return vmmem__reserve(len);
+}
+
+/*
  * Sleep while *word == val, until woken, at most rel (NULL: no limit).
  * May return early; the caller rechecks.
  */
@@ -92,6 +105,32 @@ static inline void *vmmem__reserve(size_t len)
 static inline void vmmem__unreserve(void *hva, size_t len)
 {
 	munmap(hva, len);
+}
+
+/*
+ * An inaccessible reservation of len bytes whose address is congruent to
+ * gpa modulo 2 MiB when len is at least that (so that guest memory can be
+ * mapped with huge pages, both by the host and, for KVM, in the guest's
+ * second-level page tables, which need the host and the guest address to
+ * agree in their low 21 bits); only page-aligned otherwise, or when gpa is
+ * not (page: the host's page size). NULL on failure.
+ */
+static inline void *vmmem__reserve_aligned(size_t len, uint64_t gpa,
+					   size_t page)
+{
+	const size_t huge = 2u << 20;
+	uintptr_t res, start;
+
+	if (len < huge || len > SIZE_MAX - huge || (gpa & (page - 1)))
+		return vmmem__reserve(len);
+	res = (uintptr_t)vmmem__reserve(len + huge);
+	if (!res)
+		return NULL;
+	start = res + (((uintptr_t)gpa - res) & (huge - 1));
+	if (start > res)
+		munmap((void *)res, start - res);
+	munmap((void *)(start + len), res + huge - start);
+	return (void *)start;
 }
 
 static inline void vmmem__wait_on(uint32_t *word, uint32_t val,

@@ -19,6 +19,7 @@
 #include <vmmem/region.h>
 
 #include "internal.h"
+#include "os.h"
 
 /* Bits a borrowed region accepts: the rest change how we map. */
 #define BORROWED_FLAGS (VMMEM_REGION_READONLY | VMMEM_REGION_DIRTY_LOG)
@@ -156,22 +157,43 @@ static int region_map(struct vmmem_region *r, int mflags, int fd,
 		res = hva;
 		res_len = map_len;
 	} else if (!(flags & VMMEM_REGION_GUARD)) {
-		hva = mmap(NULL, map_len, prot, mflags, fd, (off_t)foff);
-		if (hva == MAP_FAILED)
-			return vmmem__neg_errno(errno);
+		/* Where huge pages can line up (vmmem__reserve_aligned());
+		 * hugetlb mappings are huge-page aligned by the kernel. */
+		void *want = NULL;
+
+		if (!(flags & VMMEM_REGION_HUGETLB) &&
+		    map_len >= VMMEM_HUGE_SIZE && !(r->gpa & (page - 1)))
+			want = vmmem__reserve_aligned(map_len, r->gpa, page);
+
+		hva = mmap(want, map_len, prot, mflags | (want ? MAP_FIXED : 0),
+			   fd, (off_t)foff);
+		if (hva == MAP_FAILED) {
+			rc = vmmem__neg_errno(errno);
+			if (want)
+				munmap(want, map_len);
+			return rc;
+		}
 		res = hva;
 		res_len = map_len;
 	} else {
+		const size_t huge = VMMEM_HUGE_SIZE;
+		size_t slack = 0;
 		uintptr_t start;
 
-		if (map_len > SIZE_MAX - 3 * align)
+		/* Room to line the mapping up for huge pages, as above. */
+		if (!(flags & VMMEM_REGION_HUGETLB) && map_len >= huge &&
+		    !(r->gpa & (page - 1)))
+			slack = huge;
+		if (map_len > SIZE_MAX - 3 * align - slack)
 			return -EOVERFLOW;
-		res_len = map_len + 3 * align;
+		res_len = map_len + 3 * align + slack;
 		res = mmap(NULL, res_len, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (res == MAP_FAILED)
 			return vmmem__neg_errno(errno);
 		start = ((uintptr_t)res + align + align - 1) & ~(align - 1);
+		if (slack)
+			start += ((uintptr_t)r->gpa - start) & (huge - 1);
 		hva = mmap((void *)start, map_len, prot, mflags | MAP_FIXED,
 			   fd, (off_t)foff);
 		if (hva == MAP_FAILED) {

@@ -18,6 +18,7 @@
 #include <string.h>
 #ifndef _WIN32
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -1533,6 +1534,165 @@ static void test_region_thp_refused_is_not_supported(void **state)
 #endif
 }
 
+/* The low 21 bits of a region's host address: what huge pages need. */
+static uint64_t huge_offset(const struct vmmem_region *r)
+{
+	return (uintptr_t)vmmem_region_hva(r) & (2 * MIB - 1);
+}
+
+/*
+ * Regions of 2 MiB or more are placed where their host address agrees with
+ * their guest address in the low 21 bits, so that the host and KVM can map
+ * them with huge pages; whatever the backend and with guard pages.
+ */
+static void test_region_large_regions_line_up_for_huge_pages(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	PORT_SKIP("Windows reservations cannot be trimmed to line them up");
+#else
+	static const uint64_t gpas[] = { 0, 0x40000000, 0x300000, 0x1ff000 };
+	struct vmmem_region *r = NULL;
+	char perms[5];
+	size_t i;
+	int fd;
+
+	(void)state;
+	sysmock_reset();
+	for (i = 0; i < sizeof(gpas) / sizeof(gpas[0]); i++) {
+		uint64_t want = gpas[i] & (2 * MIB - 1);
+
+		assert_int_equal(
+			vmmem_region_create_anon(gpas[i], 4 * MIB, 0, &r), 0);
+		assert_true(huge_offset(r) == want);
+		vmmem_region_destroy(r);
+		assert_int_equal(vmmem_region_create_anon(gpas[i], 4 * MIB,
+							  VMMEM_REGION_GUARD,
+							  &r),
+				 0);
+		assert_true(huge_offset(r) == want);
+		/* The guard pages are still there. */
+		maps_perms((uintptr_t)vmmem_region_hva(r) - 4096, perms);
+		assert_string_equal(perms, "---p");
+		vmmem_region_destroy(r);
+		assert_int_equal(vmmem_region_create_memfd(gpas[i], 4 * MIB, 0,
+							   NULL, &r),
+				 0);
+		assert_true(huge_offset(r) == want);
+		fd = dup(vmmem_region_fd(r));
+		assert_true(fd >= 0);
+		vmmem_region_destroy(r);
+		assert_int_equal(vmmem_region_create_file(gpas[i], 4 * MIB, 0,
+							  fd, 0, &r),
+				 0);
+		assert_true(huge_offset(r) == want);
+		vmmem_region_destroy(r);
+		close(fd);
+	}
+	/* Small regions keep one plain mapping each. */
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_anon(0x1000, 0x3000, 0, &r), 0);
+	assert_int_equal(sysmock_calls(SYSMOCK_MMAP), 1);
+	vmmem_region_destroy(r);
+#endif
+}
+
+/* So is a run of adjacent ranges that share one reservation. */
+static void test_region_anon_run_lines_up_for_huge_pages(void **state)
+{
+	static const struct vmmem_range ranges[] = {
+		{ 0x100000, 0x100000 }, { 0x200000, 4 * MIB }
+	};
+	struct vmmem *mem = NULL;
+	struct vmmem_region *r;
+
+	(void)state;
+#ifdef _WIN32
+	PORT_SKIP("Windows reservations cannot be trimmed to line them up");
+#endif
+	assert_int_equal(vmmem_create_anon(ranges, 2, 0, &mem), 0);
+	r = vmmem_region_at(mem, 1);
+	assert_true(huge_offset(r) == 0);
+	assert_true(huge_offset(vmmem_region_at(mem, 0)) == 0x100000);
+	assert_ptr_equal(vmmem_region_hva(r),
+			 (uint8_t *)vmmem_region_hva(vmmem_region_at(mem, 0)) +
+				 0x100000);
+	vmmem_destroy(mem);
+}
+
+/*
+ * A failing mapping after the reservation gives its error and leaves
+ * nothing mapped (the reservation is given back).
+ */
+static void test_region_large_region_mmap_failure_unmaps_all(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	PORT_SKIP("no reservation to line up on Windows");
+#else
+	struct vmmem_region *r = NULL;
+
+	(void)state;
+	sysmock_reset();
+	/* The reservation is the first mmap, the mapping the second. */
+	sysmock_fail(SYSMOCK_MMAP, 1, ENOMEM);
+	assert_int_equal(vmmem_region_create_anon(0, 4 * MIB, 0, &r), -ENOMEM);
+	assert_true(sysmock_done());
+	assert_int_equal(sysmock_calls(SYSMOCK_MMAP), 2);
+	/* Trimming the reservation's ends (one or two), then giving the
+	 * rest back. */
+	assert_true(sysmock_calls(SYSMOCK_MUNMAP) >= 2);
+	assert_null(r);
+#endif
+}
+
+/*
+ * With the host's THP on (always or madvise), a THP region that the
+ * guest touches is backed by huge pages, as /proc/self/smaps counts them.
+ */
+static void test_region_thp_region_gets_huge_pages(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	PORT_SKIP("Windows has no transparent huge pages: THP is -ENOTSUP");
+#else
+	char line[256], mode[128] = "";
+	struct vmmem_region *r = NULL;
+	unsigned long long kb = 0, start, end;
+	bool in = false;
+	FILE *f;
+
+	(void)state;
+	f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (f) {
+		if (!fgets(mode, sizeof(mode), f))
+			mode[0] = '\0';
+		fclose(f);
+	}
+	if (!strstr(mode, "[always]") && !strstr(mode, "[madvise]"))
+		PORT_SKIP("transparent huge pages are off on this host");
+	sysmock_reset();
+	assert_int_equal(vmmem_region_create_anon(0, 8 * MIB, VMMEM_REGION_THP,
+						  &r),
+			 0);
+	memset(vmmem_region_hva(r), 0x5a, 8 * MIB);
+	f = fopen("/proc/self/smaps", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
+			in = start == (uintptr_t)vmmem_region_hva(r);
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %llu kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	/* Four huge pages fit; the kernel may not find all of them. */
+	assert_true(kb >= 2048);
+	vmmem_region_destroy(r);
+#endif
+}
+
 static void test_region_hugetlb_rejects_length_not_2mib_multiple(void **s)
 {
 	struct vmmem_region *r = NULL;
@@ -1911,6 +2071,12 @@ int main(void)
 		cmocka_unit_test(
 			test_region_anon_accepts_region_ending_on_last_byte),
 		cmocka_unit_test(test_region_anon_returns_mmap_errno),
+		cmocka_unit_test(
+			test_region_large_regions_line_up_for_huge_pages),
+		cmocka_unit_test(test_region_anon_run_lines_up_for_huge_pages),
+		cmocka_unit_test(
+			test_region_large_region_mmap_failure_unmaps_all),
+		cmocka_unit_test(test_region_thp_region_gets_huge_pages),
 		cmocka_unit_test(
 			test_region_anon_survives_every_calloc_failure),
 		cmocka_unit_test(
