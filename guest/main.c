@@ -78,6 +78,7 @@ struct args {
 	const char *value; /* what follows its '=' */
 	size_t value_len;
 	uint64_t stream_mib; /* 0: bad N */
+	bool nosend;	     /* stream= only: keep the stream in the guest */
 	uint64_t churn_mib;  /* 0: the default size */
 	uint64_t passes;     /* 0: until 0x04 */
 	bool churn_opts;     /* churn= or passes= seen */
@@ -314,6 +315,8 @@ static void parse_token(struct args *a, const char *tok, size_t len)
 		    parse_dec(a->value, a->value_len, &n) == a->value_len &&
 		    n >= 1 && n <= STREAM_MAX_MIB)
 			a->stream_mib = n;
+	} else if (str_eq(tok, len, "nosend")) {
+		a->nosend = true;
 	} else if (str_starts(tok, len, "evil=")) {
 		select_prog(a, PROG_EVIL, tok, len, 5);
 	} else if (str_starts(tok, len, "churn=")) {
@@ -438,10 +441,16 @@ static uint8_t stream_byte(uint64_t i)
 	return (uint8_t)(i + (i >> 8) + (i >> 16) + (i >> 24));
 }
 
-static int stream(struct con *c, uint64_t mib)
+/*
+ * With send false (nosend) the stream is made the same way, into the same
+ * transmit buffers in turn, but never handed to the device: the guest's own
+ * rate, which bounds what any device can move.
+ */
+static int stream(struct con *c, uint64_t mib, bool send)
 {
 	uint64_t total = mib << 20, i = 0, h = FNV_OFFSET, w;
 	size_t room, k, j;
+	unsigned slot = 0;
 	char hex[17];
 	uint8_t *p;
 	int ret;
@@ -450,9 +459,15 @@ static int stream(struct con *c, uint64_t mib)
 		for (k = 0, stream_words[j] = 0; k < 8; k++)
 			stream_words[j] |= (uint64_t)(uint8_t)(j + k) << (8 * k);
 	while (i < total) {
-		ret = con_tx_space(c, &p, &room);
-		if (ret)
-			return ret;
+		if (send) {
+			ret = con_tx_space(c, &p, &room);
+			if (ret)
+				return ret;
+		} else {
+			p = c->tx_buf[slot];
+			room = CON_TX_SLOT_SIZE;
+			slot = (slot + 1) % CON_TX_SLOTS;
+		}
 		/* Whole words only; room is a multiple of 8 in practice. */
 		k = MIN(room, total - i) & ~(size_t)7;
 		if (!k)
@@ -464,7 +479,8 @@ static int stream(struct con *c, uint64_t mib)
 		}
 		for (; j < k; j++, i++)
 			p[j] = stream_byte(i);
-		con_tx_commit(c, k);
+		if (send)
+			con_tx_commit(c, k);
 	}
 	fmt_hex64(hex, h);
 	hex[16] = '\0';
@@ -506,6 +522,8 @@ static int usage_error(struct con *c, const struct args *a)
 				  "guest: bad pass count in '%.*s': N, 1 or "
 				  "more\n",
 				  (int)a->bad_opt_len, a->bad_opt);
+	if (a->nosend && a->prog != PROG_STREAM)
+		return con_puts(c, "guest: nosend is an option of stream=N\n");
 	return con_puts(c, "guest: churn= and passes= are options of "
 			   "prog=churn\n");
 }
@@ -521,6 +539,8 @@ static bool args_ok(const struct args *a)
 	if (a->prog == PROG_EVIL && !evil_known(a->value, a->value_len))
 		return false;
 	if (a->churn_opts && (a->bad_opt || a->prog != PROG_CHURN))
+		return false;
+	if (a->nosend && a->prog != PROG_STREAM)
 		return false;
 	return true;
 }
@@ -630,7 +650,7 @@ void guest_main(uint32_t start_info_gpa)
 		ret = echo(&console, false);
 		break;
 	case PROG_STREAM:
-		ret = stream(&console, args.stream_mib);
+		ret = stream(&console, args.stream_mib, !args.nosend);
 		break;
 	case PROG_FLOOD:
 		ret = con_flood(&console);

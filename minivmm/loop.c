@@ -296,7 +296,8 @@ int loop_run(struct machine *m, int sfd, int tfd)
 	struct input in;
 	struct outputs w = { 0 };
 	bool watching = false;
-	uint64_t poll_until = 0, wakeups = 0, count;
+	uint64_t poll_until = 0, wakeups = 0, sleeps = 0, notifies = 0;
+	uint64_t count;
 	struct epoll_event evs[8];
 	int ep, hfd, i, n, rc;
 
@@ -343,6 +344,7 @@ int loop_run(struct machine *m, int sfd, int tfd)
 
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 		wakeups++;
+		sleeps += timeout != 0;
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			pr_err("epoll_wait: %s", strerror(errno));
@@ -390,7 +392,7 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			} else if (fd == m->out.fd) {
 				vcon_output(m->console);
 			} else {
-				handle_notify(m, fd, &poll_until);
+				notifies += handle_notify(m, fd, &poll_until);
 			}
 		}
 		if (!running) {
@@ -410,7 +412,10 @@ int loop_run(struct machine *m, int sfd, int tfd)
 	}
 out:
 	/* A loop that spins (on a closed stdin, say) shows up here. */
-	pr_debug("event loop: %llu wake-ups", (unsigned long long)wakeups);
+	pr_debug("event loop: %llu wake-ups, %llu of them from sleep, %llu "
+		 "queue notifications",
+		 (unsigned long long)wakeups, (unsigned long long)sleeps,
+		 (unsigned long long)notifies);
 	if (hfd >= 0)
 		close(hfd);
 	close(ep);
