@@ -131,6 +131,7 @@ struct machine {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool leave;		/* atomic: vCPUs leave KVM_RUN */
+	bool started;		/* vCPU 0 has run (start-up reported) */
 	bool pausing;
 	unsigned parked;	/* vCPU threads waiting while paused */
 	unsigned ended;		/* vCPU threads that have returned */

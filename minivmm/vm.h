@@ -33,8 +33,8 @@ struct vm {
 };
 
 /*
- * Open /dev/kvm and create a VM with an in-kernel irqchip and PIT where KVM
- * offers them, and fetch KVM's list of MSRs to save. Errors are negative
+ * Open /dev/kvm, create a VM and fetch KVM's list of MSRs to save (the
+ * irqchip comes with the memory: vm_set_memory()). Errors are negative
  * errno with a message already printed: -ENOENT (no /dev/kvm), -EACCES (no
  * permission), others from KVM.
  */
@@ -42,7 +42,8 @@ int vm_init(struct vm *vm);
 void vm_fini(struct vm *vm);
 
 /*
- * Register every region of mem as a memory slot (slot i = region i); each
+ * Register every region of mem as a memory slot (slot i = region i), then
+ * create the in-kernel irqchip and PIT where KVM offers them; each region
  * must be page-aligned in address and size. With dirty_log, KVM logs the
  * guest's writes and vm_sync_dirty() merges them into the regions'
  * libvmmem bitmaps (the regions need VMMEM_REGION_DIRTY_LOG).

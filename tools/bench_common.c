@@ -3,12 +3,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -189,4 +192,100 @@ void bench_size_label(uint64_t size, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu MiB",
 			 (unsigned long long)(size >> 20));
+}
+
+int bench_floor_run(enum bench_floor how, uint64_t mem_size, double *t_open,
+		    double *t_exit, double *t_closed, char *err, size_t len)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	static const uint8_t code[] = { 0xb0, 0x42, 0xe6, 0x10, 0xf4 };
+	struct kvm_userspace_memory_region slot = { 0 };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+	struct kvm_run *run = MAP_FAILED;
+	int kvm, vm = -1, cpu = -1, run_size = 0, ret = -1, e = 0;
+	const char *what = NULL;
+	uint8_t *mem;
+
+/* On failure: remember the call and its errno, and unwind from label. */
+#define CHECK(cond, name, label)                                               \
+	do {                                                                   \
+		if (cond) {                                                    \
+			what = name;                                           \
+			e = errno;                                             \
+			goto label;                                            \
+		}                                                              \
+	} while (0)
+
+	*t_open = bench_now();
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		snprintf(err, len, "floor: /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(mem == MAP_FAILED, "mmap", err_close_kvm);
+	memcpy(mem + 0x1000, code, sizeof(code));
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	CHECK(vm < 0, "KVM_CREATE_VM", err_unmap_mem);
+	if (how == BENCH_FLOOR_IRQCHIP_FIRST) {
+		CHECK(ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0,
+		      "KVM_CREATE_IRQCHIP", err_close_vm);
+		CHECK(ioctl(vm, KVM_CREATE_PIT2, &pit) < 0, "KVM_CREATE_PIT2",
+		      err_close_vm);
+	}
+	slot.memory_size = mem_size;
+	slot.userspace_addr = (uintptr_t)mem;
+	CHECK(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0,
+	      "KVM_SET_USER_MEMORY_REGION", err_close_vm);
+	if (how == BENCH_FLOOR_IRQCHIP_AFTER) {
+		CHECK(ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0,
+		      "KVM_CREATE_IRQCHIP", err_close_vm);
+		CHECK(ioctl(vm, KVM_CREATE_PIT2, &pit) < 0, "KVM_CREATE_PIT2",
+		      err_close_vm);
+	}
+	cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	CHECK(cpu < 0, "KVM_CREATE_VCPU", err_close_vm);
+	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(run_size <= 0, "KVM_GET_VCPU_MMAP_SIZE", err_close_cpu);
+	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   cpu, 0);
+	CHECK(run == MAP_FAILED, "mmap of kvm_run", err_close_cpu);
+	/* The reset state runs at CS base 0xffff0000: point CS at 0. */
+	CHECK(ioctl(cpu, KVM_GET_SREGS, &sregs) < 0, "KVM_GET_SREGS",
+	      err_unmap_run);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	CHECK(ioctl(cpu, KVM_SET_SREGS, &sregs) < 0, "KVM_SET_SREGS",
+	      err_unmap_run);
+	regs.rip = 0x1000;
+	regs.rflags = 0x2;
+	CHECK(ioctl(cpu, KVM_SET_REGS, &regs) < 0, "KVM_SET_REGS",
+	      err_unmap_run);
+	CHECK(ioctl(cpu, KVM_RUN, 0) < 0, "KVM_RUN", err_unmap_run);
+	*t_exit = bench_now();
+#undef CHECK
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != 0x10 ||
+	    run->io.direction != KVM_EXIT_IO_OUT ||
+	    ((uint8_t *)run)[run->io.data_offset] != 0x42)
+		snprintf(err, len, "floor: the vCPU stopped with exit reason "
+			 "%u, not at its `out`", run->exit_reason);
+	else
+		ret = 0;
+err_unmap_run:
+	munmap(run, (size_t)run_size);
+err_close_cpu:
+	close(cpu);
+err_close_vm:
+	close(vm);
+	if (t_closed)
+		*t_closed = bench_now();
+err_unmap_mem:
+	munmap(mem, mem_size);
+err_close_kvm:
+	close(kvm);
+	if (what)
+		snprintf(err, len, "floor: %s: %s", what, strerror(e));
+	return ret;
 }

@@ -45,4 +45,23 @@ double bench_median(const double *v, int n);
 void bench_cpu_model(char *buf, size_t size);
 void bench_size_label(uint64_t size, char *buf, size_t len);
 
+/* Where a floor VM gets the in-kernel IRQCHIP and PIT2. */
+enum bench_floor {
+	BENCH_FLOOR_PLAIN,		/* none */
+	BENCH_FLOOR_IRQCHIP_FIRST,	/* before the memory slot, as QEMU */
+	BENCH_FLOOR_IRQCHIP_AFTER,	/* after it, as minivmm */
+};
+
+/*
+ * The floor of any KVM VMM on this host: open /dev/kvm, create a VM with one
+ * slot of mem_size anonymous bytes (and the irqchip as how says) and one
+ * vCPU, and run `mov $0x42,%al; out %al,$0x10; hlt` in real mode at 0x1000
+ * until KVM reports the `out`; then close everything. Times (bench_now())
+ * of open() in *t_open, of the exit in *t_exit and, when t_closed is not
+ * NULL, of the VM's close in *t_closed. Return: 0, or -1 with a message in
+ * err.
+ */
+int bench_floor_run(enum bench_floor how, uint64_t mem_size, double *t_open,
+		    double *t_exit, double *t_closed, char *err, size_t len);
+
 #endif /* VMMEM_TOOLS_BENCH_COMMON_H */

@@ -36,9 +36,9 @@
  * creates a VM with one 256 MiB anonymous memory slot and one vCPU, and
  * runs a real-mode `out` to its exit. It reports the time from open() to
  * the exit; the parent also keeps the time from its fork() to the exit.
- * A second floor creates the in-kernel IRQCHIP and PIT2 first, as minivmm
- * and QEMU do: on some hosts the next memory-slot change then waits for
- * KVM (SRCU) for milliseconds.
+ * A second floor creates the in-kernel IRQCHIP and PIT2 first, as QEMU
+ * does: on some hosts the next memory-slot change then waits for KVM
+ * (SRCU) for milliseconds (minivmm creates them after its slots).
  *
  * usage: bench_snapshot [--runs N] [--sizes SIZE[,SIZE...]] [--no-lazy]
  */
@@ -149,111 +149,16 @@ static char phase[96];
 
 
 
-/* ---- The floor: a bare KVM VM to its first exit ---- */
-
-/*
- * Open /dev/kvm, create a VM with one slot of FLOOR_MEM anonymous memory
- * and one vCPU, and run `mov $0x42,%al; out %al,$0x10; hlt` in real mode
- * at 0x1000 until KVM reports the `out`. With irqchip, create the in-kernel
- * interrupt controllers and PIT first, as minivmm and QEMU do before their
- * memory slots. Returns the exit's time in *t_exit and open()'s in *t_open,
- * or a message in err.
- */
-static int floor_run(bool irqchip, double *t_open, double *t_exit, char *err,
-		     size_t len)
-{
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	static const uint8_t code[] = { 0xb0, 0x42, 0xe6, 0x10, 0xf4 };
-	struct kvm_userspace_memory_region slot = { 0 };
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
-	struct kvm_run *run = MAP_FAILED;
-	int kvm, vm = -1, cpu = -1, run_size = 0, ret = -1, e = 0;
-	const char *what = NULL;
-	uint8_t *mem;
-
-/* On failure: remember the call and its errno, and unwind from label. */
-#define CHECK(cond, name, label)                                               \
-	do {                                                                   \
-		if (cond) {                                                    \
-			what = name;                                           \
-			e = errno;                                             \
-			goto label;                                            \
-		}                                                              \
-	} while (0)
-
-	*t_open = bench_now();
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0) {
-		snprintf(err, len, "floor: /dev/kvm: %s", strerror(errno));
-		return -1;
-	}
-	mem = mmap(NULL, FLOOR_MEM, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	CHECK(mem == MAP_FAILED, "mmap", err_close_kvm);
-	memcpy(mem + 0x1000, code, sizeof(code));
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	CHECK(vm < 0, "KVM_CREATE_VM", err_unmap_mem);
-	if (irqchip) {
-		CHECK(ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0,
-		      "KVM_CREATE_IRQCHIP", err_close_vm);
-		CHECK(ioctl(vm, KVM_CREATE_PIT2, &pit) < 0, "KVM_CREATE_PIT2",
-		      err_close_vm);
-	}
-	slot.memory_size = FLOOR_MEM;
-	slot.userspace_addr = (uintptr_t)mem;
-	CHECK(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &slot) < 0,
-	      "KVM_SET_USER_MEMORY_REGION", err_close_vm);
-	cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	CHECK(cpu < 0, "KVM_CREATE_VCPU", err_close_vm);
-	run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	CHECK(run_size <= 0, "KVM_GET_VCPU_MMAP_SIZE", err_close_cpu);
-	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   cpu, 0);
-	CHECK(run == MAP_FAILED, "mmap of kvm_run", err_close_cpu);
-	/* The reset state runs at CS base 0xffff0000: point CS at 0. */
-	CHECK(ioctl(cpu, KVM_GET_SREGS, &sregs) < 0, "KVM_GET_SREGS",
-	      err_unmap_run);
-	sregs.cs.base = 0;
-	sregs.cs.selector = 0;
-	CHECK(ioctl(cpu, KVM_SET_SREGS, &sregs) < 0, "KVM_SET_SREGS",
-	      err_unmap_run);
-	regs.rip = 0x1000;
-	regs.rflags = 0x2;
-	CHECK(ioctl(cpu, KVM_SET_REGS, &regs) < 0, "KVM_SET_REGS",
-	      err_unmap_run);
-	CHECK(ioctl(cpu, KVM_RUN, 0) < 0, "KVM_RUN", err_unmap_run);
-	*t_exit = bench_now();
-#undef CHECK
-	if (run->exit_reason != KVM_EXIT_IO || run->io.port != 0x10 ||
-	    run->io.direction != KVM_EXIT_IO_OUT ||
-	    ((uint8_t *)run)[run->io.data_offset] != 0x42)
-		snprintf(err, len, "floor: the vCPU stopped with exit reason "
-			 "%u, not at its `out`", run->exit_reason);
-	else
-		ret = 0;
-err_unmap_run:
-	munmap(run, (size_t)run_size);
-err_close_cpu:
-	close(cpu);
-err_close_vm:
-	close(vm);
-err_unmap_mem:
-	munmap(mem, FLOOR_MEM);
-err_close_kvm:
-	close(kvm);
-	if (what)
-		snprintf(err, len, "floor: %s: %s", what, strerror(e));
-	return ret;
-}
-
 /* The re-executed floor process: one line "<t_open> <t_exit>" or "error". */
 static int floor_child(bool irqchip)
 {
 	double t_open, t_exit;
 	char err[256];
 
-	if (floor_run(irqchip, &t_open, &t_exit, err, sizeof(err))) {
+	if (bench_floor_run(irqchip ? BENCH_FLOOR_IRQCHIP_FIRST :
+				      BENCH_FLOOR_PLAIN,
+			    FLOOR_MEM, &t_open, &t_exit, NULL, err,
+			    sizeof(err))) {
 		printf("error %s\n", err);
 		return 1;
 	}

@@ -5,6 +5,14 @@
  * throughput (stream=64), and peak resident memory. Runs alternate between
  * the two VMMs; medians are printed with their ratio.
  *
+ * In the same runs, the references that bound minivmm's figures: the guest
+ * making its stream without handing it to the device (stream=N nosend: the
+ * guest's own rate, the most any device can move), minivmm's CPU time from
+ * exec to the first KVM_RUN (its --verbose start-up line), and the floor of
+ * any VMM on this host: this program re-executed to create a bare VM (one
+ * 256 MiB slot, the in-kernel irqchip and PIT after it as minivmm does, one
+ * vCPU), run it to its first exit and close it, timed from fork to exit.
+ *
  * usage: bench_vmm [--runs N] [--stream MIB]
  */
 #include <errno.h>
@@ -12,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../tests/vmrun.h"
+#include "bench_common.h"
 
 static const char *const minivmm = "build/minivmm";
 static const char *const guest = "build/guest/guest.elf";
@@ -90,26 +100,73 @@ static int check_stream(const char *path, int mib, enum vmm which)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* minivmm's CPU time from exec to its first KVM_RUN, in ms (-1: none). */
+static int startup_cpu(double *ms)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	const char *mv[] = { minivmm, "--verbose", "--cmdline", "prog=hello",
+			     guest, NULL };
+	const char *p;
+	struct vmrun r;
 
-	return x < y ? -1 : x > y;
+	if (vmrun(mv, NULL, 0, 300, &r) || r.timed_out || r.status != 1) {
+		fprintf(stderr, "bench_vmm: minivmm --verbose failed\n%s",
+			r.err ? r.err : "");
+		vmrun_free(&r);
+		return -1;
+	}
+	p = r.err ? strstr(r.err, "start-up: ") : NULL;
+	*ms = p ? strtod(p + 10, NULL) : -1;
+	vmrun_free(&r);
+	return 0;
+}
+
+/* The floor, from fork to exit of this program re-executed. */
+static int floor_time(const char *self, double *ms)
+{
+	const char *fv[] = { self, "--floor-child", NULL };
+	struct vmrun r;
+
+	if (vmrun(fv, NULL, 0, 60, &r) || r.timed_out || r.status != 0) {
+		fprintf(stderr, "bench_vmm: the floor failed\n%s",
+			r.out ? r.out : "");
+		vmrun_free(&r);
+		return -1;
+	}
+	*ms = r.seconds * 1000;
+	vmrun_free(&r);
+	return 0;
+}
+
+static int floor_child(void)
+{
+	double t_open, t_exit, t_closed;
+	char err[256];
+
+	if (bench_floor_run(BENCH_FLOOR_IRQCHIP_AFTER, 256ull << 20, &t_open,
+			    &t_exit, &t_closed, err, sizeof(err))) {
+		printf("%s\n", err);
+		return 1;
+	}
+	return 0;
 }
 
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return bench_median(v, n);
 }
 
 int main(int argc, char **argv)
 {
 	int runs = 9, mib = 64, i, k;
 	double hello[2][64], stream[2][64], rss[2][64], srss[2][64];
-	double h[2], s[2], mr[2], sr[2], thr[2];
-	char prog[32], out_path[64];
+	double dry[64], cpu[64], flo[64];
+	double h[2], s[2], mr[2], sr[2], thr[2], d, own, c, f;
+	char prog[32], dry_prog[48], out_path[64], model[128];
+	time_t now = time(NULL);
+	char when[64];
 
+	if (argc == 2 && !strcmp(argv[1], "--floor-child"))
+		return floor_child();
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
 			runs = atoi(argv[++i]);
@@ -130,13 +187,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	snprintf(prog, sizeof(prog), "stream=%d", mib);
+	snprintf(dry_prog, sizeof(dry_prog), "stream=%d nosend", mib);
 	snprintf(out_path, sizeof(out_path), "/tmp/bench_vmm.%d", getpid());
-	printf("bench_vmm: %d runs each, alternating minivmm and QEMU "
-	       "(microvm, KVM), same guest image\n", runs);
+	bench_cpu_model(model, sizeof(model));
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+	printf("bench_vmm: %s, %s\n%d runs each, alternating minivmm and QEMU "
+	       "(microvm, KVM), same guest image\n", when, model, runs);
 	for (i = 0; i < runs; i++) {
-		for (k = 0; k < 2; k++) {
-			struct vmrun r;
+		struct vmrun r;
 
+		for (k = 0; k < 2; k++) {
 			if (run(k, "prog=hello", NULL, &r))
 				return 1;
 			hello[k][i] = r.seconds * 1000;
@@ -149,6 +209,12 @@ int main(int argc, char **argv)
 			srss[k][i] = r.maxrss_kib / 1024.0;
 			vmrun_free(&r);
 		}
+		if (run(MINIVMM, dry_prog, out_path, &r))
+			return 1;
+		dry[i] = r.seconds * 1000;
+		vmrun_free(&r);
+		if (startup_cpu(&cpu[i]) || floor_time(argv[0], &flo[i]))
+			return 1;
 	}
 	for (k = 0; k < 2; k++) {
 		h[k] = median(hello[k], runs);
@@ -158,21 +224,36 @@ int main(int argc, char **argv)
 		/* Console throughput: the stream run minus boot and exit. */
 		thr[k] = s[k] > h[k] ? mib / ((s[k] - h[k]) / 1000) : 0;
 	}
-	printf("\n%-36s %10s %10s %8s\n", "benchmark", "minivmm", "QEMU",
+	d = median(dry, runs);
+	own = d > h[0] ? mib / ((d - h[0]) / 1000) : 0;
+	c = median(cpu, runs);
+	f = median(flo, runs);
+	printf("\n%-40s %10s %10s %8s\n", "benchmark", "minivmm", "QEMU",
 	       "ratio");
-	printf("%-36s %10.1f %10.1f %8.2f\n", "hello: start to exit (ms)",
+	printf("%-40s %10.1f %10.1f %8.2f\n", "hello: start to exit (ms)",
 	       h[0], h[1], h[0] / h[1]);
-	printf("%-36s %10.1f %10.1f %8.2f\n", "stream: start to exit (ms)",
+	printf("%-40s %10.1f %10.1f %8.2f\n", "stream: start to exit (ms)",
 	       s[0], s[1], s[0] / s[1]);
-	printf("%-36s %10.1f %10.1f %8.2f\n", "console throughput (MiB/s)",
+	printf("%-40s %10.1f %10.1f %8.2f\n", "console throughput (MiB/s)",
 	       thr[0], thr[1], thr[1] > 0 ? thr[0] / thr[1] : 0);
-	printf("%-36s %10.1f %10.1f %8.2f\n", "peak RSS, hello (MiB)", mr[0],
+	printf("%-40s %10.1f %10.1f %8.2f\n", "peak RSS, hello (MiB)", mr[0],
 	       mr[1], mr[0] / mr[1]);
-	printf("%-36s %10.1f %10.1f %8.2f\n", "peak RSS, stream (MiB)", sr[0],
+	printf("%-40s %10.1f %10.1f %8.2f\n", "peak RSS, stream (MiB)", sr[0],
 	       sr[1], sr[0] / sr[1]);
+	printf("\n%-40s %10s %10s\n", "references (same runs)", "value",
+	       "minivmm/");
+	printf("%-40s %10.1f\n", "stream nosend: start to exit (ms)", d);
+	printf("%-40s %10.1f %10.2f\n", "guest's own rate (MiB/s)", own,
+	       own > 0 ? thr[0] / own : 0);
+	printf("%-40s %10.1f %10.2f\n", "floor: bare VM, start to exit (ms)", f,
+	       h[0] / f);
+	printf("%-40s %10.2f\n", "minivmm CPU, exec to 1st KVM_RUN (ms)", c);
 	unlink(out_path);
-	printf("\nmedians; throughput = %d MiB / (stream time - hello time);\n"
+	printf("\nmedians; throughput = %d MiB / (stream time - hello time),\n"
+	       "the guest's own rate the same with stream=%d nosend;\n"
 	       "ratio = minivmm / QEMU (lower is better for time and RSS,\n"
-	       "higher for throughput)\n", mib);
+	       "higher for throughput); minivmm/ = minivmm's throughput over\n"
+	       "the guest's own rate, minivmm's hello over the floor\n",
+	       mib, mib);
 	return 0;
 }
