@@ -769,14 +769,7 @@ static void print_notes(unsigned runs, unsigned preempted)
 	printf("descheduled: %u of %u timed runs were interrupted by other\n"
 	       "  processes in %u tries; the more, the noisier the figures.\n",
 	       preempted, runs, TRIES);
-	printf("\n"
-	       "Rust vm-memory 0.10 on this kind of machine, for comparison:\n"
-	       "  read_obj<u64> 4.3 ns, write_obj<u64> 4.5 ns\n"
-	       "  atomic load 3.0 ns, atomic store 3.3 ns\n"
-	       "  dirty-tracked write_obj<u64> 10.5 ns\n"
-	       "  read_slice 64 B 6.7 ns, 4 KiB 66 ns (memcpy 55 ns)\n"
-	       "  random read_obj<u64> over 1/16/256/1024 regions: "
-	       "8.8/17/28.5/38.5 ns\n");
+	printf("\nRust vm-memory side by side: ninja bench-peers\n");
 }
 
 /* Setup. */
