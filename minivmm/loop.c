@@ -31,12 +31,47 @@
 #include "virtio/mmio.h"
 
 /*
- * After a notification, look at the device's queues for this long before
+ * After a notification, look at the device's queues for a while before
  * going to sleep in epoll: a guest streaming output queues its next chain
- * within microseconds, and catching it by polling saves a notification on
- * its side and a wake-up on ours (QEMU's event loop polls the same way).
+ * soon, and catching it by polling saves a wake-up (tens of microseconds
+ * on a virtualised host). How long adapts to the guest, as QEMU's event
+ * loop does: a notification that wakes us less than POLL_MAX_NS after the
+ * last work would have been caught by a longer poll, so the window grows
+ * to 1.5 times that gap; a long sleep halves it again, down to
+ * POLL_MIN_NS. The window is the only time spent polling per event, and
+ * each look is bounded like any device work (a slice).
  */
-#define POLL_NS 30000
+#define POLL_MIN_NS 30000ull
+#define POLL_MAX_NS 500000ull
+
+struct poller {
+	uint64_t until;		/* poll until then; 0: not polling */
+	uint64_t window;	/* current poll window, ns */
+	uint64_t last_work;	/* the last notification or fruitful poll */
+	bool slept;		/* the last epoll_wait could block */
+	bool was_running;	/* the machine ran on the last round */
+};
+
+/* Work arrived at now (a notification, or a poll that found some). */
+static void poll_work(struct poller *p, uint64_t now)
+{
+	if (p->slept && p->last_work) {
+		uint64_t gap = now - p->last_work;
+
+		if (gap < POLL_MAX_NS) {
+			gap += gap / 2;
+			if (gap > p->window)
+				p->window = gap < POLL_MAX_NS ? gap
+							      : POLL_MAX_NS;
+		} else if (p->window / 2 >= POLL_MIN_NS) {
+			p->window /= 2;
+		} else {
+			p->window = POLL_MIN_NS;
+		}
+	}
+	p->last_work = now;
+	p->until = now + p->window;
+}
 
 /* The most time output may take after the timeout or a signal. */
 #define DRAIN_NS 500000000ull
@@ -225,7 +260,7 @@ static bool unwatch_outputs(struct machine *m, int ep, struct outputs *w)
 }
 
 /* A queue notification: pass it on, and poll for a while after it. */
-static bool handle_notify(struct machine *m, int fd, uint64_t *poll_until)
+static bool handle_notify(struct machine *m, int fd, struct poller *p)
 {
 	uint64_t count;
 	unsigned q;
@@ -235,7 +270,7 @@ static bool handle_notify(struct machine *m, int fd, uint64_t *poll_until)
 			continue;
 		if (read(fd, &count, sizeof(count)) == sizeof(count)) {
 			vmmio_notify(m->transport, q);
-			*poll_until = now_ns() + POLL_NS;
+			poll_work(p, now_ns());
 		}
 		return true;
 	}
@@ -296,7 +331,8 @@ int loop_run(struct machine *m, int sfd, int tfd)
 	struct input in;
 	struct outputs w = { 0 };
 	bool watching = false;
-	uint64_t poll_until = 0, wakeups = 0, sleeps = 0, notifies = 0;
+	struct poller poll = { .window = POLL_MIN_NS };
+	uint64_t wakeups = 0, sleeps = 0, notifies = 0;
 	uint64_t count;
 	struct epoll_event evs[8];
 	int ep, hfd, i, n, rc;
@@ -314,7 +350,7 @@ int loop_run(struct machine *m, int sfd, int tfd)
 
 	for (;;) {
 		/* Polling the queues: look at epoll, do not sleep. */
-		int timeout = poll_until ? 0 : -1;
+		int timeout = poll.until ? 0 : -1;
 		bool want_in, ready = false, running;
 
 		watch_notify(m, ep, &watching);
@@ -344,7 +380,8 @@ int loop_run(struct machine *m, int sfd, int tfd)
 
 		n = epoll_wait(ep, evs, ARRAY_SIZE(evs), timeout);
 		wakeups++;
-		sleeps += timeout != 0;
+		poll.slept = timeout != 0;
+		sleeps += poll.slept;
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
 			pr_err("epoll_wait: %s", strerror(errno));
@@ -392,30 +429,46 @@ int loop_run(struct machine *m, int sfd, int tfd)
 			} else if (fd == m->out.fd) {
 				vcon_output(m->console);
 			} else {
-				notifies += handle_notify(m, fd, &poll_until);
+				notifies += handle_notify(m, fd, &poll);
 			}
 		}
 		if (!running) {
-			poll_until = 0;
+			/* Paused or stopped: the device's notifications on
+			 * again (a snapshot, say, must hold them on). */
+			if (poll.until && m->transport)
+				vmmio_unpoll(m->transport);
+			poll.until = 0;
+			poll.was_running = false;
 			continue;
 		}
+		/* Started or resumed: look at the queues once, in case
+		 * the guest queued work while notifications were off. */
+		if (!poll.was_running && m->transport)
+			poll_work(&poll, now_ns());
+		poll.was_running = true;
 		/* Receive buffers may have arrived with a notification, or
 		 * the UART's FIFO drained (its input callback woke us). */
 		if (m->console || in.to_serial)
 			feed(m, &in);
-		if (poll_until && m->transport) {
-			if (vmmio_poll(m->transport))
-				poll_until = now_ns() + POLL_NS;
-			else if (now_ns() >= poll_until)
-				poll_until = 0;
+		if (poll.until && m->transport) {
+			uint64_t now;
+
+			poll.slept = false;
+			if (vmmio_poll(m->transport) ||
+			    ((now = now_ns()) >= poll.until &&
+			     vmmio_unpoll(m->transport)))
+				poll_work(&poll, now_ns());
+			else if (now >= poll.until)
+				poll.until = 0;
 		}
 	}
 out:
 	/* A loop that spins (on a closed stdin, say) shows up here. */
 	pr_debug("event loop: %llu wake-ups, %llu of them from sleep, %llu "
-		 "queue notifications",
+		 "queue notifications; poll window %llu us",
 		 (unsigned long long)wakeups, (unsigned long long)sleeps,
-		 (unsigned long long)notifies);
+		 (unsigned long long)notifies,
+		 (unsigned long long)poll.window / 1000);
 	if (hfd >= 0)
 		close(hfd);
 	close(ep);

@@ -1308,6 +1308,78 @@ static void save(struct fixture *f, struct state_buf *b)
 	assert_true(b->len > 0);
 }
 
+/* The flags word of the used ring: what the driver reads before a kick. */
+static uint16_t used_flags(struct fixture *f, unsigned qi)
+{
+	uint16_t v = 0xffff;
+
+	assert_int_equal(vmmem_read_le16(f->mem, f->q[qi].used, &v), 0);
+	return v;
+}
+
+/*
+ * While the event loop polls, the guest is told not to notify, also with
+ * the queue empty; when it stops, notifications come back and a chain the
+ * guest queued meanwhile (without a kick) is sent then, not lost.
+ */
+static void test_vcon_polling_keeps_notifications_off_until_unpoll(void **s)
+{
+	static const char one[] = "while polling", two[] = "just before";
+	struct fixture *f = *s;
+	unsigned char out[64];
+	size_t got = 0;
+
+	bring_up(f, V1);
+	assert_int_equal(used_flags(f, TXQ), 0);
+	assert_false(vmmio_poll(f->t));
+	assert_int_equal(used_flags(f, TXQ), VIRTQ_USED_F_NO_NOTIFY);
+	/* A chain without a kick, as a guest that saw the flag does. */
+	tx_queue(f, one, strlen(one), 1);
+	assert_true(vmmio_poll(f->t));
+	drain(f, out, sizeof(out), &got);
+	assert_int_equal(got, strlen(one));
+	assert_int_equal(used_flags(f, TXQ), VIRTQ_USED_F_NO_NOTIFY);
+	/* The last look of unpoll finds what came in between. */
+	tx_queue(f, two, strlen(two), 1);
+	assert_true(vmmio_unpoll(f->t));
+	assert_int_equal(used_flags(f, TXQ), 0);
+	got = 0;
+	drain(f, out, sizeof(out), &got);
+	assert_int_equal(got, strlen(two));
+	assert_memory_equal(out, two, got);
+	assert_int_equal(used_idx(f, TXQ), 2);
+	/* Nothing more: unpoll says so, and the flag stays clear. */
+	assert_false(vmmio_unpoll(f->t));
+	assert_int_equal(used_flags(f, TXQ), 0);
+}
+
+/* A snapshot never keeps the guest's notifications off. */
+static void test_vcon_save_turns_notifications_back_on(void **state)
+{
+	struct fixture *f = *state;
+	struct state_buf b;
+
+	bring_up(f, V1);
+	assert_false(vmmio_poll(f->t));
+	assert_int_equal(used_flags(f, TXQ), VIRTQ_USED_F_NO_NOTIFY);
+	save(f, &b);
+	assert_int_equal(used_flags(f, TXQ), 0);
+	state_buf_fini(&b);
+}
+
+/* A device reset ends the quiet: the new driver's queue is untouched. */
+static void test_vcon_reset_ends_polling_quiet(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f, V1);
+	assert_false(vmmio_poll(f->t));
+	wr(f, VMMIO_REG_STATUS, 0);
+	bring_up(f, V1);
+	assert_false(vmmio_unpoll(f->t));
+	assert_int_equal(used_flags(f, TXQ), 0);
+}
+
 static void test_vcon_restore_continues_held_chains(void **state)
 {
 	struct fixture *f = *state, *g;
@@ -1474,6 +1546,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_vcon_identifies_as_console),
+		T(test_vcon_polling_keeps_notifications_off_until_unpoll),
+		T(test_vcon_save_turns_notifications_back_on),
+		T(test_vcon_reset_ends_polling_quiet),
 		T(test_vcon_config_space_holds_size),
 		T(test_vcon_resize_raises_config_interrupt),
 		T(test_vcon_resize_without_f_size_only_updates_values),

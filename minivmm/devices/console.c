@@ -57,6 +57,9 @@ struct vcon {
 	/* Output. */
 	bool blocked;	 /* waiting for out_fd */
 	bool more;	 /* a slice ran out with output left: call again */
+	/* The event loop is polling (con_poll() until con_unpoll()): the
+	 * transmit queue's notifications stay off even when it is empty. */
+	bool quiet;
 	bool out_broken; /* out_fd failed for good: discard */
 	bool tx_held;	 /* tx_chain is being sent */
 	uint16_t tx_buf; /* its buffer being sent ... */
@@ -289,7 +292,8 @@ static bool run_output(struct vcon *c)
 		if (s.chains == 0 || s.bytes == 0 ||
 		    ((s.chains & 15) == 0 && now_ns() >= s.end_ns)) {
 			if (virtq_has_avail(c->txq) ||
-			    (virtq_enable_notify(c->txq, true) == 0 &&
+			    (!c->quiet &&
+			     virtq_enable_notify(c->txq, true) == 0 &&
 			     virtq_has_avail(c->txq)))
 				r = TX_SLICE;
 			break;
@@ -301,8 +305,9 @@ static bool run_output(struct vcon *c)
 			/* Ask to be notified, then look once more: a chain
 			 * added before the request took effect would
 			 * otherwise wait for a notification that never
-			 * comes. */
-			if (rechecked || virtq_enable_notify(c->txq, true))
+			 * comes. While the loop polls, it looks anyway. */
+			if (c->quiet || rechecked ||
+			    virtq_enable_notify(c->txq, true))
 				break;
 			rechecked = true;
 			continue;
@@ -663,6 +668,7 @@ static void reset_locked(struct vcon *c)
 	 * be waiting for out_fd. */
 	c->blocked = c->emerg_len > 0;
 	c->more = false;
+	c->quiet = false;
 }
 
 static void con_reset(void *dev)
@@ -687,17 +693,50 @@ static void con_notify(void *dev, unsigned q)
 }
 
 /* Polling after transmit activity: take what the guest queued since. */
+/*
+ * The loop polls: the guest need not notify while it does (each notify is
+ * an exit on its side), so notifications go off until con_unpoll().
+ */
 static bool con_poll(void *dev)
 {
 	struct vcon *c = dev;
 	bool waiting;
 
 	pthread_mutex_lock(&c->lock);
+	if (!c->quiet && c->txq && live(c)) {
+		c->quiet = true;
+		virtq_enable_notify(c->txq, false);
+	}
 	waiting = tx_waiting(c);
 	if (waiting)
 		run_output(c);
 	pthread_mutex_unlock(&c->lock);
 	return waiting;
+}
+
+/* Notifications on again, and one more look: whether there was work. */
+static bool quiet_end(struct vcon *c)
+{
+	if (!c->quiet)
+		return false;
+	c->quiet = false;
+	if (!c->txq || !live(c) || virtq_enable_notify(c->txq, true))
+		return false;
+	if (!tx_waiting(c))
+		return false;
+	run_output(c);
+	return true;
+}
+
+static bool con_unpoll(void *dev)
+{
+	struct vcon *c = dev;
+	bool work;
+
+	pthread_mutex_lock(&c->lock);
+	work = quiet_end(c);
+	pthread_mutex_unlock(&c->lock);
+	return work;
 }
 
 /*
@@ -726,6 +765,10 @@ static int con_save(void *dev, struct state_buf *b)
 	unsigned i, k;
 
 	pthread_mutex_lock(&c->lock);
+	/* A snapshot never holds the guest's notifications off: whoever
+	 * restores it may not poll. */
+	if (quiet_end(c))
+		pr_debug("console: output taken before the save");
 	state_put_u64(b, c->features);
 	state_put_u16(b, c->cols);
 	state_put_u16(b, c->rows);
@@ -882,6 +925,7 @@ const struct virtio_dev_ops vcon_ops = {
 	.reset = con_reset,
 	.notify = con_notify,
 	.poll = con_poll,
+	.unpoll = con_unpoll,
 	.save = con_save,
 	.restore = con_restore,
 };

@@ -91,6 +91,13 @@ static struct virtq *selected_queue(struct vmmio *t)
 	return &t->queues[t->queue_sel];
 }
 
+bool vmmio_unpoll(struct vmmio *t)
+{
+	if (!t->ops->unpoll || !vmmio_active(t))
+		return false;
+	return t->ops->unpoll(t->dev);
+}
+
 static void device_reset(struct vmmio *t);
 
 static uint32_t status(const struct vmmio *t)

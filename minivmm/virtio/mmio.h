@@ -125,6 +125,12 @@ void vmmio_notify(struct vmmio *t, unsigned q);
  */
 bool vmmio_poll(struct vmmio *t);
 
+/*
+ * The event loop stops polling (its unpoll op): the device's notifications
+ * are on again. Return: whether it found work on its last look.
+ */
+bool vmmio_unpoll(struct vmmio *t);
+
 /* The device's queue count (for one notification eventfd each). */
 unsigned vmmio_num_queues(const struct vmmio *t);
 

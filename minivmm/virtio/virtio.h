@@ -85,9 +85,14 @@ struct virtio_dev_ops {
 	/*
 	 * Optional: look for work without a notification, for an event loop
 	 * that polls for a while after activity. Return: whether there was
-	 * any. Called without the transport's lock.
+	 * any. Called without the transport's lock. The device may turn the
+	 * driver's notifications off from the first poll on (the loop looks
+	 * anyway) until unpoll(), which the loop calls whenever it stops
+	 * polling: it turns them on again, looks once more and returns
+	 * whether there was work (the loop then polls again).
 	 */
 	bool (*poll)(void *dev);
+	bool (*unpoll)(void *dev);
 	/*
 	 * Optional: the device's own state (not the queues', which the
 	 * transport saves), while the machine is paused. restore() is
