@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,35 +152,112 @@ enum tx_rc {
 	TX_SLICE, /* the slice's bytes are spent: the chain stays held */
 };
 
-/* Send the rest of the held chain, at most s->bytes of it. */
+/* The most iovecs one writev of a chain gathers (below IOV_MAX). */
+#define TX_IOV 64
+
+/*
+ * Describe the rest of the held chain, at most max bytes of it, as host
+ * iovecs (libvmmem checks each buffer again). Return: the entries filled,
+ * or a negative errno for a buffer that is no longer backed.
+ */
+static int tx_gather(struct vcon *c, uint64_t max, struct iovec *iov,
+		     size_t *total)
+{
+	const struct virtq_chain *ch = &c->tx_chain;
+	unsigned k = c->tx_buf;
+	uint32_t off = c->tx_off;
+	int n = 0;
+
+	*total = 0;
+	for (; k < ch->n && n < TX_IOV && *total < max; k++, off = 0) {
+		uint64_t len = ch->buf[k].len - off;
+		int got, rc;
+
+		if (len > max - *total)
+			len = max - *total;
+		if (len == 0)
+			continue;
+		rc = vmmem_get_iovec(c->mem, ch->buf[k].gpa + off, len, 0,
+				     iov + n, TX_IOV - n, &got);
+		if (rc == -E2BIG && n > 0)
+			break;	/* the next writev takes it */
+		if (rc)
+			return rc;
+		n += got;
+		*total += len;
+	}
+	return n;
+}
+
+/* Move the held chain's position on by done bytes. */
+static void tx_advance(struct vcon *c, size_t done)
+{
+	const struct virtq_chain *ch = &c->tx_chain;
+
+	while (done && c->tx_buf < ch->n) {
+		size_t left = ch->buf[c->tx_buf].len - c->tx_off;
+
+		if (done < left) {
+			c->tx_off += (uint32_t)done;
+			return;
+		}
+		done -= left;
+		c->tx_buf++;
+		c->tx_off = 0;
+	}
+	/* Empty buffers at the end are passed too. */
+	while (c->tx_buf < ch->n && ch->buf[c->tx_buf].len == c->tx_off) {
+		c->tx_buf++;
+		c->tx_off = 0;
+	}
+}
+
+/*
+ * Send the rest of the held chain, at most s->bytes of it: the buffers of a
+ * chain go out in one writev straight from guest memory (a guest that
+ * splits its output in several buffers costs one system call, not one per
+ * buffer).
+ */
 static enum tx_rc tx_continue(struct vcon *c, struct slice *s)
 {
 	struct virtq_chain *ch = &c->tx_chain;
+	struct iovec iov[TX_IOV];
 	int rc;
 
-	for (; c->tx_buf < ch->n; c->tx_buf++, c->tx_off = 0) {
-		const struct virtq_buf *b = &ch->buf[c->tx_buf];
-		size_t left = b->len - c->tx_off, done = 0, len = left;
+	while (c->tx_buf < ch->n && !discarding(c)) {
+		size_t want;
+		ssize_t done;
+		int n;
 
-		if (left == 0 || discarding(c))
-			continue;
-		if (s->bytes == 0)
+		if (s->bytes == 0) {
+			tx_advance(c, 0);
+			if (c->tx_buf == ch->n)
+				break;
 			return TX_SLICE;
-		if (len > s->bytes)
-			len = s->bytes;
-		/* The buffer was checked to lie in guest memory, so
-		 * gpa + tx_off (tx_off < len) does not wrap. */
-		rc = vmmem_write_to_fd(c->mem, b->gpa + c->tx_off, len,
-				       c->out_fd, -1, &done);
-		c->tx_off += done;
-		c->bytes_out += done;
-		s->bytes -= done;
-		if (rc == -EAGAIN || (rc == 0 && done < len))
+		}
+		n = tx_gather(c, s->bytes, iov, &want);
+		if (n < 0) {
+			output_broken(c, n);
+			break;
+		}
+		if (n == 0) {
+			tx_advance(c, 0);
+			break;
+		}
+		do
+			done = writev(c->out_fd, iov, n);
+		while (done < 0 && errno == EINTR);
+		if (done < 0) {
+			if (errno == EAGAIN)
+				return TX_FULL;
+			output_broken(c, -errno);
+			break;
+		}
+		tx_advance(c, (size_t)done);
+		c->bytes_out += (uint64_t)done;
+		s->bytes -= (uint64_t)done;
+		if ((size_t)done < want)
 			return TX_FULL;
-		if (rc)
-			output_broken(c, rc);
-		else if (done < left)
-			return TX_SLICE;
 	}
 	c->tx_held = false;
 	rc = virtq_push(c->txq, ch->head, 0);
