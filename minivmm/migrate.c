@@ -881,21 +881,19 @@ static int off_to_gpa(const struct machine_shape *sh, uint64_t off,
 	return -EBADMSG;
 }
 
-/* Guest RAM of the shape: anonymous, with dirty bitmaps, and with
- * transparent huge pages where the host has them (as vmm.c does). */
+/*
+ * Guest RAM of the shape: anonymous, with dirty bitmaps. Not with
+ * transparent huge pages, unlike a booted VM: filling huge-page memory page
+ * by page as the stream arrives made a churning 2 GiB guest's migration
+ * 2.2 times longer on this project's machines (docs/PERFORMANCE.md).
+ */
 static int build_memory(struct machine *m, const struct machine_shape *sh)
 {
 	struct vmmem_range r[MACHINE_MAX_REGIONS];
 	unsigned i;
-	int rc;
 
 	for (i = 0; i < sh->nregions; i++)
 		r[i] = (struct vmmem_range){ sh->gpa[i], sh->len[i] };
-	rc = vmmem_create_anon(r, sh->nregions,
-			       VMMEM_REGION_DIRTY_LOG | VMMEM_REGION_THP,
-			       &m->mem);
-	if (rc != -ENOTSUP)
-		return rc;
 	return vmmem_create_anon(r, sh->nregions, VMMEM_REGION_DIRTY_LOG,
 				 &m->mem);
 }

@@ -461,8 +461,9 @@ static int read_vmrss(pid_t pid, double *bytes)
 
 /*
  * The resident part of guest RAM in pid: the Rss of its mappings that are
- * exactly guest_size long (minivmm's and QEMU's anonymous RAM) or map
- * mem_file (a restored minivmm).
+ * exactly guest_size long (minivmm's and QEMU's anonymous RAM), anonymous
+ * and 64 MiB or more (the parts of minivmm's RAM around the MMIO hole), or
+ * map mem_file (a restored minivmm).
  */
 static int read_guest_rss(pid_t pid, uint64_t guest_size,
 			  const char *mem_file, double *bytes)
@@ -491,7 +492,12 @@ static int read_guest_rss(pid_t pid, uint64_t guest_size,
 
 			if (nl)
 				*nl = '\0';
+			/* minivmm's two RAM regions of a large guest are two
+			 * mappings (each lined up for huge pages). */
 			in_ram = end - start == guest_size ||
+				 (!*name && !strcmp(perms, "rw-p") &&
+				  end - start >= (64ul << 20) &&
+				  end - start < guest_size) ||
 				 (mem_file && !strcmp(name, mem_file));
 			found |= in_ram;
 		} else if (in_ram && sscanf(line, "Rss: %ld kB", &kib) == 1) {
