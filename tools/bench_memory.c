@@ -31,21 +31,7 @@
 
 #include <vmmem/vmmem.h>
 
-/*
- * The timed loops: compiled on their own, and each starting on a cache line
- * so that where a loop lands does not change with unrelated edits. Loops of
- * a few instructions can differ by half their time with placement alone.
- */
-#define LOOP_FN __attribute__((noinline, aligned(64)))
-
-/*
- * Make the compiler forget what it knows about x, at no run-time cost, so
- * that work depending on x cannot be hoisted out of a loop.
- */
-#define OPAQUE(x) __asm__ volatile("" : "+r"(x))
-
-/* Make the compiler assume all memory is read and written here. */
-#define CLOBBER() __asm__ volatile("" : : : "memory")
+#include "bench_loop.h"
 
 /* Repetitions and the time one repetition of one loop should take. */
 #define REPS_FULL 15
@@ -70,12 +56,6 @@
 #define COPY_REGION 0x200000ull
 #define COPY_MAX 0x100000ull
 
-/* Random rows: up to 1024 regions of 64 KiB with 4 KiB holes between. */
-#define RND_GPA 0x100000000ull
-#define RND_REGION 0x10000ull
-#define RND_GAP 0x1000ull
-#define RND_MAX 1024
-#define RND_ADDRS 4096
 #define RND_SETS 4
 
 /* find_region row: the first 256 of the random rows' regions. */
@@ -485,14 +465,6 @@ static LOOP_FN uint64_t lib_find_region(struct bcase *c, uint64_t n)
 
 /* Timing. */
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 /* Run n iterations of fn; a loop that stopped on an error returns it. */
 static int time_loop(loop_fn fn, struct bcase *c, uint64_t n, double *ns,
 		     uint64_t *acc)
@@ -500,25 +472,15 @@ static int time_loop(loop_fn fn, struct bcase *c, uint64_t n, double *ns,
 	double t0, t1;
 	uint64_t a;
 
-	t0 = now_ns();
+	t0 = bench_loop_now_ns();
 	a = fn(c, n);
-	t1 = now_ns();
+	t1 = bench_loop_now_ns();
 	if (c->rc)
 		return c->rc;
 	*ns = t1 - t0;
 	if (acc)
 		*acc = a;
 	return 0;
-}
-
-/* Involuntary context switches of this thread so far. */
-static long nivcsw(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_THREAD, &ru))
-		return 0;
-	return ru.ru_nivcsw;
 }
 
 /*
@@ -536,13 +498,13 @@ static int time_rep(loop_fn fn, struct bcase *c, uint64_t n, double *per_op,
 	int rc;
 
 	for (i = 0; i < TRIES; i++) {
-		before = nivcsw();
+		before = bench_loop_nivcsw();
 		rc = time_loop(fn, c, n, &ns, NULL);
 		if (rc)
 			return rc;
 		if (i == 0 || ns < best)
 			best = ns;
-		if (nivcsw() == before)
+		if (bench_loop_nivcsw() == before)
 			break;
 	}
 	res->runs++;
@@ -799,31 +761,6 @@ static int map_plain(size_t len, int nohuge, uint8_t **out)
 	return 0;
 }
 
-/* The same bytes go to guest memory and to the limit's buffer. */
-static void fill_pattern(uint8_t *p, size_t len)
-{
-	uint64_t w;
-	size_t i;
-
-	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
-		w = (i + 1) * 0x9e3779b97f4a7c15ull;
-		memcpy(p + i, &w, sizeof(w));
-	}
-}
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static vmmem_gpa_t rnd_gpa(size_t i)
-{
-	return RND_GPA + i * (RND_REGION + RND_GAP);
-}
-
 static struct bcase *new_case(struct env *e)
 {
 	struct bcase *c = &e->cases[e->ncases++];
@@ -862,7 +799,7 @@ static int setup_scalar(struct env *e)
 	rc = map_plain(SCALAR_LEN, 0, &e->scalar_plain);
 	if (rc)
 		return rc;
-	fill_pattern(e->scalar_plain, SCALAR_LEN);
+	bench_loop_fill(e->scalar_plain, SCALAR_LEN, 0);
 	rc = vmmem_write(e->scalar, SCALAR_GPA, e->scalar_plain, SCALAR_LEN);
 	if (rc)
 		return fail("vmmem_write", rc);
@@ -942,7 +879,7 @@ static int setup_copy(struct env *e)
 	rc = map_plain(COPY_MAX, 0, &e->copy_buf);
 	if (rc)
 		return rc;
-	fill_pattern(e->copy_plain, 2 * COPY_REGION);
+	bench_loop_fill(e->copy_plain, 2 * COPY_REGION, 0);
 	memset(e->copy_buf, 0x5a, COPY_MAX);
 	rc = vmmem_write(e->copy, COPY_GPA, e->copy_plain, 2 * COPY_REGION);
 	if (rc)
@@ -996,7 +933,7 @@ static int setup_random(struct env *e)
 	int rc;
 
 	for (i = 0; i < RND_MAX; i++) {
-		rc = vmmem_region_create_anon(rnd_gpa(i), RND_REGION, 0,
+		rc = vmmem_region_create_anon(bench_loop_rnd_gpa(i), RND_REGION, 0,
 					      &e->rnd_regions[i]);
 		if (rc)
 			return fail("vmmem_region_create_anon", rc);
@@ -1014,9 +951,9 @@ static int setup_random(struct env *e)
 	rc = map_plain(RND_MAX * RND_REGION, 1, &e->rnd_flat);
 	if (rc)
 		return rc;
-	fill_pattern(e->rnd_flat, RND_MAX * RND_REGION);
+	bench_loop_fill(e->rnd_flat, RND_MAX * RND_REGION, 0);
 	for (i = 0; i < RND_MAX; i++) {
-		rc = vmmem_write(e->rnd[RND_SETS - 1], rnd_gpa(i),
+		rc = vmmem_write(e->rnd[RND_SETS - 1], bench_loop_rnd_gpa(i),
 				 e->rnd_flat + i * RND_REGION, RND_REGION);
 		if (rc)
 			return fail("vmmem_write (random)", rc);
@@ -1024,10 +961,10 @@ static int setup_random(struct env *e)
 
 	for (k = 0; k < RND_SETS; k++) {
 		for (i = 0; i < RND_ADDRS; i++) {
-			uint64_t reg = xorshift(&x) % rnd_counts[k];
-			uint64_t off = xorshift(&x) % (RND_REGION / 8) * 8;
+			uint64_t reg = bench_loop_xorshift(&x) % rnd_counts[k];
+			uint64_t off = bench_loop_xorshift(&x) % (RND_REGION / 8) * 8;
 
-			e->rnd_gpas[k][i] = rnd_gpa(reg) + off;
+			e->rnd_gpas[k][i] = bench_loop_rnd_gpa(reg) + off;
 			e->rnd_offs[k][i] = reg * RND_REGION + off;
 		}
 		c = new_case(e);
@@ -1041,7 +978,7 @@ static int setup_random(struct env *e)
 	}
 
 	for (i = 0; i < FIND_REGIONS; i++)
-		e->find_gpas[i] = rnd_gpa(i);
+		e->find_gpas[i] = bench_loop_rnd_gpa(i);
 	c = new_case(e);
 	c->mem = e->rnd[FIND_SET];
 	c->gpas = e->find_gpas;
@@ -1069,21 +1006,6 @@ static void teardown(struct env *e)
 	vmmem_destroy(e->dirty);
 	if (e->scalar_plain)
 		munmap(e->scalar_plain, SCALAR_LEN);
-}
-
-/* Pin to the CPU we are on. Return: the CPU, or -1 when pinning failed. */
-static int pin_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (cpu < 0)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -1;
-	return cpu;
 }
 
 static void usage(FILE *f)
@@ -1156,7 +1078,7 @@ int main(int argc, char **argv)
 		goto out_teardown;
 	}
 
-	cpu = pin_cpu();
+	cpu = bench_loop_pin(-1);
 	print_header(&o, cpu);
 	for (i = 0; i < e->nrows; i++) {
 		const struct row *r = &e->rows[i];

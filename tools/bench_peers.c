@@ -34,15 +34,7 @@
 #include <vmmem/vmmem.h>
 
 #include "bench_common.h"
-
-/* The timed loops: compiled on their own, each starting on a cache line. */
-#define LOOP_FN __attribute__((noinline, aligned(64)))
-
-/* Make the compiler forget what it knows about x, at no run-time cost. */
-#define OPAQUE(x) __asm__ volatile("" : "+r"(x))
-
-/* Make the compiler assume all memory is read and written here. */
-#define CLOBBER() __asm__ volatile("" : : : "memory")
+#include "bench_loop.h"
 
 #define REPS_DEFAULT 5
 #define REP_NS 10000000.0
@@ -60,12 +52,6 @@
 #define COPY_REGION 0x200000ull
 #define COPY_MAX 0x10000ull
 
-/* Random rows: up to 1024 regions of 64 KiB with 4 KiB holes between. */
-#define RND_GPA 0x100000000ull
-#define RND_REGION 0x10000ull
-#define RND_GAP 0x1000ull
-#define RND_MAX 1024
-#define RND_ADDRS 4096
 #define RND_SETS 4
 #define RND_SEED 0x2545f4914f6cdd1dull
 
@@ -275,33 +261,15 @@ static LOOP_FN uint64_t write_copy(struct bcase *c, uint64_t n)
 
 /* Timing: as bench_memory's, for one loop instead of a pair. */
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static int time_loop(struct row *r, uint64_t n, double *ns)
 {
 	double t0, t1;
 
-	t0 = now_ns();
+	t0 = bench_loop_now_ns();
 	r->fn(&r->c, n);
-	t1 = now_ns();
+	t1 = bench_loop_now_ns();
 	*ns = t1 - t0;
 	return r->c.rc;
-}
-
-/* Involuntary context switches of this thread so far. */
-static long nivcsw(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_THREAD, &ru))
-		return 0;
-	return ru.ru_nivcsw;
 }
 
 /*
@@ -316,13 +284,13 @@ static int time_rep(struct env *e, struct row *r, uint64_t n, double *per_op)
 	int rc;
 
 	for (i = 0; i < TRIES; i++) {
-		before = nivcsw();
+		before = bench_loop_nivcsw();
 		rc = time_loop(r, n, &ns);
 		if (rc)
 			return rc;
 		if (i == 0 || ns < best)
 			best = ns;
-		if (nivcsw() == before)
+		if (bench_loop_nivcsw() == before)
 			break;
 	}
 	e->runs++;
@@ -371,31 +339,6 @@ static int fail(const char *what, int rc)
 	return rc;
 }
 
-/* The same bytes as the Rust side: word i of a buffer is (base + i + 1) * K. */
-static void fill_pattern(uint8_t *p, size_t len, uint64_t base)
-{
-	uint64_t w;
-	size_t i;
-
-	for (i = 0; i + sizeof(w) <= len; i += sizeof(w)) {
-		w = (base + i + 1) * 0x9e3779b97f4a7c15ull;
-		memcpy(p + i, &w, sizeof(w));
-	}
-}
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static vmmem_gpa_t rnd_gpa(size_t i)
-{
-	return RND_GPA + i * (RND_REGION + RND_GAP);
-}
-
 static struct row *add_row(struct env *e, loop_fn fn, struct vmmem *mem,
 			   const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -439,7 +382,7 @@ static int setup_memory(struct env *e)
 	rc = vmmem_create_anon(&scalar, 1, VMMEM_REGION_DIRTY_LOG, &e->dirty);
 	if (rc)
 		goto err_free;
-	fill_pattern(fill, SCALAR_LEN, 0);
+	bench_loop_fill(fill, SCALAR_LEN, 0);
 	rc = vmmem_write(e->scalar, SCALAR_GPA, fill, SCALAR_LEN);
 	if (!rc)
 		rc = vmmem_write(e->dirty, SCALAR_GPA, fill, SCALAR_LEN);
@@ -449,7 +392,7 @@ static int setup_memory(struct env *e)
 	rc = vmmem_create_anon(copy, 2, 0, &e->copy);
 	if (rc)
 		goto err_free;
-	fill_pattern(fill, 2 * COPY_REGION, 0);
+	bench_loop_fill(fill, 2 * COPY_REGION, 0);
 	rc = vmmem_write(e->copy, COPY_GPA, fill, 2 * COPY_REGION);
 	if (rc)
 		goto err_free;
@@ -466,7 +409,7 @@ static int setup_memory(struct env *e)
 
 	/* The random rows' regions are shared by the four sets. */
 	for (i = 0; i < RND_MAX; i++) {
-		rc = vmmem_region_create_anon(rnd_gpa(i), RND_REGION, 0,
+		rc = vmmem_region_create_anon(bench_loop_rnd_gpa(i), RND_REGION, 0,
 					      &e->rnd_regions[i]);
 		if (rc)
 			goto err_free;
@@ -477,8 +420,8 @@ static int setup_memory(struct env *e)
 			goto err_free;
 	}
 	for (i = 0; i < RND_MAX && !rc; i++) {
-		fill_pattern(fill, RND_REGION, i * RND_REGION);
-		rc = vmmem_write(e->rnd[RND_SETS - 1], rnd_gpa(i), fill,
+		bench_loop_fill(fill, RND_REGION, i * RND_REGION);
+		rc = vmmem_write(e->rnd[RND_SETS - 1], bench_loop_rnd_gpa(i), fill,
 				 RND_REGION);
 	}
 
@@ -498,10 +441,10 @@ static void setup_rows(struct env *e)
 
 	for (k = 0; k < RND_SETS; k++) {
 		for (i = 0; i < RND_ADDRS; i++) {
-			uint64_t reg = xorshift(&x) % rnd_counts[k];
-			uint64_t off = xorshift(&x) % (RND_REGION / 8) * 8;
+			uint64_t reg = bench_loop_xorshift(&x) % rnd_counts[k];
+			uint64_t off = bench_loop_xorshift(&x) % (RND_REGION / 8) * 8;
 
-			e->rnd_gpas[k][i] = rnd_gpa(reg) + off;
+			e->rnd_gpas[k][i] = bench_loop_rnd_gpa(reg) + off;
 		}
 	}
 
@@ -561,22 +504,6 @@ static void teardown(struct env *e)
 	vmmem_destroy(e->dirty);
 	vmmem_destroy(e->scalar);
 	free(e->copy_buf);
-}
-
-/* Pin to cpu, or to the CPU we are on. Return: the CPU, or -1. */
-static int pin_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		cpu = sched_getcpu();
-	if (cpu < 0 || cpu >= CPU_SETSIZE)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -1;
-	return cpu;
 }
 
 /* What the reading rows see, for the driver to compare with Rust's. */
@@ -659,7 +586,7 @@ int main(int argc, char **argv)
 		goto out_teardown;
 	setup_rows(e);
 
-	printf("cpu\t%d\n", pin_cpu(cpu));
+	printf("cpu\t%d\n", bench_loop_pin(cpu));
 	if (print_checks(e))
 		goto out_teardown;
 	for (i = 0; i < e->nrows; i++) {
