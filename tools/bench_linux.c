@@ -54,6 +54,8 @@ static const char *const qemu_files[] = {
 		"i8042.noaux i8042.nomux"
 
 #define READY_LINE "vmmem-bench: ready"
+/* Then /init says how long the kernel had been running (/proc/uptime). */
+#define UPTIME_LINE "vmmem-bench: uptime "
 #define START_LINE "vmmem-bench: start"
 #define END_MARK "vmmem-bench: end\n"
 
@@ -98,6 +100,7 @@ struct watch {
 	char err[ERR_MAX];
 	int status;		/* exit status, or 128 + signal */
 	bool timed_out;
+	double kclock;		/* the guest kernel's clock at the ready line */
 };
 
 struct sample {
@@ -179,6 +182,8 @@ static void line_done(struct watch *w, double t)
 	} else if (is && !strcmp(w->line, START_LINE)) {
 		w->phase = STREAM;
 		w->t_start = t;
+	} else if (is && !strncmp(w->line, UPTIME_LINE, strlen(UPTIME_LINE))) {
+		w->kclock = strtod(w->line + strlen(UPTIME_LINE), NULL);
 	}
 	w->line_len = 0;
 	w->line_long = false;
@@ -692,6 +697,12 @@ static int measure(enum vmm which, int pair, const struct opts *o,
 	printf("pair %d, %-7s first line %6.2f s, %d MiB in %6.2f s "
 	       "(%5.2f MiB/s), exit %6.2f s\n", pair, vmm_name[which],
 	       x->first, o->mib, w.t_end - w.t_start, x->mibps, x->exit);
+	/* What came before the kernel's clock started: the VMM, firmware
+	 * and the bzImage's decompressor. */
+	if (w.kclock > 0)
+		printf("pair %d, %-7s kernel clock at the first line %6.2f s, "
+		       "before the kernel %6.2f s\n", pair, vmm_name[which],
+		       w.kclock, x->first - w.kclock);
 	if (w.lines_before && o->verbose)
 		printf("  hvc0 before the ready line (its end):\n%.*s\n",
 		       (int)w.early_len, w.early);
