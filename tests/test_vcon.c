@@ -45,6 +45,10 @@
 #define RO_GPA 0x200000ull
 #define HOLE 0x300000ull
 #define DATA_START 0x10000ull
+/* STRIPES separate 4 KiB regions from STRIPE_GPA on: more than a chain's
+ * writev gathers for one buffer. */
+#define STRIPE_GPA 0x400000ull
+#define STRIPES 80
 #define QSIZE 16
 #define RXQ 0
 #define TXQ 1
@@ -110,18 +114,24 @@ enum out { OUT_NONE, OUT_PIPE, OUT_DEVNULL };
 
 static int make_fixture(void **state, enum out out)
 {
-	struct vmmem_region *r[2] = { NULL };
+	struct vmmem_region *r[2 + STRIPES] = { NULL };
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct vmmio_irq irq;
 	int fds[2];
+	unsigned i;
 
 	if (!f)
 		return -1;
 	f->rfd = f->wfd = -1;
 	if (vmmem_region_create_anon(0, RAM_LEN, 0, &r[0]) ||
 	    vmmem_region_create_anon(RO_GPA, 0x1000, VMMEM_REGION_READONLY,
-				     &r[1]) ||
-	    vmmem_create(r, 2, &f->mem))
+				     &r[1]))
+		goto err;
+	for (i = 0; i < STRIPES; i++)
+		if (vmmem_region_create_anon(STRIPE_GPA + i * 0x1000, 0x1000,
+					     0, &r[2 + i]))
+			goto err;
+	if (vmmem_create(r, 2 + STRIPES, &f->mem))
 		goto err;
 	if (out == OUT_PIPE) {
 		if (pipe2(fds, O_NONBLOCK | O_CLOEXEC))
@@ -144,8 +154,8 @@ static int make_fixture(void **state, enum out out)
 	if (bus_register(&f->bus, MMIO_BASE, VMMIO_WINDOW, &vmmio_bus_ops,
 			 f->t))
 		goto err;
-	vmmem_region_destroy(r[0]);
-	vmmem_region_destroy(r[1]);
+	for (i = 0; i < 2 + STRIPES; i++)
+		vmmem_region_destroy(r[i]);
 	*state = f;
 	return 0;
 
@@ -157,8 +167,8 @@ err:
 	if (f->wfd >= 0)
 		close(f->wfd);
 	vmmem_destroy(f->mem);
-	vmmem_region_destroy(r[0]);
-	vmmem_region_destroy(r[1]);
+	for (i = 0; i < 2 + STRIPES; i++)
+		vmmem_region_destroy(r[i]);
 	free(f);
 	return -1;
 }
@@ -572,6 +582,38 @@ static void test_vcon_transmits_chain_to_out_fd(void **state)
 	assert_int_equal(rd(f, VMMIO_REG_INTERRUPT_STATUS), 1);
 	assert_false(blocked(f));
 	assert_int_equal(vcon_bytes_out(f->c), strlen(msg));
+}
+
+/*
+ * A buffer over more regions than one writev gathers still goes out whole
+ * and in order, as do the buffers before and after it in the chain.
+ */
+static void test_vcon_transmits_buffer_over_many_regions(void **state)
+{
+	static unsigned char data[STRIPES * 0x1000 + 200], out[sizeof(data) + 64];
+	struct fixture *f = *state;
+	struct seg segs[3];
+	size_t got = 0;
+
+	bring_up(f, V1);
+	pattern(data, sizeof(data), 7);
+	segs[0] = (struct seg){ buf_alloc(f, 100), 100, false };
+	segs[1] = (struct seg){ STRIPE_GPA, STRIPES * 0x1000, false };
+	segs[2] = (struct seg){ buf_alloc(f, 100), 100, false };
+	assert_int_equal(vmmem_write(f->mem, segs[0].gpa, data, 100), 0);
+	assert_int_equal(vmmem_write(f->mem, STRIPE_GPA, data + 100,
+				     STRIPES * 0x1000),
+			 0);
+	assert_int_equal(vmmem_write(f->mem, segs[2].gpa,
+				     data + 100 + STRIPES * 0x1000, 100),
+			 0);
+	chain_add(f, TXQ, segs, 3);
+	wr(f, VMMIO_REG_QUEUE_NOTIFY, TXQ);
+	drain_until_done(f, out, sizeof(out), &got);
+	assert_int_equal(got, sizeof(data));
+	assert_memory_equal(out, data, sizeof(data));
+	assert_int_equal(used_idx(f, TXQ), 1);
+	assert_false(needs_reset(f));
 }
 
 static void test_vcon_transmits_many_chains_in_order(void **state)
@@ -1546,6 +1588,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_vcon_identifies_as_console),
+		T(test_vcon_transmits_buffer_over_many_regions),
 		T(test_vcon_polling_keeps_notifications_off_until_unpoll),
 		T(test_vcon_save_turns_notifications_back_on),
 		T(test_vcon_reset_ends_polling_quiet),

@@ -236,22 +236,38 @@ static enum tx_rc tx_continue(struct vcon *c, struct slice *s)
 			return TX_SLICE;
 		}
 		n = tx_gather(c, s->bytes, iov, &want);
-		if (n < 0) {
+		if (n == -E2BIG) {
+			/* One buffer over more regions than TX_IOV: that
+			 * buffer alone, with libvmmem's own writev loop. */
+			const struct virtq_buf *b = &ch->buf[c->tx_buf];
+			size_t len = b->len - c->tx_off, got = 0;
+
+			want = len < s->bytes ? len : (size_t)s->bytes;
+			rc = vmmem_write_to_fd(c->mem, b->gpa + c->tx_off, want,
+					       c->out_fd, -1, &got);
+			done = (ssize_t)got;
+			if (rc && !(rc == -EAGAIN && got == 0)) {
+				output_broken(c, rc);
+				break;
+			}
+			if (rc)
+				return TX_FULL;
+		} else if (n < 0) {
 			output_broken(c, n);
 			break;
-		}
-		if (n == 0) {
+		} else if (n == 0) {
 			tx_advance(c, 0);
 			break;
-		}
-		do
-			done = writev(c->out_fd, iov, n);
-		while (done < 0 && errno == EINTR);
-		if (done < 0) {
-			if (errno == EAGAIN)
-				return TX_FULL;
-			output_broken(c, -errno);
-			break;
+		} else {
+			do
+				done = writev(c->out_fd, iov, n);
+			while (done < 0 && errno == EINTR);
+			if (done < 0) {
+				if (errno == EAGAIN)
+					return TX_FULL;
+				output_broken(c, -errno);
+				break;
+			}
 		}
 		tx_advance(c, (size_t)done);
 		c->bytes_out += (uint64_t)done;

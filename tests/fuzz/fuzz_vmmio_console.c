@@ -79,7 +79,11 @@ static void step(struct fcon *x, struct fuzz_in *in)
 			fcon_wr32(x, VMMIO_REG_STATUS, 0);
 		break;
 	case 10:
+		/* The event loop's polling: looks, then (sometimes) the end
+		 * of the quiet, which turns notifications on again. */
 		vmmio_poll(x->t);
+		if (op & 0x80)
+			vmmio_unpoll(x->t);
 		vcon_tx_waiting(x->c);
 		vcon_input_ready(x->c);
 		break;
