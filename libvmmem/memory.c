@@ -203,7 +203,7 @@ static int set_build(struct vmmem_region *const *sorted, uint32_t n,
 	m->top = m->slots[n - 1].gpa + (m->slots[n - 1].len - 1);
 	shift = bucket_shift(m, m->top - m->view.base);
 	nb = ((m->top - m->view.base) >> shift) + 1;
-	m->view.geom = shift;
+	m->view.geom = (nb - 1) << 6 | shift;
 	/* Then the index, in its own allocation: guess[], the two host
 	 * address tables, hi[]. */
 	size = (size_t)nb * (sizeof(*guess) + 2 * sizeof(*rtab) +
@@ -221,7 +221,6 @@ static int set_build(struct vmmem_region *const *sorted, uint32_t n,
 		vmmem_region_ref(sorted[i]);
 	set_runs(m);
 	m->view.hint = &m->slots[0];
-	m->view.geom = (nb - 1) << 6 | shift;
 	m->guess = guess;
 	m->view.btab[0] = rtab;
 	m->view.btab[1] = wtab;

@@ -223,11 +223,6 @@ static int floor_child(void)
 	return 0;
 }
 
-static double median(double *v, int n)
-{
-	return bench_median(v, n);
-}
-
 int main(int argc, char **argv)
 {
 	int runs = 9, mib = 256, i, k;
@@ -295,18 +290,18 @@ int main(int argc, char **argv)
 		}
 	}
 	for (k = 0; k < 2; k++) {
-		h[k] = median(hello[k], runs);
-		s[k] = median(stream[k], runs);
-		mr[k] = median(rss[k], runs);
-		sr[k] = median(srss[k], runs);
+		h[k] = bench_median(hello[k], runs);
+		s[k] = bench_median(stream[k], runs);
+		mr[k] = bench_median(rss[k], runs);
+		sr[k] = bench_median(srss[k], runs);
 		/* Console throughput: the stream run minus boot and exit. */
 		thr[k] = s[k] > h[k] ? mib / ((s[k] - h[k]) / 1000) : 0;
 	}
-	d = median(dry, runs);
+	d = bench_median(dry, runs);
 	own = d > h[0] ? mib / ((d - h[0]) / 1000) : 0;
-	c = median(cpu, runs);
-	f = median(flo, runs);
-	sink = median(snk, runs);
+	c = bench_median(cpu, runs);
+	f = bench_median(flo, runs);
+	sink = bench_median(snk, runs);
 	printf("\n%-40s %10s %10s %8s\n", "benchmark", "minivmm", "QEMU",
 	       "ratio");
 	printf("%-40s %10.1f %10.1f %8.2f\n", "hello: start to exit (ms)",
