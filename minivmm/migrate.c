@@ -10,7 +10,7 @@
  *   ZERO    u64 RAM offset, u64 page count: pages that are zero now
  *   ROUND   aux = the pre-copy round that ended
  *   STATE   the bytes of a state file (snap.c), taken while paused
- *   END     CRC-32 of every byte sent before it            -> ACK or NAK
+ *   END     XXH3-64 of every byte sent before it           -> ACK or NAK
  *
  * A RAM offset is a memory-file offset: regions one after another in GPA
  * order. Pre-copy: every non-zero page while the guest runs, then rounds of
@@ -23,10 +23,13 @@
  * before that it resumes the guest and keeps running. The destination
  * never runs a guest it did not receive whole.
  *
- * Both sides copy guest memory through libvmmem: the source reads each
- * page into its own buffer before it checksums and sends it (the guest may
- * write it meanwhile; the dirty log then sends it again), the destination
- * writes what it receives with vmmem_write().
+ * Both sides reach guest memory through libvmmem: the source reads each
+ * chunk into its own buffer before it checksums and sends it (the guest may
+ * write it meanwhile; the dirty log then sends it again), and sends a
+ * record with one sendmsg(); the destination, whose guest does not run
+ * yet, receives page data straight into a slice of guest memory and
+ * checksums it there. The checksum is libxxhash's XXH3-64, five times as
+ * fast here as zlib's CRC-32, which was half the sender's CPU time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,14 +42,16 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <xxhash.h>
 
 #include <vmmem/dirty.h>
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
+#include <vmmem/slice.h>
 
 #include "api.h"
 #include "machine.h"
@@ -58,7 +63,7 @@
 
 #define MIG_MAGIC "MVMMIGR"
 #define MIG_MAGIC_LEN 8
-#define MIG_VERSION 1
+#define MIG_VERSION 2
 
 enum mig_type {
 	MIG_HELLO = 1,
@@ -73,8 +78,11 @@ enum mig_type {
 
 #define PAGE 4096u
 #define HDR_LEN 16
-/* Pages per PAGES record, and so the copy buffer. */
+/* Pages per PAGES record at most (the destination's bound), and the pages
+ * the source copies, checks and sends at a time: a chunk its buffer keeps
+ * in the CPU's second-level cache from the copy to the send. */
 #define CHUNK_PAGES 256u
+#define SEND_PAGES 32u
 #define MAX_PAYLOAD (SNAP_MAX_SIZE + 0u)
 #define MAX_HELLO 4096u
 #define MAX_REPLY 1024u
@@ -140,31 +148,44 @@ static void dump_memory(struct machine *m, const char *name)
 /* A connection and its running checksum. */
 struct link {
 	int fd;
-	uint32_t crc;		/* of every byte sent or received so far */
+	XXH3_state_t *xs;	/* of every byte sent or received so far */
 	uint64_t bytes;
 	uint64_t fail_at;	/* 0: never */
 	bool corrupt;		/* change the next page sent (testing) */
 	int sfd;		/* signals end a wait; -1: none */
 };
 
-static int write_all(struct link *l, const void *p, size_t len)
+/* Send the n buffers of iov (changed as it goes) whole. */
+static int writev_all(struct link *l, struct iovec *iov, int n)
 {
-	const uint8_t *b = p;
+	while (n) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t k = sendmsg(l->fd, &mh, MSG_NOSIGNAL);
 
-	while (len) {
-		ssize_t n = send(l->fd, b, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (k < 0)
 			return -errno;
-		b += n;
-		len -= (size_t)n;
-		l->bytes += (uint64_t)n;
+		l->bytes += (uint64_t)k;
 		if (l->fail_at && l->bytes >= l->fail_at)
 			_exit(9);
+		while (n && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
 	}
 	return 0;
+}
+
+static void hash(struct link *l, const void *p, size_t len)
+{
+	if (len && l->xs)
+		XXH3_64bits_update(l->xs, p, len);
 }
 
 /* Wait for fd to be readable: 0, -ETIMEDOUT, or -EINTR on a signal. */
@@ -215,38 +236,39 @@ static int read_all(struct link *l, void *p, size_t len, int timeout_ms)
 	return 0;
 }
 
-/* Send one record; the checksum covers it. */
+/* Send one record: header, a, b (either may be empty) in one sendmsg();
+ * the checksum covers it unless it is a reply. */
 static int send_rec(struct link *l, uint32_t type, uint32_t aux,
 		    const void *a, size_t alen, const void *b, size_t blen)
 {
-	uint8_t hdr[HDR_LEN];
+	uint8_t hdr[HDR_LEN], first;
 	uint64_t len = htole64((uint64_t)alen + blen);
 	uint32_t t = htole32(type), x = htole32(aux);
-	int rc;
+	struct iovec iov[4];
+	int n = 0;
 
 	memcpy(hdr, &t, 4);
 	memcpy(hdr + 4, &x, 4);
 	memcpy(hdr + 8, &len, 8);
-	l->crc = (uint32_t)crc32(l->crc, hdr, HDR_LEN);
-	if (alen)
-		l->crc = (uint32_t)crc32(l->crc, a, (uInt)alen);
-	if (blen)
-		l->crc = (uint32_t)crc32(l->crc, b, (uInt)blen);
-	rc = write_all(l, hdr, HDR_LEN);
-	if (!rc && alen)
-		rc = write_all(l, a, alen);
-	if (!rc && blen && l->corrupt && type == MIG_PAGES) {
-		uint8_t first = *(const uint8_t *)b ^ 0x01;
-
-		l->corrupt = false;
-		rc = write_all(l, &first, 1);
-		if (!rc)
-			rc = write_all(l, (const uint8_t *)b + 1, blen - 1);
-		return rc;
+	if (type != MIG_REPLY) {
+		hash(l, hdr, HDR_LEN);
+		hash(l, a, alen);
+		hash(l, b, blen);
 	}
-	if (!rc && blen)
-		rc = write_all(l, b, blen);
-	return rc;
+	iov[n++] = (struct iovec){ hdr, HDR_LEN };
+	if (alen)
+		iov[n++] = (struct iovec){ (void *)a, alen };
+	if (blen && l->corrupt && type == MIG_PAGES) {
+		/* The first byte goes out changed, after the checksum. */
+		l->corrupt = false;
+		first = *(const uint8_t *)b ^ 0x01;
+		iov[n++] = (struct iovec){ &first, 1 };
+		b = (const uint8_t *)b + 1;
+		blen--;
+	}
+	if (blen)
+		iov[n++] = (struct iovec){ (void *)b, blen };
+	return writev_all(l, iov, n);
 }
 
 struct rec {
@@ -270,20 +292,18 @@ static uint64_t max_len(uint32_t type)
 	case MIG_STATE:
 		return SNAP_MAX_SIZE;
 	case MIG_END:
-		return 4;
+		return 8;
 	case MIG_REPLY:
 		return MAX_REPLY;
 	}
 	return 0;
 }
 
-/* Receive one record of at most max bytes (and its type's bound);
- * counted in the checksum unless it is the END or a reply (which carry
- * or answer it). */
-static int recv_rec(struct link *l, struct rec *r, uint64_t max,
-		    int timeout_ms)
+/* Receive a record's header into hdr and r, its length checked against
+ * max and its type's bound. */
+static int recv_hdr(struct link *l, uint8_t *hdr, struct rec *r,
+		    uint64_t max, int timeout_ms)
 {
-	uint8_t hdr[HDR_LEN];
 	uint64_t len;
 	int rc;
 
@@ -299,6 +319,17 @@ static int recv_rec(struct link *l, struct rec *r, uint64_t max,
 	r->len = le64toh(len);
 	if (r->len > max || r->len > max_len(r->type))
 		return -EMSGSIZE;
+	return 0;
+}
+
+/* Receive the payload of the record whose header recv_hdr() read into
+ * r->data; counted in the checksum unless it is the END or a reply (which
+ * carry or answer it). */
+static int recv_payload(struct link *l, const uint8_t *hdr, struct rec *r,
+			int timeout_ms)
+{
+	int rc;
+
 	r->data = malloc(r->len ? r->len : 1);
 	if (!r->data)
 		return -ENOMEM;
@@ -309,22 +340,29 @@ static int recv_rec(struct link *l, struct rec *r, uint64_t max,
 		return rc;
 	}
 	if (r->type != MIG_END && r->type != MIG_REPLY) {
-		l->crc = (uint32_t)crc32(l->crc, hdr, HDR_LEN);
-		l->crc = (uint32_t)crc32(l->crc, r->data, (uInt)r->len);
+		hash(l, hdr, HDR_LEN);
+		hash(l, r->data, r->len);
 	}
 	return 0;
+}
+
+/* Receive one record of at most max bytes (and its type's bound). */
+static int recv_rec(struct link *l, struct rec *r, uint64_t max,
+		    int timeout_ms)
+{
+	uint8_t hdr[HDR_LEN];
+	int rc = recv_hdr(l, hdr, r, max, timeout_ms);
+
+	return rc ? rc : recv_payload(l, hdr, r, timeout_ms);
 }
 
 /* A reply: yes (aux 0) or no with its reason. Replies are not part of
  * the stream the checksum covers. */
 static int send_reply(struct link *l, int rc, const char *msg)
 {
-	uint32_t crc = l->crc;
 	size_t len = rc ? strnlen(msg, MAX_REPLY) : 0;
-	int ret = send_rec(l, MIG_REPLY, rc ? 1 : 0, msg, len, NULL, 0);
 
-	l->crc = crc;
-	return ret;
+	return send_rec(l, MIG_REPLY, rc ? 1 : 0, msg, len, NULL, 0);
 }
 
 /* Why sending or receiving failed, the way a user reads it. */
@@ -466,7 +504,7 @@ void migrate_info(struct machine *m, struct api_migration *out)
 struct source {
 	struct machine *m;
 	struct link l;
-	uint8_t *buf;		/* CHUNK_PAGES pages */
+	uint8_t *buf;		/* SEND_PAGES pages */
 	uint64_t **bits;	/* a dirty bitmap per region */
 	size_t nregions;
 	double bw;		/* bytes per second, measured */
@@ -478,7 +516,7 @@ static int send_pages(struct source *s, vmmem_gpa_t gpa, uint64_t off,
 		      uint64_t n, bool skip_zero)
 {
 	while (n) {
-		uint64_t k = n < CHUNK_PAGES ? n : CHUNK_PAGES, i, j;
+		uint64_t k = n < SEND_PAGES ? n : SEND_PAGES, i, j;
 		int rc = vmmem_read(s->m->mem, gpa, s->buf, k * PAGE);
 
 		if (rc)
@@ -613,13 +651,14 @@ static int alloc_source(struct source *s, struct machine *m)
 	s->m = m;
 	s->l.fd = -1;
 	s->l.sfd = -1;
-	s->l.crc = (uint32_t)crc32(0, NULL, 0);
+	s->l.xs = XXH3_createState();
 	s->l.fail_at = fail_after();
 	s->l.corrupt = getenv("MINIVMM_MIGRATION_CORRUPT") != NULL;
 	s->nregions = vmmem_region_count(m->mem);
-	s->buf = malloc(CHUNK_PAGES * PAGE);
+	s->buf = malloc(SEND_PAGES * PAGE);
 	s->bits = calloc(s->nregions, sizeof(*s->bits));
-	if (!s->buf || !s->bits)
+	if (!s->buf || !s->bits || !s->l.xs ||
+	    XXH3_64bits_reset(s->l.xs) != XXH_OK)
 		return -ENOMEM;
 	for (i = 0; i < s->nregions; i++) {
 		struct vmmem_region *r = vmmem_region_at(m->mem, i);
@@ -642,6 +681,7 @@ static void free_source(struct source *s)
 		free(s->bits[i]);
 	free(s->bits);
 	free(s->buf);
+	XXH3_freeState(s->l.xs);
 	if (s->l.fd >= 0)
 		close(s->l.fd);
 }
@@ -730,7 +770,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 static int finish(struct source *s, char *err, size_t errlen)
 {
 	struct state_buf st;
-	uint32_t crc;
+	uint64_t sum;
 	int rc;
 
 	state_buf_init(&st);
@@ -751,9 +791,9 @@ static int finish(struct source *s, char *err, size_t errlen)
 	if (rc)
 		goto out;
 	rc = send_rec(&s->l, MIG_STATE, 0, st.data, st.len, NULL, 0);
-	crc = htole32(s->l.crc);
+	sum = htole64(XXH3_64bits_digest(s->l.xs));
 	if (!rc)
-		rc = send_rec(&s->l, MIG_END, 0, &crc, 4, NULL, 0);
+		rc = send_rec(&s->l, MIG_END, 0, &sum, 8, NULL, 0);
 	if (rc) {
 		send_error(err, errlen, rc);
 		goto out;
@@ -938,25 +978,53 @@ static int on_hello(struct machine *m, const struct rec *r,
 	return snap_build(m, sh, err, errlen);
 }
 
-static int on_pages(struct machine *m, const struct machine_shape *sh,
-		    const struct rec *r)
+/*
+ * A PAGES record after its header: the RAM offset, then the data, received
+ * straight into guest memory (the guest does not run yet) and checksummed
+ * there. Return: 0, -EBADMSG for pages outside guest memory, or what
+ * read_all() returns.
+ */
+static int recv_pages(struct machine *m, const struct machine_shape *sh,
+		      struct link *l, const uint8_t *hdr, uint64_t len)
+{
+	struct vmmem_slice sl;
+	vmmem_gpa_t gpa;
+	uint64_t off, n = len - 8;
+	int rc;
+
+	if (len < 8)
+		return -EBADMSG;
+	rc = read_all(l, &off, 8, IDLE_TIMEOUT_MS);
+	if (rc)
+		return rc;
+	hash(l, hdr, HDR_LEN);
+	hash(l, &off, 8);
+	off = le64toh(off);
+	if (off % PAGE || n % PAGE || off_to_gpa(sh, off, n, &gpa))
+		return -EBADMSG;
+	if (!n)
+		return 0;
+	if (vmmem_get_slice(m->mem, gpa, n, &sl))
+		return -EBADMSG;
+	rc = read_all(l, sl.hva, n, IDLE_TIMEOUT_MS);
+	if (rc)
+		return rc;
+	hash(l, sl.hva, n);
+	return vmmem_slice_mark_dirty(&sl, 0, n);
+}
+
+/* A ZERO record: pages that are zero now. */
+static int on_zero(struct machine *m, const struct machine_shape *sh,
+		   const struct rec *r)
 {
 	vmmem_gpa_t gpa;
 	uint64_t off, n;
 
-	if (r->len < 8)
-		return -EBADMSG;
-	memcpy(&off, r->data, 8);
-	off = le64toh(off);
-	if (r->type == MIG_PAGES) {
-		n = r->len - 8;
-		if (off % PAGE || n % PAGE || off_to_gpa(sh, off, n, &gpa))
-			return -EBADMSG;
-		return vmmem_write(m->mem, gpa, r->data + 8, n);
-	}
 	if (r->len != 16)
 		return -EBADMSG;
+	memcpy(&off, r->data, 8);
 	memcpy(&n, r->data + 8, 8);
+	off = le64toh(off);
 	n = le64toh(n);
 	if (off % PAGE || n > UINT64_MAX / PAGE ||
 	    off_to_gpa(sh, off, n * PAGE, &gpa))
@@ -989,14 +1057,26 @@ static int receive(struct machine *m, struct link *l, char *err,
 	struct machine_shape sh;
 	struct snap_file f = { 0 };
 	bool have_hello = false, have_state = false;
-	uint32_t want;
+	uint64_t want;
 	struct rec r;
 	int rc;
 
 	for (;;) {
-		uint32_t crc_before = l->crc;
+		uint8_t hdr[HDR_LEN];
 
-		rc = recv_rec(l, &r, MAX_PAYLOAD, IDLE_TIMEOUT_MS);
+		rc = recv_hdr(l, hdr, &r, MAX_PAYLOAD, IDLE_TIMEOUT_MS);
+		if (!rc && have_hello && r.type == MIG_PAGES) {
+			rc = recv_pages(m, &sh, l, hdr, r.len);
+			if (rc == -EBADMSG) {
+				snprintf(err, errlen, "a page record outside "
+					 "guest memory");
+				goto out;
+			}
+			if (!rc)
+				continue;
+		} else if (!rc) {
+			rc = recv_payload(l, hdr, &r, IDLE_TIMEOUT_MS);
+		}
 		if (rc == -EPIPE) {
 			snprintf(err, errlen, "the source closed the "
 				 "connection after %llu bytes, before the end "
@@ -1030,8 +1110,8 @@ static int receive(struct machine *m, struct link *l, char *err,
 			/* The source waits for this answer before RAM. */
 			if (send_reply(l, rc, err) && !rc)
 				rc = -EPIPE;
-		} else if (r.type == MIG_PAGES || r.type == MIG_ZERO) {
-			rc = on_pages(m, &sh, &r);
+		} else if (r.type == MIG_ZERO) {
+			rc = on_zero(m, &sh, &r);
 			if (rc)
 				snprintf(err, errlen, "a page record outside "
 					 "guest memory");
@@ -1042,9 +1122,9 @@ static int receive(struct machine *m, struct link *l, char *err,
 					err, errlen);
 			r.data = NULL;	/* the snap_file's now */
 			have_state = !rc;
-		} else if (r.type == MIG_END && have_state && r.len == 4) {
-			memcpy(&want, r.data, 4);
-			if (le32toh(want) != crc_before) {
+		} else if (r.type == MIG_END && have_state && r.len == 8) {
+			memcpy(&want, r.data, 8);
+			if (le64toh(want) != XXH3_64bits_digest(l->xs)) {
 				rc = -EBADMSG;
 				snprintf(err, errlen, "the stream's checksum "
 					 "does not match: corrupted in "
@@ -1090,9 +1170,16 @@ int migrate_incoming(struct machine *m, const char *url, int sfd, char *err,
 	if (rc < 0)
 		return rc;
 	l.fd = rc;
-	l.crc = (uint32_t)crc32(0, NULL, 0);
 	l.fail_at = fail_after();
-	rc = receive(m, &l, err, errlen);
+	l.xs = XXH3_createState();
+	if (!l.xs || XXH3_64bits_reset(l.xs) != XXH_OK) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "migration: %s", strerror(ENOMEM));
+	} else {
+		rc = receive(m, &l, err, errlen);
+	}
+	XXH3_freeState(l.xs);
+	l.xs = NULL;
 	if (rc) {
 		/* Tell the source, if it still listens, and run nothing. */
 		send_reply(&l, rc, err);
