@@ -132,7 +132,10 @@ static double now_s(void)
  * Testing aids, for fault injection: with MINIVMM_MIGRATION_FAIL_AFTER=N
  * a side that has moved N stream bytes dies at once (as a killed process
  * would); MINIVMM_MIGRATION_CORRUPT=1 has the source change one byte of
- * its first page after checksumming it (as a bad link would); and
+ * its first page after checksumming it (as a bad link would);
+ * MINIVMM_MIGRATION_STRAY=1 (or 2) has the source send, before any RAM,
+ * two pages at the first RAM offset past the end of RAM (or straddling
+ * it), as a broken or hostile source would; and
  * MINIVMM_MIGRATION_DUMP=DIR has both sides write guest RAM as a memory
  * file at the switchover (DIR/source.mem, DIR/dest.mem).
  */
@@ -706,6 +709,22 @@ static void set_progress(struct source *s, uint64_t rounds, int64_t left)
 	pthread_mutex_unlock(&s->m->lock);
 }
 
+/* See MINIVMM_MIGRATION_STRAY above (testing). */
+static int send_stray(struct source *s)
+{
+	const char *v = getenv("MINIVMM_MIGRATION_STRAY");
+	uint64_t ram = 0, off;
+	size_t i;
+
+	if (!v || (strcmp(v, "1") && strcmp(v, "2")))
+		return 0;
+	for (i = 0; i < s->nregions; i++)
+		ram += vmmem_region_len(vmmem_region_at(s->m->mem, i));
+	off = htole64(*v == '1' ? ram : ram - PAGE);
+	memset(s->buf, 0xa5, 2 * PAGE);
+	return send_rec(&s->l, MIG_PAGES, 0, &off, 8, s->buf, 2 * PAGE);
+}
+
 /* Pre-copy while the guest runs. Return: 0, or an error (err set). */
 static int precopy(struct source *s, char *err, size_t errlen)
 {
@@ -729,13 +748,15 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		return rc;
 	}
 	/* The destination builds its VM now, or says why it will not. */
-	pr_debug("XX hello sent %.3f", now_s()*1e3);
 	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);
 	if (rc)
 		return rc;
-	pr_debug("XX reply %.3f", now_s()*1e3);
+	rc = send_stray(s);
+	if (rc) {
+		send_error(err, errlen, rc);
+		return rc;
+	}
 	rc = vm_set_dirty_log(&s->m->vm, true);
-	pr_debug("XX dirty log on %.3f", now_s()*1e3);
 	if (!rc)
 		rc = (int)(harvest(s) < 0 ? -EIO : 0);
 	if (rc) {
@@ -754,9 +775,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 			      0);
 		if (rc)
 			break;
-		pr_debug("XX round %d sent %.3f", (int)round, now_s()*1e3);
 		left = harvest(s);
-		pr_debug("XX harvest %ld %.3f", (long)left, now_s()*1e3);
 		if (left < 0) {
 			rc = (int)left;
 			break;
@@ -1004,11 +1023,12 @@ static int recv_pages(struct machine *m, const struct machine_shape *sh,
 {
 	struct vmmem_slice sl;
 	vmmem_gpa_t gpa;
-	uint64_t off, n = len - 8;
+	uint64_t off, n;
 	int rc;
 
 	if (len < 8)
 		return -EBADMSG;
+	n = len - 8;
 	rc = read_all(l, &off, 8, IDLE_TIMEOUT_MS);
 	if (rc)
 		return rc;

@@ -365,6 +365,38 @@ static void test_migrate_corrupted_stream_is_refused(void **state)
 	vmproc_free(&dst);
 }
 
+/* Pages past the end of RAM, or straddling it: the destination checks
+ * each PAGES record against the shape before it receives into guest
+ * memory, refuses, and runs nothing; the source keeps the guest. */
+static void test_migrate_pages_outside_ram_are_refused(void **state)
+{
+	static const char *const envs[][2] = {
+		{ "MINIVMM_MIGRATION_STRAY=1", NULL },
+		{ "MINIVMM_MIGRATION_STRAY=2", NULL },
+	};
+	struct fixture *f = *state;
+	struct vmproc src, dst;
+	unsigned i;
+	char *err;
+
+	NEED_KVM();
+	for (i = 0; i < 2; i++) {
+		start_source(f, &src, envs[i]);
+		start_dest(&dst, f->url, NULL, NULL, NULL);
+		vmproc_wait_socket(&dst, f->mig);
+		assert_refused(f, &src, f->url, "the destination");
+		assert_int_equal(vmproc_wait(&dst), 2);
+		assert_int_equal(dst.len, 0);
+		err = vmproc_stderr(&dst);
+		assert_contains(err, "a page record outside guest memory");
+		free(err);
+		vmproc_free(&src);
+		vmproc_free(&dst);
+		/* The next source binds the same API socket path. */
+		unlink(f->api);
+	}
+}
+
 static void test_migrate_source_dying_runs_nothing_on_the_destination(void **state)
 {
 	struct fixture *f = *state;
@@ -599,6 +631,7 @@ int main(void)
 		T(test_migrate_destination_dying_leaves_the_source_running),
 		T(test_migrate_refused_by_a_destination_of_another_shape),
 		T(test_migrate_corrupted_stream_is_refused),
+		T(test_migrate_pages_outside_ram_are_refused),
 		T(test_migrate_source_dying_runs_nothing_on_the_destination),
 		T(test_migrate_failed_one_keeps_diff_snapshots_whole),
 		T(test_migrate_second_request_while_one_runs_is_refused),
