@@ -335,8 +335,8 @@ static int recv_hdr(struct link *l, uint8_t *hdr, struct rec *r,
 	return 0;
 }
 
-/* Receive the payload of the record whose header recv_hdr() read into
- * r->data; counted in the checksum unless it is the END or a reply (which
+/* Receive into r->data the payload of the record whose header recv_hdr()
+ * read; counted in the checksum unless it is the END or a reply (which
  * carry or answer it). */
 static int recv_payload(struct link *l, const uint8_t *hdr, struct rec *r,
 			int timeout_ms)
@@ -1015,11 +1015,13 @@ static int on_hello(struct machine *m, const struct rec *r,
 /*
  * A PAGES record after its header: the RAM offset, then the data, received
  * straight into guest memory (the guest does not run yet) and checksummed
- * there. Return: 0, -EBADMSG for pages outside guest memory, or what
+ * there. fresh: the pages are most likely not yet in memory (the first
+ * round). Return: 0, -EBADMSG for pages outside guest memory, or what
  * read_all() returns.
  */
 static int recv_pages(struct machine *m, const struct machine_shape *sh,
-		      struct link *l, const uint8_t *hdr, uint64_t len)
+		      struct link *l, const uint8_t *hdr, uint64_t len,
+		      bool fresh)
 {
 	struct vmmem_slice sl;
 	vmmem_gpa_t gpa;
@@ -1043,8 +1045,12 @@ static int recv_pages(struct machine *m, const struct machine_shape *sh,
 		return -EBADMSG;
 	/* Fresh memory: one call faults the record's pages in, about a
 	 * third cheaper per page here than a fault each inside recv(). A
-	 * kernel without it (before 5.14) leaves that to recv(). */
-	(void)madvise(sl.hva, n, MADV_POPULATE_WRITE);
+	 * kernel without it (before 5.14) leaves that to recv(). Not in
+	 * later rounds, whose pages are mostly there already: the call
+	 * would still walk them (a quarter of a microsecond a page here),
+	 * also in the paused phase. */
+	if (fresh)
+		(void)madvise(sl.hva, n, MADV_POPULATE_WRITE);
 	rc = read_all(l, sl.hva, n, IDLE_TIMEOUT_MS);
 	if (rc)
 		return rc;
@@ -1095,7 +1101,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 {
 	struct machine_shape sh;
 	struct snap_file f = { 0 };
-	bool have_hello = false, have_state = false;
+	bool have_hello = false, have_state = false, round0 = true;
 	uint64_t want;
 	struct rec r;
 	int rc;
@@ -1105,7 +1111,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 
 		rc = recv_hdr(l, hdr, &r, MAX_PAYLOAD, IDLE_TIMEOUT_MS);
 		if (!rc && have_hello && r.type == MIG_PAGES) {
-			rc = recv_pages(m, &sh, l, hdr, r.len);
+			rc = recv_pages(m, &sh, l, hdr, r.len, round0);
 			if (rc == -EBADMSG) {
 				snprintf(err, errlen, "a page record outside "
 					 "guest memory");
@@ -1156,6 +1162,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 					 "guest memory");
 		} else if (r.type == MIG_ROUND) {
 			pr_debug("migration: round %u received", r.aux);
+			round0 = false;
 		} else if (r.type == MIG_STATE && !have_state) {
 			rc = snap_parse("migrated state", r.data, r.len, &f,
 					err, errlen);
