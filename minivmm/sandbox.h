@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sandbox.h - system-call filters (seccomp, with libseccomp), installed once
- * set-up is done: what a guest that takes over a device emulation, or a
- * request that takes over the control API, can still ask of the kernel.
+ * sandbox.h - system-call filters (seccomp), installed once set-up is done:
+ * what a guest that takes over a device emulation, or a request that takes
+ * over the control API, can still ask of the kernel. The filters are built
+ * with libseccomp when minivmm is built (sandbox_gen.c, which holds the
+ * lists of calls); at run time they are only loaded.
  *
  * Two filters, in Firecracker's per-thread posture:
  * - the process filter, installed by the main thread on every thread at

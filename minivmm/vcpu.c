@@ -22,28 +22,20 @@
 
 static int setup_cpuid(struct vcpu *v)
 {
-	struct kvm_cpuid2 *cpuid = NULL;
-	/* Enough for every CPU seen so far, so one call does. */
-	unsigned nent = 256, i;
-	int ret = 0;
+	const struct kvm_cpuid2 *supported;
+	struct kvm_cpuid2 *cpuid;
+	size_t size;
+	unsigned i;
+	int ret = vm_supported_cpuid(v->vm, &supported);
 
-	/* KVM says E2BIG until the buffer is large enough. */
-	for (;;) {
-		free(cpuid);
-		cpuid = calloc(1, sizeof(*cpuid) +
-					  nent * sizeof(cpuid->entries[0]));
-		if (!cpuid)
-			return -ENOMEM;
-		cpuid->nent = nent;
-		if (ioctl(v->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-			break;
-		if (errno != E2BIG || nent >= 4096) {
-			ret = -errno;
-			pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-			goto out;
-		}
-		nent *= 2;
-	}
+	if (ret)
+		return ret;
+	/* Each vCPU's copy differs in its APIC ID. */
+	size = sizeof(*cpuid) + supported->nent * sizeof(cpuid->entries[0]);
+	cpuid = malloc(size);
+	if (!cpuid)
+		return -ENOMEM;
+	memcpy(cpuid, supported, size);
 	for (i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
@@ -56,7 +48,6 @@ static int setup_cpuid(struct vcpu *v)
 		ret = -errno;
 		pr_err("KVM_SET_CPUID2: %s", strerror(errno));
 	}
-out:
 	free(cpuid);
 	return ret;
 }
@@ -382,7 +373,6 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			pr_err("KVM_RUN: %s", strerror(errno));
 			return VCPU_FAILED;
 		}
-		pr_debug("exit %u", v->run->exit_reason);
 		why = vcpu_handle_exit(pio, mmio, v->run);
 		if (why == VCPU_FAILED)
 			vcpu_dump(v);

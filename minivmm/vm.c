@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -22,6 +23,105 @@
 
 /* More MSRs than any KVM lists: a bound for a size KVM reports. */
 #define MSR_INDEX_MAX 4096u
+
+/* CPUID entries asked for at first: enough for every CPU seen so far. */
+#define CPUID_NENT_FIRST 256u
+/* A bound for the retries with a larger buffer (KVM says E2BIG). */
+#define CPUID_NENT_MAX 4096u
+
+/*
+ * The early KVM_GET_SUPPORTED_CPUID: the thread writes only here, and
+ * only the thread that joins it reads it.
+ */
+struct vm_cpuid_job {
+	int kvm_fd;
+	int err;			/* 0 or -errno of the ioctl */
+	struct kvm_cpuid2 *cpuid;	/* CPUID_NENT_FIRST entries */
+};
+
+static void *cpuid_thread(void *arg)
+{
+	struct vm_cpuid_job *job = arg;
+
+	if (ioctl(job->kvm_fd, KVM_GET_SUPPORTED_CPUID, job->cpuid) < 0)
+		job->err = -errno;
+	return NULL;
+}
+
+/* Ask for the CPUID on a thread; without memory or a thread, it is asked
+ * later, when a vCPU needs it. */
+static void start_cpuid(struct vm *vm)
+{
+	struct vm_cpuid_job *job;
+
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return;
+	job->cpuid = calloc(1, sizeof(*job->cpuid) + CPUID_NENT_FIRST *
+					   sizeof(job->cpuid->entries[0]));
+	if (!job->cpuid)
+		goto err;
+	job->kvm_fd = vm->kvm_fd;
+	job->cpuid->nent = CPUID_NENT_FIRST;
+	if (pthread_create(&vm->cpuid_thread, NULL, cpuid_thread, job))
+		goto err;
+	vm->cpuid_job = job;
+	vm->cpuid_pending = true;
+	return;
+
+err:
+	free(job->cpuid);
+	free(job);
+}
+
+/* Join the thread, if there is one; keep its answer if it has one. */
+static void finish_cpuid(struct vm *vm)
+{
+	struct vm_cpuid_job *job = vm->cpuid_job;
+
+	if (!vm->cpuid_pending)
+		return;
+	pthread_join(vm->cpuid_thread, NULL);
+	vm->cpuid_pending = false;
+	vm->cpuid_job = NULL;
+	if (job->err)
+		free(job->cpuid);	/* E2BIG or worse: asked again */
+	else
+		vm->cpuid = job->cpuid;
+	free(job);
+}
+
+int vm_supported_cpuid(struct vm *vm, const struct kvm_cpuid2 **out)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	unsigned nent = CPUID_NENT_FIRST;
+
+	finish_cpuid(vm);
+	/* Asked here when the thread could not answer: KVM says E2BIG until
+	 * the buffer is large enough. */
+	while (!vm->cpuid) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) +
+					  nent * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return -ENOMEM;
+		cpuid->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
+			vm->cpuid = cpuid;
+			break;
+		}
+		if (errno != E2BIG || nent >= CPUID_NENT_MAX) {
+			int ret = -errno;
+
+			pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+			free(cpuid);
+			return ret;
+		}
+		nent *= 2;
+	}
+	*out = vm->cpuid;
+	return 0;
+}
 
 /*
  * KVM_GET_MSR_INDEX_LIST: the MSRs KVM keeps per vCPU that a VMM must save
@@ -99,6 +199,7 @@ int vm_init(struct vm *vm)
 		pr_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 		goto err_close_kvm;
 	}
+	start_cpuid(vm);
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
 		ret = -errno;
@@ -116,6 +217,9 @@ int vm_init(struct vm *vm)
 	return 0;
 
 err_close_kvm:
+	finish_cpuid(vm);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	return ret;
@@ -123,6 +227,9 @@ err_close_kvm:
 
 void vm_fini(struct vm *vm)
 {
+	finish_cpuid(vm);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

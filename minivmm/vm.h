@@ -7,9 +7,11 @@
 #ifndef MINIVMM_VM_H
 #define MINIVMM_VM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+struct kvm_cpuid2;
 struct state_buf;
 struct state_rd;
 struct vmmem;
@@ -30,6 +32,15 @@ struct vm {
 	uint32_t *msr_index;
 	unsigned nmsr_index;
 	bool tsc_restored;	/* vcpu_restore() has set a vCPU's TSC */
+	/*
+	 * KVM_GET_SUPPORTED_CPUID, which takes about 0.3 ms on some hosts: a
+	 * thread asks it while vm_init()'s caller goes on building the VM,
+	 * and vm_supported_cpuid() collects the answer once (job is private).
+	 */
+	struct vm_cpuid_job *cpuid_job;
+	pthread_t cpuid_thread;
+	bool cpuid_pending;	/* the thread runs or is not joined yet */
+	struct kvm_cpuid2 *cpuid;	/* the answer, once collected */
 };
 
 /*
@@ -40,6 +51,13 @@ struct vm {
  */
 int vm_init(struct vm *vm);
 void vm_fini(struct vm *vm);
+
+/*
+ * The CPUID entries KVM supports on this host (KVM_GET_SUPPORTED_CPUID),
+ * asked once per VM; the result stays the VM's. Return: 0 with *out set,
+ * or a negative errno with a message already printed.
+ */
+int vm_supported_cpuid(struct vm *vm, const struct kvm_cpuid2 **out);
 
 /*
  * Register every region of mem as a memory slot (slot i = region i), then

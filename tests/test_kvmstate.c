@@ -1032,6 +1032,96 @@ static void test_kvmstate_save_reports_allocation_failure(void **state)
  * Optional state is saved exactly where KVM has it; what it lacks is said
  * in the test log (on KVM on PVM: nested state and SMM).
  */
+/* KVM_GET_SUPPORTED_CPUID asked here, on a /dev/kvm of the test's own. */
+static struct kvm_cpuid2 *supported_cpuid(void)
+{
+	unsigned nent = 256;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	for (;;) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+						     nent * sizeof(c->entries[0]));
+
+		assert_non_null(c);
+		c->nent = nent;
+		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			close(fd);
+			return c;
+		}
+		assert_int_equal(errno, E2BIG);
+		free(c);
+		nent *= 2;
+	}
+}
+
+/*
+ * The vCPU's CPUID, as KVM_GET_CPUID2 reads it back, has want's leaves,
+ * want's vendor and signature, the hypervisor bit and APIC ID 0. (A KVM
+ * may change feature bits of what it was given, as kvm_pvm does: those
+ * are not compared.)
+ */
+static void assert_vcpu_cpuid(struct vcpu *v, const struct kvm_cpuid2 *want)
+{
+	struct kvm_cpuid2 *got = calloc(1, sizeof(*got) + want->nent *
+						     sizeof(got->entries[0]));
+	unsigned i;
+
+	assert_non_null(got);
+	got->nent = want->nent;
+	assert_int_equal(ioctl(v->fd, KVM_GET_CPUID2, got), 0);
+	assert_int_equal(got->nent, want->nent);
+	for (i = 0; i < want->nent; i++) {
+		const struct kvm_cpuid_entry2 *g = &got->entries[i];
+		const struct kvm_cpuid_entry2 *w = &want->entries[i];
+
+		assert_int_equal(g->function, w->function);
+		assert_int_equal(g->index, w->index);
+		if (w->function == 0)
+			assert_memory_equal(&g->eax, &w->eax, 4 * 4);
+		if (w->function == 1) {
+			assert_int_equal(g->eax, w->eax);
+			assert_true(g->ecx & (1u << 31));
+			assert_int_equal(g->ebx >> 24, 0);
+		}
+	}
+	free(got);
+}
+
+/* vm_init() asks for the supported CPUID on a thread; each vCPU gets it. */
+static void test_kvmstate_vcpus_get_the_supported_cpuid(void **state)
+{
+	struct fixture *f = need_kvm(state);
+	struct kvm_cpuid2 *want = supported_cpuid();
+	const struct kvm_cpuid2 *a, *b;
+
+	assert_vcpu_cpuid(&f->src.vcpu, want);
+	assert_vcpu_cpuid(&f->dst.vcpu, want);
+	/* Asked once per VM: the same answer every time. */
+	assert_int_equal(vm_supported_cpuid(&f->src.vm, &a), 0);
+	assert_int_equal(vm_supported_cpuid(&f->src.vm, &b), 0);
+	assert_ptr_equal(a, b);
+	assert_int_equal(a->nent, want->nent);
+	free(want);
+}
+
+/* Without memory for the early thread's job, the CPUID is asked when the
+ * first vCPU needs it, with the same result. */
+static void test_kvmstate_cpuid_without_the_early_thread(void **state)
+{
+	struct fixture *f = need_kvm(state);
+	struct kvm_cpuid2 *want = supported_cpuid();
+	struct machine m;
+
+	(void)f;
+	sysmock_fail(SYSMOCK_CALLOC, 0, ENOMEM);
+	assert_int_equal(machine_init(&m), 0);
+	assert_true(sysmock_done());
+	assert_vcpu_cpuid(&m.vcpu, want);
+	machine_fini(&m);
+	free(want);
+}
+
 static void test_kvmstate_saves_what_the_host_kvm_has(void **state)
 {
 	struct fixture *f = need_kvm(state);
@@ -1104,6 +1194,8 @@ int main(void)
 		T(test_kvmstate_restore_reports_allocation_failure),
 		T(test_kvmstate_save_reports_allocation_failure),
 		T(test_kvmstate_saves_what_the_host_kvm_has),
+		T(test_kvmstate_vcpus_get_the_supported_cpuid),
+		T(test_kvmstate_cpuid_without_the_early_thread),
 #undef T
 	};
 
