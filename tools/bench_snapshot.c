@@ -31,11 +31,17 @@
  *     the second places the recorded pages before it answers any fault.
  *     Timed as in 3; the handler's --stats line gives the fault counts.
  *     Then the File restore of 3 once more, in the lazy ones' conditions.
+ *     These restores are also timed from minivmm's execve(), its process
+ *     start: the child writes the time into memory shared with this
+ *     program just before it calls execve(), so this program's fork()
+ *     and the child's set-up before exec are left out. The lazy goal is
+ *     that span with prefetch against the floor from open().
  *
  * The floor: this program re-executed as a fresh process opens /dev/kvm,
  * creates a VM with one 256 MiB anonymous memory slot and one vCPU, and
  * runs a real-mode `out` to its exit. It reports the time from open() to
- * the exit; the parent also keeps the time from its fork() to the exit.
+ * the exit; the parent also keeps the time from its fork() and from its
+ * execve() to the exit.
  * A second floor creates the in-kernel IRQCHIP and PIT2 first, as QEMU
  * does: on some hosts the next memory-slot change then waits for KVM
  * (SRCU) for milliseconds (minivmm creates them after its slots). Each
@@ -116,6 +122,7 @@ enum lazy { LAZY_FAULT, LAZY_PREFETCH, LAZY_FILE_AGAIN, NLAZY };
 /* One run's sample of one of those restores. */
 struct lazy_sample {
 	double restore_ms;	/* fork() of minivmm to the echo */
+	double exec_ms;		/* its execve() to the echo */
 	double rss;		/* VmRSS of the restored VMM, bytes */
 	/* The handler's --stats line (0 for LAZY_FILE_AGAIN). */
 	double faults, copied, zeroed, prefetched;
@@ -181,6 +188,9 @@ struct child {
 	int qmp;		/* our end of its QMP socket, or -1 */
 	enum tmp_file err;	/* the file holding its standard error */
 	double t_fork;		/* just before fork() */
+	/* Where the child writes the time just before its execve(): a slot
+	 * of exec_stamps, 0 until then. */
+	volatile double *t_exec;
 	char buf[4096];		/* the tail of its standard output */
 	size_t len;
 	/* QMP: received bytes, and the incoming or outgoing migration. */
@@ -214,11 +224,26 @@ static const char *child_said(const struct child *c, char *buf, size_t size)
 
 
 /*
+ * The times children write just before their execve(), in memory shared
+ * with them (MAP_SHARED): the process start of a VMM, without the fork()
+ * and set-up that are this program's. One slot per child, in turn.
+ */
+#define EXEC_STAMPS 512
+static volatile double *exec_stamps;
+static unsigned next_stamp;
+
+/* A child's time from its execve() to t, in ms; -1 if it has none. */
+static double since_exec(const struct child *c, double t)
+{
+	return c->t_exec && *c->t_exec > 0 ? (t - *c->t_exec) * 1000 : -1;
+}
+
+/*
  * In the child after fork(). This program has one thread, so the child may
  * call anything; signals stay blocked until just before exec.
  */
 static void exec_child(const char *const argv[], int in, int out, int qmp,
-		       enum tmp_file err_file)
+		       enum tmp_file err_file, volatile double *t_exec)
 {
 	sigset_t none;
 	int err;
@@ -238,6 +263,8 @@ static void exec_child(const char *const argv[], int in, int out, int qmp,
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (t_exec)
+		*t_exec = bench_now();
 	execv(argv[0], (char *const *)argv);
 	dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -286,10 +313,14 @@ static int child_start_err(struct child *c, const char *name,
 	/* No signal handler may run in the child before exec. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
+	if (exec_stamps) {
+		c->t_exec = &exec_stamps[next_stamp++ % EXEC_STAMPS];
+		*c->t_exec = 0;
+	}
 	c->t_fork = bench_now();
 	c->pid = fork();
 	if (c->pid == 0)
-		exec_child(argv, in[0], out[1], sv[1], err);
+		exec_child(argv, in[0], out[1], sv[1], err, c->t_exec);
 	saved = errno;
 	if (c->pid > 0)
 		bench_kid_add(c->pid);
@@ -826,6 +857,8 @@ static int file_again_sample(struct lazy_sample *s)
 	if (!c)
 		return bench_failf("out of memory");
 	ret = file_restore(c, &s->restore_ms, &s->rss);
+	/* The same span from the execve(): less the fork() and set-up. */
+	s->exec_ms = since_exec(c, c->t_fork + s->restore_ms / 1000);
 	child_kill(c);
 	child_close(c);
 	free(c);
@@ -878,6 +911,7 @@ static int lazy_sample(enum lazy mode, struct lazy_sample *s)
 	    child_wait_output(c, restored_line, bench_now() + STEP_TIMEOUT, &t))
 		goto out_kill;
 	s->restore_ms = (t - c->t_fork) * 1000;
+	s->exec_ms = since_exec(c, t);
 	if (read_vmrss(c->pid, &s->rss) || child_end_guest(c))
 		goto out_kill;
 	/* minivmm has gone: the handler writes the working set (when it
@@ -1042,10 +1076,10 @@ out:
 	return ret;
 }
 
-/* One floor sample with a slot of mem bytes: from fork() and from open()
- * to the first exit. */
+/* One floor sample with a slot of mem bytes: from fork(), from execve()
+ * and from open() to the first exit. */
 static int floor_sample(const char *self, bool irqchip, uint64_t mem,
-			double *from_fork, double *from_open)
+			double *from_fork, double *from_exec, double *from_open)
 {
 	char size[32];
 	const char *argv[] = { self, "--floor-child",
@@ -1071,6 +1105,7 @@ static int floor_sample(const char *self, bool irqchip, uint64_t mem,
 		goto out;
 	/* CLOCK_MONOTONIC is one clock for both processes. */
 	*from_fork = (t_exit - c->t_fork) * 1000;
+	*from_exec = since_exec(c, t_exit);
 	*from_open = (t_exit - t_open) * 1000;
 	ret = 0;
 out:
@@ -1369,14 +1404,15 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 		       const char (*skip)[256],
 		       struct lazy_sample (*lres)[NLAZY][MAX_RUNS],
 		       const char (*lazy_skip)[256], const double *size_fo,
-		       const double *size_ff, double fo, double iff)
+		       const double *size_ff, const double *size_fe, double fo,
+		       double iff)
 {
 	static const char *const mode_name[NUFFD] = { "no prefetch",
 						      "prefetch" };
 	static const char *const row_name[NLAZY] = { "Uffd, no prefetch",
 						     "Uffd, prefetch",
 						     "File backend, again" };
-	double med[MAX_SIZES][NLAZY], min, max;
+	double med[MAX_SIZES][NLAZY], medx[MAX_SIZES][NLAZY], min, max;
 	char label[32], what[48];
 	int k, m, measured = 0;
 
@@ -1424,6 +1460,32 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 	}
 	printf(";\n\"- floor\" is the difference in ms, \"/ floor\" and "
 	       "\"/ QEMU\" are ratios\n");
+	printf("\nthe same restores from minivmm's execve() (its process "
+	       "start, without this program's\nfork() and set-up before "
+	       "exec) to the echo\n\n");
+	printf("%-34s %8s %8s %8s %8s %8s\n", "restore: exec to echo (ms)",
+	       "median", "fastest", "slowest", "- floor", "- exec fl");
+	for (k = 0; k < nsizes; k++) {
+		if (lazy_skip[k][0])
+			continue;
+		bench_size_label(sizes[k], label, sizeof(label));
+		for (m = 0; m < NLAZY; m++) {
+			LAZY_STATS(lres[k][m], runs, exec_ms, &medx[k][m], &min,
+				   &max);
+			snprintf(what, sizeof(what), "%s, %s", label,
+				 row_name[m]);
+			printf("%-34s %8.2f %8.2f %8.2f %8.2f %8.2f\n", what,
+			       medx[k][m], min, max, medx[k][m] - size_fo[k],
+			       medx[k][m] - size_fe[k]);
+		}
+	}
+	printf("\"- floor\": against the floor from open() as above; "
+	       "\"- exec fl\": against the floor\nfrom its own execve():");
+	for (k = 0; k < nsizes; k++) {
+		bench_size_label(sizes[k], label, sizeof(label));
+		printf("%s %s %.2f ms", k ? "," : "", label, size_fe[k]);
+	}
+	printf("\n");
 	for (k = 0; k < nsizes; k++) {
 		if (lazy_skip[k][0]) {
 			bench_size_label(sizes[k], label, sizeof(label));
@@ -1462,10 +1524,14 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 		if (lazy_skip[k][0])
 			continue;
 		bench_size_label(sizes[k], label, sizeof(label));
-		goal("prefetch: restore - floor (open to exit), ms", label,
-		     med[k][LAZY_PREFETCH] - size_fo[k], "<= 3",
-		     med[k][LAZY_PREFETCH] - size_fo[k] <= 3);
-		goal("  the same, floor from fork(), ms", label,
+		goal("prefetch: restore (exec) - floor (open), ms", label,
+		     medx[k][LAZY_PREFETCH] - size_fo[k], "<= 3",
+		     medx[k][LAZY_PREFETCH] - size_fo[k] <= 3);
+		goal("  the same, restore from fork(), ms", label,
+		     med[k][LAZY_PREFETCH] - size_fo[k], "", -1);
+		goal("  both from execve(), ms", label,
+		     medx[k][LAZY_PREFETCH] - size_fe[k], "", -1);
+		goal("  both from fork(), ms", label,
 		     med[k][LAZY_PREFETCH] - size_ff[k], "", -1);
 		if (sizes[k] != FLOOR_MEM)
 			goal("  the same, 256 MiB floor (open), ms", label,
@@ -1525,6 +1591,8 @@ int main(int argc, char **argv)
 	uint64_t sizes[MAX_SIZES] = { 256ull << 20, 4ull << 30 };
 	/* [0]: the bare floor; [1]: with IRQCHIP and PIT2. */
 	double floor_fork[2][MAX_RUNS], floor_open[2][MAX_RUNS];
+	double floor_exec[2][MAX_RUNS], size_exec[MAX_SIZES][MAX_RUNS];
+	double size_fe[MAX_SIZES];
 	/* The bare floor with one slot of each guest size. */
 	double size_fork[MAX_SIZES][MAX_RUNS], size_open[MAX_SIZES][MAX_RUNS];
 	double size_fo[MAX_SIZES], size_ff[MAX_SIZES];
@@ -1598,6 +1666,13 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	/* A VMM that dies while we write to it must not take us along. */
 	signal(SIGPIPE, SIG_IGN);
+	exec_stamps = mmap(NULL, EXEC_STAMPS * sizeof(double),
+			   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			   -1, 0);
+	if (exec_stamps == MAP_FAILED) {
+		fprintf(stderr, "bench_snapshot: mmap: %s\n", strerror(errno));
+		return 1;
+	}
 	if (make_tmp()) {
 		fprintf(stderr, "bench_snapshot: %s\n", bench_errmsg);
 		return 1;
@@ -1614,16 +1689,18 @@ int main(int argc, char **argv)
 	for (i = 0; i < runs; i++) {
 		snprintf(phase, sizeof(phase), "floor, run %d", i + 1);
 		if (floor_sample(self, false, FLOOR_MEM, &floor_fork[0][i],
-				 &floor_open[0][i]) ||
+				 &floor_exec[0][i], &floor_open[0][i]) ||
 		    floor_sample(self, true, FLOOR_MEM, &floor_fork[1][i],
-				 &floor_open[1][i]))
+				 &floor_exec[1][i], &floor_open[1][i]))
 			goto fail;
 		for (k = 0; k < nsizes; k++) {
 			if (sizes[k] == FLOOR_MEM) {
 				size_fork[k][i] = floor_fork[0][i];
+				size_exec[k][i] = floor_exec[0][i];
 				size_open[k][i] = floor_open[0][i];
 			} else if (floor_sample(self, false, sizes[k],
 						&size_fork[k][i],
+						&size_exec[k][i],
 						&size_open[k][i])) {
 				goto fail;
 			}
@@ -1680,13 +1757,14 @@ int main(int argc, char **argv)
 	for (k = 0; k < nsizes; k++) {
 		size_fo[k] = bench_median(size_open[k], runs);
 		size_ff[k] = bench_median(size_fork[k], runs);
+		size_fe[k] = bench_median(size_exec[k], runs);
 	}
 	print_report(sizes, nsizes, runs, res, (const char(*)[256])skip,
 		     floor_fork, floor_open, size_fo, size_ff);
 	if (lazy)
 		print_lazy(sizes, nsizes, runs, res, (const char(*)[256])skip,
 			   lres, (const char(*)[256])lazy_skip, size_fo,
-			   size_ff, bench_median(floor_open[0], runs),
+			   size_ff, size_fe, bench_median(floor_open[0], runs),
 			   bench_median(floor_fork[1], runs));
 	bench_cleanup();
 	return 0;
