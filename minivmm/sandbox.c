@@ -19,6 +19,10 @@
  */
 #include "sandbox_bpf.h"
 
+_Static_assert(ARRAY_SIZE(sandbox_process_bpf) <= BPF_MAXINSNS &&
+		       ARRAY_SIZE(sandbox_vcpu_bpf) <= BPF_MAXINSNS,
+	       "a filter longer than the kernel takes");
+
 static int load(const struct sock_filter *bpf, size_t n, unsigned flags,
 		const char *what)
 {
