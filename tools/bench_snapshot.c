@@ -1460,6 +1460,16 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 	}
 	printf(";\n\"- floor\" is the difference in ms, \"/ floor\" and "
 	       "\"/ QEMU\" are ratios\n");
+	for (k = 0; k < nsizes; k++) {
+		if (lazy_skip[k][0]) {
+			bench_size_label(sizes[k], label, sizeof(label));
+			printf("lazy restore at %s skipped: %s\n", label,
+			       lazy_skip[k]);
+		}
+	}
+	if (!measured)
+		return;
+
 	printf("\nthe same restores from minivmm's execve() (its process "
 	       "start, without this program's\nfork() and set-up before "
 	       "exec) to the echo\n\n");
@@ -1486,15 +1496,6 @@ static void print_lazy(const uint64_t *sizes, int nsizes, int runs,
 		printf("%s %s %.2f ms", k ? "," : "", label, size_fe[k]);
 	}
 	printf("\n");
-	for (k = 0; k < nsizes; k++) {
-		if (lazy_skip[k][0]) {
-			bench_size_label(sizes[k], label, sizeof(label));
-			printf("lazy restore at %s skipped: %s\n", label,
-			       lazy_skip[k]);
-		}
-	}
-	if (!measured)
-		return;
 
 	printf("\n%-34s %8s %8s %8s %10s %12s\n", "handler counts (medians)",
 	       "faults", "copied", "zero", "prefetched", "VmRSS (MiB)");
