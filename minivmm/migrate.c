@@ -195,10 +195,11 @@ static int writev_all(struct link *l, struct iovec *iov, int n)
 	return 0;
 }
 
+/* Only links whose state was made hash: replies, the one record a link
+ * without it may send, are never hashed. */
 static void hash(struct link *l, const void *p, size_t len)
 {
-	if (len && l->xs)
-		XXH3_64bits_update(l->xs, p, len);
+	XXH3_64bits_update(l->xs, p, len);
 }
 
 /* Wait for fd to be readable: 0, -ETIMEDOUT, or -EINTR on a signal. */

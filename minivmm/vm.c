@@ -91,6 +91,14 @@ static void finish_cpuid(struct vm *vm)
 	free(job);
 }
 
+/* The CPUID, asked or being asked, gone. */
+static void drop_cpuid(struct vm *vm)
+{
+	finish_cpuid(vm);
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+}
+
 int vm_supported_cpuid(struct vm *vm, const struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
@@ -217,9 +225,7 @@ int vm_init(struct vm *vm)
 	return 0;
 
 err_close_kvm:
-	finish_cpuid(vm);
-	free(vm->cpuid);
-	vm->cpuid = NULL;
+	drop_cpuid(vm);
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	return ret;
@@ -227,9 +233,7 @@ err_close_kvm:
 
 void vm_fini(struct vm *vm)
 {
-	finish_cpuid(vm);
-	free(vm->cpuid);
-	vm->cpuid = NULL;
+	drop_cpuid(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
