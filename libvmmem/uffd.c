@@ -18,6 +18,16 @@
 
 #include "internal.h"
 
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef UFFD_FEATURE_SIGBUS
+#define UFFD_FEATURE_SIGBUS (1 << 7)
+#endif
+
+_Static_assert(!(VMMEM_UFFD_SIGBUS & (O_CLOEXEC | O_NONBLOCK)),
+	       "VMMEM_UFFD_SIGBUS must not be an O_ flag");
+
 #ifndef USERFAULTFD_IOC_NEW
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
@@ -88,6 +98,28 @@ static int uffd_handshake(int fd, uint64_t features)
 	return 0;
 }
 
+/*
+ * vmmem_uffd_open() with VMMEM_UFFD_SIGBUS: user-mode-only where the kernel
+ * knows it (an older one says EINVAL to the flag), then the handshake with
+ * UFFD_FEATURE_SIGBUS alone.
+ */
+static int uffd_open_sigbus(int flags, int *out_fd)
+{
+	int fd = uffd_create(flags | UFFD_USER_MODE_ONLY), rc;
+
+	if (fd == -EINVAL)
+		fd = uffd_create(flags);
+	if (fd < 0)
+		return fd;
+	rc = uffd_handshake(fd, UFFD_FEATURE_SIGBUS);
+	if (rc) {
+		close(fd);
+		return rc == -EINVAL ? -ENOTSUP : rc;
+	}
+	*out_fd = fd;
+	return 0;
+}
+
 int vmmem_uffd_open(int flags, int *out_fd)
 {
 	int fd, rc;
@@ -95,8 +127,10 @@ int vmmem_uffd_open(int flags, int *out_fd)
 	if (!out_fd)
 		return -EINVAL;
 	*out_fd = -1;
-	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK | VMMEM_UFFD_SIGBUS))
 		return -EINVAL;
+	if (flags & VMMEM_UFFD_SIGBUS)
+		return uffd_open_sigbus(flags & ~VMMEM_UFFD_SIGBUS, out_fd);
 	fd = uffd_create(flags);
 	if (fd < 0)
 		return fd;

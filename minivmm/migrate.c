@@ -42,6 +42,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <linux/userfaultfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -58,6 +61,7 @@
 #include <vmmem/memory.h>
 #include <vmmem/region.h>
 #include <vmmem/slice.h>
+#include <vmmem/uffd.h>
 
 #include "api.h"
 #include "machine.h"
@@ -135,9 +139,13 @@ static double now_s(void)
  * its first page after checksumming it (as a bad link would);
  * MINIVMM_MIGRATION_STRAY=1 (or 2) has the source send, before any RAM,
  * two pages at the first RAM offset past the end of RAM (or straddling
- * it), as a broken or hostile source would; and
- * MINIVMM_MIGRATION_DUMP=DIR has both sides write guest RAM as a memory
- * file at the switchover (DIR/source.mem, DIR/dest.mem).
+ * it), as a broken or hostile source would; MINIVMM_MIGRATION_TWICE=1
+ * has the source send its first PAGES record twice, the first time with
+ * every byte inverted (the second copy must win);
+ * MINIVMM_MIGRATION_NO_UFFD=1 has the destination fill its memory without
+ * a userfaultfd (see struct fill); and MINIVMM_MIGRATION_DUMP=DIR has both
+ * sides write guest RAM as a memory file at the switchover
+ * (DIR/source.mem, DIR/dest.mem).
  */
 static uint64_t fail_after(void)
 {
@@ -522,7 +530,25 @@ struct source {
 	uint64_t **bits;	/* a dirty bitmap per region */
 	size_t nregions;
 	double bw;		/* bytes per second, measured */
+	bool twice;		/* MINIVMM_MIGRATION_TWICE (testing) */
 };
+
+/* See MINIVMM_MIGRATION_TWICE above (testing): pages i to j of s->buf
+ * inverted, for RAM offset o (little-endian), once. */
+static int send_inverted(struct source *s, uint64_t o, uint64_t i,
+			 uint64_t j)
+{
+	uint8_t *p = s->buf + i * PAGE, *e = s->buf + j * PAGE, *q;
+	int rc;
+
+	for (q = p; q < e; q++)
+		*q = (uint8_t)~*q;
+	rc = send_rec(&s->l, MIG_PAGES, 0, &o, 8, p, (size_t)(e - p));
+	for (q = p; q < e; q++)
+		*q = (uint8_t)~*q;
+	s->twice = false;
+	return rc;
+}
 
 /* Send the n pages at RAM offset off (gpa in guest memory): data runs,
  * and zero runs unless skip_zero (round 0: the destination starts zero). */
@@ -551,8 +577,12 @@ static int send_pages(struct source *s, vmmem_gpa_t gpa, uint64_t off,
 			} else if (!zero) {
 				uint64_t o = htole64(off + i * PAGE);
 
-				rc = send_rec(&s->l, MIG_PAGES, 0, &o, 8,
-					      s->buf + i * PAGE, (j - i) * PAGE);
+				if (s->twice)
+					rc = send_inverted(s, o, i, j);
+				if (!rc)
+					rc = send_rec(&s->l, MIG_PAGES, 0, &o,
+						      8, s->buf + i * PAGE,
+						      (j - i) * PAGE);
 			}
 			if (rc)
 				return rc;
@@ -668,6 +698,7 @@ static int alloc_source(struct source *s, struct machine *m)
 	s->l.xs = XXH3_createState();
 	s->l.fail_at = fail_after();
 	s->l.corrupt = getenv("MINIVMM_MIGRATION_CORRUPT") != NULL;
+	s->twice = getenv("MINIVMM_MIGRATION_TWICE") != NULL;
 	s->nregions = vmmem_region_count(m->mem);
 	s->buf = malloc(SEND_PAGES * PAGE);
 	s->bits = calloc(s->nregions, sizeof(*s->bits));
@@ -957,6 +988,109 @@ static int off_to_gpa(const struct machine_shape *sh, uint64_t off,
 }
 
 /*
+ * The first round's pages, placed with UFFDIO_COPY. Guest memory is
+ * registered with a userfaultfd from its creation to the first record that
+ * is not PAGES (the end of the first round), and each page that arrives is
+ * placed there: the kernel allocates it and copies the data in, without
+ * first zeroing it as a write into an empty anonymous page must (a third
+ * of the receiving side's time went there). The userfaultfd is
+ * VMMEM_UFFD_SIGBUS: nobody reads it, so any other access to a page not yet
+ * placed fails at once (SIGBUS, or EFAULT in the kernel) instead of
+ * waiting. Pages are placed once; a page that comes again (the stream
+ * allows it) is copied over the placed one, which `placed` tells.
+ */
+struct fill {
+	int uffd;		/* -1: not (or no longer) in use */
+	uint64_t *placed;	/* a bit per page of RAM */
+	uint8_t *buf;		/* SEND_PAGES pages */
+	uint64_t count;		/* pages placed */
+};
+
+static void fill_end(struct machine *m, struct fill *f)
+{
+	if (f->uffd >= 0) {
+		pr_debug("migration: %llu pages of the first round placed "
+			 "through userfaultfd",
+			 (unsigned long long)f->count);
+		if (vmmem_uffd_unregister(m->mem, f->uffd))
+			pr_debug("migration: unregistering guest memory "
+				 "failed");
+		close(f->uffd);
+	}
+	f->uffd = -1;
+	free(f->placed);
+	free(f->buf);
+	f->placed = NULL;
+	f->buf = NULL;
+}
+
+/* Register guest memory, or leave f unused when this kernel or process
+ * cannot (the receiver then faults pages in the ordinary way). */
+static void fill_start(struct machine *m, const struct machine_shape *sh,
+		       struct fill *f)
+{
+	f->uffd = -1;
+	if (getenv("MINIVMM_MIGRATION_NO_UFFD"))
+		return;
+	f->placed = calloc((snap_shape_ram(sh) / PAGE + 63) / 64, 8);
+	f->buf = malloc(SEND_PAGES * PAGE);
+	if (!f->placed || !f->buf ||
+	    vmmem_uffd_open(O_CLOEXEC | VMMEM_UFFD_SIGBUS, &f->uffd)) {
+		fill_end(m, f);
+		return;
+	}
+	if (vmmem_uffd_register(m->mem, f->uffd)) {
+		close(f->uffd);
+		f->uffd = -1;
+		fill_end(m, f);
+	}
+}
+
+static bool placed(const struct fill *f, uint64_t page)
+{
+	return f->placed[page / 64] >> (page % 64) & 1;
+}
+
+/* The n bytes of a PAGES record for RAM offset off (hva in guest memory),
+ * through f->buf: received, hashed, then placed or copied over. */
+static int recv_fill(struct fill *f, struct link *l, uint8_t *hva,
+		     uint64_t off, uint64_t n)
+{
+	while (n) {
+		uint64_t k = n < SEND_PAGES * PAGE ? n : SEND_PAGES * PAGE;
+		uint64_t first = off / PAGE, end = first + k / PAGE, p, q;
+		int rc = read_all(l, f->buf, k, IDLE_TIMEOUT_MS);
+
+		if (rc)
+			return rc;
+		hash(l, f->buf, k);
+		for (p = first; p < end; p = q) {
+			bool was = placed(f, p);
+			uint8_t *src = f->buf + (p - first) * PAGE;
+			uint8_t *dst = hva + (p - first) * PAGE;
+
+			for (q = p + 1; q < end && placed(f, q) == was; q++)
+				;
+			if (was) {
+				memcpy(dst, src, (q - p) * PAGE);
+				continue;
+			}
+			rc = vmmem_uffd_copy(f->uffd, (uintptr_t)dst, src,
+					     (q - p) * PAGE);
+			if (rc)
+				return rc;
+			f->count += q - p;
+		}
+		for (p = first; p < end; p++)
+			f->placed[p / 64] |= 1ull << (p % 64);
+		hva += k;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
  * Guest RAM of the shape: anonymous, with dirty bitmaps. Not with
  * transparent huge pages, unlike a booted VM: filling huge-page memory page
  * by page as the stream arrives made a churning 2 GiB guest's migration
@@ -974,7 +1108,8 @@ static int build_memory(struct machine *m, const struct machine_shape *sh)
 }
 
 static int on_hello(struct machine *m, const struct rec *r,
-		    struct machine_shape *sh, char *err, size_t errlen)
+		    struct machine_shape *sh, struct fill *fill, char *err,
+		    size_t errlen)
 {
 	struct state_rd rd;
 	char magic[MIG_MAGIC_LEN];
@@ -1009,20 +1144,23 @@ static int on_hello(struct machine *m, const struct rec *r,
 			 strerror(-rc));
 		return rc;
 	}
+	/* Before anything could touch guest memory. */
+	fill_start(m, sh, fill);
 	m->dirty_log = m->opts->dirty_log;
 	return snap_build(m, sh, err, errlen);
 }
 
 /*
- * A PAGES record after its header: the RAM offset, then the data, received
- * straight into guest memory (the guest does not run yet) and checksummed
- * there. fresh: the pages are most likely not yet in memory (the first
- * round). Return: 0, -EBADMSG for pages outside guest memory, or what
- * read_all() returns.
+ * A PAGES record after its header: the RAM offset, then the data. In the
+ * first round, placed through f (when in use); otherwise received straight
+ * into guest memory (the guest does not run yet) and checksummed there.
+ * fresh: the pages are most likely not yet in memory (the first round).
+ * Return: 0, -EBADMSG for pages outside guest memory, or what read_all()
+ * or vmmem_uffd_copy() returns.
  */
 static int recv_pages(struct machine *m, const struct machine_shape *sh,
 		      struct link *l, const uint8_t *hdr, uint64_t len,
-		      bool fresh)
+		      bool fresh, struct fill *f)
 {
 	struct vmmem_slice sl;
 	vmmem_gpa_t gpa;
@@ -1044,12 +1182,16 @@ static int recv_pages(struct machine *m, const struct machine_shape *sh,
 		return 0;
 	if (vmmem_get_slice(m->mem, gpa, n, &sl))
 		return -EBADMSG;
-	/* Fresh memory: one call faults the record's pages in, about a
-	 * third cheaper per page here than a fault each inside recv(). A
-	 * kernel without it (before 5.14) leaves that to recv(). Not in
-	 * later rounds, whose pages are mostly there already: the call
-	 * would still walk them (a quarter of a microsecond a page here),
-	 * also in the paused phase. */
+	if (f->uffd >= 0) {
+		rc = recv_fill(f, l, sl.hva, off, n);
+		return rc ? rc : vmmem_slice_mark_dirty(&sl, 0, n);
+	}
+	/* Fresh memory without f: one call faults the record's pages in,
+	 * about a third cheaper per page here than a fault each inside
+	 * recv(). A kernel without it (before 5.14) leaves that to recv().
+	 * Not in later rounds, whose pages are mostly there already: the
+	 * call would still walk them (a quarter of a microsecond a page
+	 * here), also in the paused phase. */
 	if (fresh)
 		(void)madvise(sl.hva, n, MADV_POPULATE_WRITE);
 	rc = read_all(l, sl.hva, n, IDLE_TIMEOUT_MS);
@@ -1103,6 +1245,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 	struct machine_shape sh;
 	struct snap_file f = { 0 };
 	bool have_hello = false, have_state = false, round0 = true;
+	struct fill fill = { .uffd = -1 };
 	uint64_t want;
 	struct rec r;
 	int rc;
@@ -1112,7 +1255,8 @@ static int receive(struct machine *m, struct link *l, char *err,
 
 		rc = recv_hdr(l, hdr, &r, MAX_PAYLOAD, IDLE_TIMEOUT_MS);
 		if (!rc && have_hello && r.type == MIG_PAGES) {
-			rc = recv_pages(m, &sh, l, hdr, r.len, round0);
+			rc = recv_pages(m, &sh, l, hdr, r.len, round0,
+					&fill);
 			if (rc == -EBADMSG) {
 				snprintf(err, errlen, "a page record outside "
 					 "guest memory");
@@ -1121,6 +1265,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 			if (!rc)
 				continue;
 		} else if (!rc) {
+			fill_end(m, &fill);
 			rc = recv_payload(l, hdr, &r, IDLE_TIMEOUT_MS);
 		}
 		if (rc == -EPIPE) {
@@ -1149,7 +1294,8 @@ static int receive(struct machine *m, struct link *l, char *err,
 				 "stream");
 		} else if (r.type == MIG_HELLO) {
 			rc = have_hello ? -EPROTO :
-					  on_hello(m, &r, &sh, err, errlen);
+					  on_hello(m, &r, &sh, &fill, err,
+						   errlen);
 			if (rc == -EPROTO && have_hello)
 				snprintf(err, errlen, "a second HELLO");
 			have_hello = true;
@@ -1193,6 +1339,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 	dump_memory(m, "dest.mem");
 	rc = snap_apply(m, &f, true, err, errlen);
 out:
+	fill_end(m, &fill);
 	snap_file_fini(&f);
 	return rc;
 }

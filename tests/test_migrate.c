@@ -8,8 +8,9 @@
  * exactly one side. Without /dev/kvm (or curl) every test is skipped.
  *
  * Faults are injected with the VMM's testing aids (migrate.c):
- * MINIVMM_MIGRATION_FAIL_AFTER, MINIVMM_MIGRATION_CORRUPT and
- * MINIVMM_MIGRATION_DUMP.
+ * MINIVMM_MIGRATION_FAIL_AFTER, MINIVMM_MIGRATION_CORRUPT,
+ * MINIVMM_MIGRATION_STRAY, MINIVMM_MIGRATION_TWICE,
+ * MINIVMM_MIGRATION_NO_UFFD and MINIVMM_MIGRATION_DUMP.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,16 +245,34 @@ static void assert_same_content(const char *a, const char *b)
 	close(fb);
 }
 
-static void test_migrate_destination_ram_equals_the_source_ram(void **state)
+/* How many pages the destination (-v) says it placed through its
+ * userfaultfd in the first round; -1 when it does not say. */
+static long placed_pages(const char *err)
 {
-	struct fixture *f = *state;
-	const char *env[] = { f->env_dump, NULL };
-	char a[160], b[160], *body;
-	struct vmproc src, dst;
+	const char *p = strstr(err, " pages of the first round placed "
+				    "through userfaultfd");
 
-	NEED_KVM();
-	start_source(f, &src, env);
-	start_dest(&dst, f->url, NULL, NULL, env);
+	if (!p)
+		return -1;
+	while (p > err && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtol(p, NULL, 10);
+}
+
+/* An echo guest migrated with the environments given (each with the dump
+ * aid first); RAM at the source's pause must equal RAM at the
+ * destination's resume. Return: placed_pages() of the destination. */
+static long migrate_and_compare(struct fixture *f, const char *src_aid,
+				const char *dst_aid)
+{
+	const char *src_env[] = { f->env_dump, src_aid, NULL };
+	const char *dst_env[] = { f->env_dump, dst_aid, NULL };
+	char a[160], b[160], *body, *err;
+	struct vmproc src, dst;
+	long placed;
+
+	start_source(f, &src, src_env);
+	start_dest(&dst, f->url, "-v", NULL, dst_env);
 	vmproc_wait_socket(&dst, f->mig);
 	assert_int_equal(migrate(f, f->url, &body), 204);
 	free(body);
@@ -263,8 +282,38 @@ static void test_migrate_destination_ram_equals_the_source_ram(void **state)
 	snprintf(b, sizeof(b), "%s/dest.mem", f->dir);
 	/* RAM at the source's pause = RAM at the destination's resume. */
 	assert_same_content(a, b);
+	err = vmproc_stderr(&dst);
+	placed = placed_pages(err);
+	free(err);
 	vmproc_free(&src);
 	vmproc_free(&dst);
+	return placed;
+}
+
+/* The destination places the first round's pages through a userfaultfd
+ * (none waits on it: any other touch would fail, not hang). */
+static void test_migrate_destination_ram_equals_the_source_ram(void **state)
+{
+	NEED_KVM();
+	assert_true(migrate_and_compare(*state, NULL, NULL) > 0);
+}
+
+/* A page that comes twice in the first round, the second copy right: the
+ * destination copies it over the placed one. */
+static void test_migrate_page_sent_twice_keeps_the_last_copy(void **state)
+{
+	NEED_KVM();
+	assert_true(migrate_and_compare(*state, "MINIVMM_MIGRATION_TWICE=1",
+					NULL) > 0);
+}
+
+/* Without a userfaultfd the destination faults its pages in instead. */
+static void test_migrate_destination_without_userfaultfd(void **state)
+{
+	NEED_KVM();
+	assert_int_equal(migrate_and_compare(*state, NULL,
+					     "MINIVMM_MIGRATION_NO_UFFD=1"),
+			 -1);
 }
 
 /* A churning guest: 64 MiB rewritten pass after pass, every page checked. */
@@ -627,6 +676,8 @@ int main(void)
 		T(test_migrate_echo_guest_over_a_unix_socket),
 		T(test_migrate_echo_guest_over_tcp),
 		T(test_migrate_destination_ram_equals_the_source_ram),
+		T(test_migrate_page_sent_twice_keeps_the_last_copy),
+		T(test_migrate_destination_without_userfaultfd),
 		T(test_migrate_churning_guest_loses_no_page),
 		T(test_migrate_destination_dying_leaves_the_source_running),
 		T(test_migrate_refused_by_a_destination_of_another_shape),

@@ -3,7 +3,8 @@
  * Tests for vmmem/uffd.h: a userfaultfd registered over anonymous guest
  * memory, faults served by a handler thread while the test thread reads
  * through vmmem_read(), the EEXIST, partial-copy and EAGAIN rules of the
- * copy and zero-page helpers, and the regions that cannot be registered.
+ * copy and zero-page helpers, the regions that cannot be registered, and
+ * a VMMEM_UFFD_SIGBUS userfaultfd, on which no fault waits.
  *
  * The fixture is one set of three anonymous regions:
  *   A [0x00000, 0x10000)   16 pages   } adjacent
@@ -26,6 +27,8 @@
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -376,6 +380,108 @@ static void test_uffd_open_reports_eperm_without_privilege(void **state)
 			_exit(3);
 		rc = vmmem_uffd_open(O_CLOEXEC, &fd);
 		_exit(rc == -EPERM && fd == -1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Where the SIGBUS handler of the test below returns to, and the address
+ * it was given. */
+static sigjmp_buf bus_jump;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	bus_addr = si->si_addr;
+	siglongjmp(bus_jump, 1);
+}
+
+/* With VMMEM_UFFD_SIGBUS nobody has to read the userfaultfd: copies place
+ * pages as ever, and a page not placed fails at once: EFAULT for the
+ * kernel, SIGBUS for this thread. Without the flag both would wait
+ * forever (the watchdog would end the program). */
+static void test_uffd_open_sigbus_faults_never_wait(void **state)
+{
+	struct fixture *f = need_uffd(state);
+	struct sigaction sa = { .sa_sigaction = on_sigbus,
+				.sa_flags = SA_SIGINFO }, old;
+	volatile unsigned char *p1;
+	unsigned char buf[PAGE];
+	int fd, pipefd[2];
+
+	assert_int_equal(vmmem_uffd_open(O_CLOEXEC | VMMEM_UFFD_SIGBUS, &fd),
+			 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(vmmem_uffd_register(f->mem, fd), 0);
+	fill_pattern(buf, A_GPA, PAGE);
+	assert_int_equal(vmmem_uffd_copy(fd, hva_of(f, A_GPA), buf, PAGE), 0);
+	assert_pattern(f, A_GPA, PAGE);
+	/* The kernel reads a page not placed: EFAULT. */
+	p1 = (volatile unsigned char *)(uintptr_t)hva_of(f, A_GPA + PAGE);
+	assert_int_equal(pipe(pipefd), 0);
+	errno = 0;
+	assert_int_equal(write(pipefd[1], (const void *)p1, PAGE), -1);
+	assert_int_equal(errno, EFAULT);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* This thread reads it: SIGBUS at that address. */
+	bus_addr = NULL;
+	assert_int_equal(sigaction(SIGBUS, &sa, &old), 0);
+	if (!sigsetjmp(bus_jump, 1))
+		(void)*p1;
+	assert_int_equal(sigaction(SIGBUS, &old, NULL), 0);
+	assert_ptr_equal(bus_addr, (void *)p1);
+	/* Placed, it reads as placed. */
+	fill_pattern(buf, A_GPA + PAGE, PAGE);
+	assert_int_equal(
+		vmmem_uffd_copy(fd, hva_of(f, A_GPA + PAGE), buf, PAGE), 0);
+	assert_pattern(f, A_GPA, 2 * PAGE);
+	assert_int_equal(vmmem_uffd_unregister(f->mem, fd), 0);
+	close(fd);
+}
+
+/* Linux 5.11 or later: user-mode-only userfaultfds. */
+static bool kernel_has_user_mode_only(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 11);
+}
+
+/* Where a plain userfaultfd is refused to a user, a VMMEM_UFFD_SIGBUS one
+ * is not: it handles no kernel faults. */
+static void test_uffd_open_sigbus_needs_no_privilege(void **state)
+{
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	(void)need_uffd(state);
+	if (geteuid() != 0 || !unprivileged_refused() ||
+	    (stat("/dev/userfaultfd", &st) == 0 && (st.st_mode & 0006)) ||
+	    !kernel_has_user_mode_only()) {
+		print_message("uffd: no refused user or no Linux 5.11 here: "
+			      "skipping\n");
+		skip();
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd, rc, plain;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(3);
+		plain = vmmem_uffd_open(O_CLOEXEC, &fd);
+		rc = vmmem_uffd_open(O_CLOEXEC | VMMEM_UFFD_SIGBUS, &fd);
+		_exit(plain == -EPERM && rc == 0 && fd >= 0 ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -728,6 +834,8 @@ int main(void)
 		T(test_uffd_open_honours_absent_flags),
 		T(test_uffd_open_rejects_unknown_flags),
 		T(test_uffd_open_reports_eperm_without_privilege),
+		T(test_uffd_open_sigbus_faults_never_wait),
+		T(test_uffd_open_sigbus_needs_no_privilege),
 		T(test_uffd_register_serves_faults_from_a_handler_thread),
 		T(test_uffd_register_rounds_a_region_up_to_whole_pages),
 		T(test_uffd_zero_pages_read_as_zero),

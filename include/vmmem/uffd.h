@@ -20,6 +20,14 @@
  *           that the reader has not read yet), retried a bounded number of
  *           times and then returned, so that the caller reads its events.
  *
+ * A second use needs no handler: a process that fills fresh memory itself
+ * (a migration's destination, say) places each page once with
+ * vmmem_uffd_copy(), which allocates it and copies the data in without
+ * zeroing it first, as the first write into an ordinary anonymous page must.
+ * Such a process opens its userfaultfd with VMMEM_UFFD_SIGBUS, so that a
+ * stray access to a page not yet placed fails at once instead of waiting for
+ * a reader that does not exist.
+ *
  * Host addresses are uint64_t because a handler works on another process's
  * address space: it never dereferences them.
  *
@@ -37,9 +45,18 @@ struct vmmem;
 /* The unit a handler places: dst_hva and len are multiples of it. */
 #define VMMEM_UFFD_PAGE_SIZE 4096u
 
+/*
+ * A flag of vmmem_uffd_open(): faults never wait. A missing page of a
+ * registered range raises SIGBUS when user code touches it, and the kernel's
+ * accesses to it (a read(2) into it, KVM) fail with EFAULT. Not a bit of any
+ * O_ flag.
+ */
+#define VMMEM_UFFD_SIGBUS 0x40000000
+
 /**
  * vmmem_uffd_open() - create a userfaultfd and do the API handshake.
- * @flags: O_CLOEXEC and O_NONBLOCK (from <fcntl.h>), or-ed; 0 for neither.
+ * @flags: O_CLOEXEC and O_NONBLOCK (from <fcntl.h>) and VMMEM_UFFD_SIGBUS,
+ *         or-ed; 0 for none.
  * @out_fd: receives the new userfaultfd (the caller's, close it with
  *          close(2)); -1 on error.
  *
@@ -48,19 +65,28 @@ struct vmmem;
  * registered range (a balloon, for instance): those pages fault again
  * later. A kernel without that feature gets a userfaultfd without it.
  *
- * The userfaultfd reports faults raised by the kernel too (KVM reading guest
- * memory is one), so it is never a user-mode-only one. When userfaultfd(2)
+ * Without VMMEM_UFFD_SIGBUS, the userfaultfd reports faults raised by the
+ * kernel too (KVM reading guest memory is one), so it is not a
+ * user-mode-only one. When userfaultfd(2)
  * refuses, /dev/userfaultfd (Linux 6.1 and later) is tried, whose file mode
  * decides who may use it.
  *
+ * With VMMEM_UFFD_SIGBUS the handshake asks for UFFD_FEATURE_SIGBUS instead
+ * (Linux 4.14), and no events: nobody reads this userfaultfd, and an event
+ * would hold up the thread that raised it until somebody did. Such a
+ * userfaultfd is user-mode-only where the kernel knows that (Linux 5.11):
+ * a kernel access fails with EFAULT either way, and a user-mode-only one
+ * needs no privilege.
+ *
  * Return: 0 on success.
- * Errors: -EINVAL for a NULL out_fd or flags other than O_CLOEXEC and
- * O_NONBLOCK; -EPERM when the kernel does not let this process handle
- * kernel faults: an unprivileged process needs the sysctl
- * vm.unprivileged_userfaultfd = 1, the capability CAP_SYS_PTRACE, or read
- * and write access to /dev/userfaultfd (root always may); -ENOTSUP when the
- * kernel has no userfaultfd (built without CONFIG_USERFAULTFD) or the
- * handshake fails; -EMFILE, -ENFILE, -ENOMEM from userfaultfd(2).
+ * Errors: -EINVAL for a NULL out_fd or other flags; -EPERM when the kernel
+ * does not let this process handle kernel faults: an unprivileged process
+ * needs the sysctl vm.unprivileged_userfaultfd = 1, the capability
+ * CAP_SYS_PTRACE, or read and write access to /dev/userfaultfd (root always
+ * may; with VMMEM_UFFD_SIGBUS anyone may, from Linux 5.11); -ENOTSUP when
+ * the kernel has no userfaultfd (built without CONFIG_USERFAULTFD) or the
+ * handshake fails (also when it lacks UFFD_FEATURE_SIGBUS for
+ * VMMEM_UFFD_SIGBUS); -EMFILE, -ENFILE, -ENOMEM from userfaultfd(2).
  */
 int vmmem_uffd_open(int flags, int *out_fd);
 
