@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifndef _WIN32
+#include <sys/ioctl.h>
+#endif
 #endif
 
 #include <vmmem/dirty.h>
@@ -459,6 +462,85 @@ int vmmem_region_is_owned(const struct vmmem_region *region)
 /* Entries read at a time. */
 #define PAGEMAP_BATCH 4096
 
+/*
+ * PAGEMAP_SCAN (Linux 6.7): the pagemap file's ioctl that reports ranges of
+ * pages by category, where reading the file costs 8 bytes a page. Its ABI,
+ * for headers older than the kernel (Debian 12's are 6.1).
+ */
+struct vmmem_page_region {
+	uint64_t start, end, categories;
+};
+
+struct vmmem_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask;
+	uint64_t return_mask;
+};
+
+#define VMMEM_PAGEMAP_SCAN _IOWR('f', 16, struct vmmem_pm_scan_arg)
+#define VMMEM_PAGE_IS_PRESENT (1u << 3)
+#define VMMEM_PAGE_IS_SWAPPED (1u << 4)
+/* Ranges asked for at a time. */
+#define SCAN_RANGES 256
+
+/* Set bits [from, to) of bits. */
+static void set_bit_range(uint64_t *bits, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t k = 64 - from % 64;
+
+		if (k > to - from)
+			k = to - from;
+		bits[from / 64] |= (k == 64 ? ~0ull : ((1ull << k) - 1))
+				   << (from % 64);
+		from += k;
+	}
+}
+
+/*
+ * The pages in memory or swapped out among the n pages from host address
+ * start, with PAGEMAP_SCAN; bits are clear on entry. Return: 0, or -ENOTSUP
+ * when the kernel does not have the ioctl (or it fails: the caller reads
+ * the file instead).
+ */
+static int resident_scan(int fd, uint64_t start, uint64_t n, uint64_t page,
+			 uint64_t *bits)
+{
+	struct vmmem_page_region vec[SCAN_RANGES];
+	uint64_t end = start + n * page, at = start;
+
+	while (at < end) {
+		struct vmmem_pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = at,
+			.end = end,
+			.vec = (uintptr_t)vec,
+			.vec_len = SCAN_RANGES,
+			.category_anyof_mask = VMMEM_PAGE_IS_PRESENT |
+					       VMMEM_PAGE_IS_SWAPPED,
+			.return_mask = VMMEM_PAGE_IS_PRESENT |
+				       VMMEM_PAGE_IS_SWAPPED,
+		};
+		long got = ioctl(fd, VMMEM_PAGEMAP_SCAN, &a), i;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		/* Every call moves on, or the answer is not to be trusted. */
+		if (got < 0 || got > SCAN_RANGES || a.walk_end <= at ||
+		    a.walk_end > end)
+			return -ENOTSUP;
+		for (i = 0; i < got; i++) {
+			if (vec[i].start < at || vec[i].end > a.walk_end ||
+			    vec[i].start >= vec[i].end)
+				return -ENOTSUP;
+			set_bit_range(bits, (vec[i].start - start) / page,
+				      (vec[i].end - start) / page);
+		}
+		at = a.walk_end;
+	}
+	return 0;
+}
+
 int vmmem_region_resident(const struct vmmem_region *region, uint64_t off,
 			  uint64_t len, uint64_t *bits)
 {
@@ -484,6 +566,13 @@ int vmmem_region_resident(const struct vmmem_region *region, uint64_t off,
 	if (fd < 0)
 		return -errno;
 	first = ((uintptr_t)region->hva + off) / (uint64_t)page;
+	if (resident_scan(fd, first * (uint64_t)page, n, (uint64_t)page,
+			  bits) == 0) {
+		close(fd);
+		return 0;
+	}
+	/* Without the ioctl: the file, an entry per page. */
+	memset(bits, 0, ((n + 63) / 64) * sizeof(*bits));
 	while (done < n) {
 		uint64_t k = n - done < PAGEMAP_BATCH ? n - done :
 							PAGEMAP_BATCH;

@@ -47,6 +47,7 @@ ssize_t __real_readv(int fd, const struct iovec *iov, int n);
 ssize_t __real_preadv(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t __real_writev(int fd, const struct iovec *iov, int n);
 ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
+int __real_ioctl(int fd, unsigned long req, ...);
 
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t off);
@@ -62,6 +63,7 @@ ssize_t __wrap_readv(int fd, const struct iovec *iov, int n);
 ssize_t __wrap_preadv(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
 ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off);
+int __wrap_ioctl(int fd, unsigned long req, ...);
 
 struct script {
 	int armed;
@@ -366,4 +368,21 @@ ssize_t __wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 	m = shorten(SYSMOCK_PWRITEV, iov, n, tmp);
 	return m < 0 ? __real_pwritev(fd, iov, n, off) :
 		       __real_pwritev(fd, tmp, m, off);
+}
+
+/* Every ioctl(2) this project makes passes one argument, or none. */
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	int err = consume(SYSMOCK_IOCTL);
+	va_list ap;
+	void *arg;
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return __real_ioctl(fd, req, arg);
 }

@@ -36,6 +36,7 @@ enum sysmock_fn {
 	SYSMOCK_WRITEV,
 	SYSMOCK_PWRITEV,
 	SYSMOCK_MEMBARRIER, /* syscall(SYS_membarrier, a barrier command) */
+	SYSMOCK_IOCTL,
 	SYSMOCK_COUNT
 };
 

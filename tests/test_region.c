@@ -1935,6 +1935,70 @@ static void test_region_resident_sees_only_touched_pages(void **state)
 #endif
 }
 
+/* More runs of touched pages than one PAGEMAP_SCAN call reports (every
+ * other page of 4096), and a window that starts and ends inside runs. */
+static void test_region_resident_sees_many_runs(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	PORT_SKIP("Windows reports working-set membership, not first touch: -ENOTSUP");
+#else
+	struct vmmem_region *r;
+	uint64_t *bits = calloc(64, sizeof(*bits));
+	uint8_t *p;
+	unsigned i;
+
+	(void)state;
+	assert_non_null(bits);
+	assert_int_equal(vmmem_region_create_anon(0, 4096 * 4096, 0, &r), 0);
+	p = vmmem_region_hva(r);
+	for (i = 0; i < 4096; i += 2)
+		p[(size_t)i * 4096] = 1;
+	/* Pages 4093-4095 as well: a run to the very end. */
+	p[4093 * 4096] = 1;
+	p[4095 * 4096] = 1;
+	assert_int_equal(vmmem_region_resident(r, 0, 4096 * 4096, bits), 0);
+	for (i = 0; i < 63; i++)
+		assert_true(bits[i] == 0x5555555555555555ull);
+	assert_true(bits[63] == 0xf555555555555555ull);
+	/* Pages 63 to 200: bit 0 is page 63 (clear), bit 1 page 64 (set). */
+	memset(bits, 0xff, 64 * sizeof(*bits));
+	assert_int_equal(vmmem_region_resident(r, 63 * 4096, 138 * 4096, bits),
+			 0);
+	assert_true(bits[0] == 0xaaaaaaaaaaaaaaaaull);
+	assert_true(bits[1] == 0xaaaaaaaaaaaaaaaaull);
+	assert_true(bits[2] == 0x2aaull);
+	vmmem_region_destroy(r);
+	free(bits);
+#endif
+}
+
+/* A kernel without PAGEMAP_SCAN (before 6.7): the same answer from the
+ * file's entries. */
+static void test_region_resident_without_the_scan_ioctl(void **state)
+{
+#ifdef _WIN32
+	(void)state;
+	PORT_SKIP("Windows reports working-set membership, not first touch: -ENOTSUP");
+#else
+	struct vmmem_region *r;
+	uint64_t bits[2] = { ~0ull, ~0ull };
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(vmmem_region_create_anon(0, 128 * 4096, 0, &r), 0);
+	p = vmmem_region_hva(r);
+	p[5 * 4096] = 1;
+	p[100 * 4096 + 7] = 2;
+	sysmock_fail(SYSMOCK_IOCTL, 0, ENOTTY);
+	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
+	assert_true(sysmock_done());
+	assert_true(bits[0] == 1ull << 5);
+	assert_true(bits[1] == 1ull << (100 - 64));
+	vmmem_region_destroy(r);
+#endif
+}
+
 static void test_region_resident_refuses_bad_arguments(void **state)
 {
 	struct vmmem_region *r;
@@ -2243,7 +2307,9 @@ int main(void)
 		cmocka_unit_test(test_region_destroy_of_null_does_nothing),
 		cmocka_unit_test(
 			test_region_set_keeps_region_after_caller_destroys),
-			cmocka_unit_test(test_region_resident_sees_only_touched_pages),
+		cmocka_unit_test(test_region_resident_sees_only_touched_pages),
+		cmocka_unit_test(test_region_resident_sees_many_runs),
+		cmocka_unit_test(test_region_resident_without_the_scan_ioctl),
 		cmocka_unit_test(test_region_resident_refuses_bad_arguments),
 		cmocka_unit_test(test_region_resident_refuses_file_memory),
 		cmocka_unit_test(test_region_anon_rejects_len_beyond_host_size),
