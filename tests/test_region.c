@@ -1907,31 +1907,51 @@ static void test_region_set_keeps_region_after_caller_destroys(void **s)
 
 /* vmmem_region_resident() */
 
+#ifndef _WIN32
+/* vmmem_region_resident(), with PAGEMAP_SCAN refused first when no_scan
+ * (as a kernel before 6.7 would: the pagemap file is read instead). */
+static int resident(struct vmmem_region *r, uint64_t off, uint64_t len,
+		    uint64_t *bits, bool no_scan)
+{
+	int rc;
+
+	if (no_scan)
+		sysmock_fail(SYSMOCK_IOCTL, 0, ENOTTY);
+	rc = vmmem_region_resident(r, off, len, bits);
+	assert_true(sysmock_done());
+	return rc;
+}
+
+static void check_touched_pages(bool no_scan)
+{
+	struct vmmem_region *r;
+	uint64_t bits[2] = { ~0ull, ~0ull };
+	uint8_t *p;
+
+	assert_int_equal(vmmem_region_create_anon(0, 128 * 4096, 0, &r), 0);
+	assert_int_equal(resident(r, 0, 128 * 4096, bits, no_scan), 0);
+	assert_true(bits[0] == 0 && bits[1] == 0);
+	p = vmmem_region_hva(r);
+	p[5 * 4096] = 1;
+	p[100 * 4096 + 7] = 2;
+	assert_int_equal(resident(r, 0, 128 * 4096, bits, no_scan), 0);
+	assert_true(bits[0] == 1ull << 5);
+	assert_true(bits[1] == 1ull << (100 - 64));
+	/* A window of the region: bits count from its start. */
+	assert_int_equal(resident(r, 4 * 4096, 2 * 4096, bits, no_scan), 0);
+	assert_true(bits[0] == 2);
+	vmmem_region_destroy(r);
+}
+#endif
+
 static void test_region_resident_sees_only_touched_pages(void **state)
 {
 #ifdef _WIN32
 	(void)state;
 	PORT_SKIP("Windows reports working-set membership, not first touch: -ENOTSUP");
 #else
-	struct vmmem_region *r;
-	uint64_t bits[2] = { ~0ull, ~0ull };
-	uint8_t *p;
-
 	(void)state;
-	assert_int_equal(vmmem_region_create_anon(0, 128 * 4096, 0, &r), 0);
-	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
-	assert_true(bits[0] == 0 && bits[1] == 0);
-	p = vmmem_region_hva(r);
-	p[5 * 4096] = 1;
-	p[100 * 4096 + 7] = 2;
-	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
-	assert_true(bits[0] == 1ull << 5);
-	assert_true(bits[1] == 1ull << (100 - 64));
-	/* A window of the region: bits count from its start. */
-	assert_int_equal(vmmem_region_resident(r, 4 * 4096, 2 * 4096, bits),
-			 0);
-	assert_true(bits[0] == 2);
-	vmmem_region_destroy(r);
+	check_touched_pages(false);
 #endif
 }
 
@@ -1973,7 +1993,7 @@ static void test_region_resident_sees_many_runs(void **state)
 #endif
 }
 
-/* A kernel without PAGEMAP_SCAN (before 6.7): the same answer from the
+/* A kernel without PAGEMAP_SCAN (before 6.7): the same answers from the
  * file's entries. */
 static void test_region_resident_without_the_scan_ioctl(void **state)
 {
@@ -1981,21 +2001,8 @@ static void test_region_resident_without_the_scan_ioctl(void **state)
 	(void)state;
 	PORT_SKIP("Windows reports working-set membership, not first touch: -ENOTSUP");
 #else
-	struct vmmem_region *r;
-	uint64_t bits[2] = { ~0ull, ~0ull };
-	uint8_t *p;
-
 	(void)state;
-	assert_int_equal(vmmem_region_create_anon(0, 128 * 4096, 0, &r), 0);
-	p = vmmem_region_hva(r);
-	p[5 * 4096] = 1;
-	p[100 * 4096 + 7] = 2;
-	sysmock_fail(SYSMOCK_IOCTL, 0, ENOTTY);
-	assert_int_equal(vmmem_region_resident(r, 0, 128 * 4096, bits), 0);
-	assert_true(sysmock_done());
-	assert_true(bits[0] == 1ull << 5);
-	assert_true(bits[1] == 1ull << (100 - 64));
-	vmmem_region_destroy(r);
+	check_touched_pages(true);
 #endif
 }
 

@@ -350,40 +350,57 @@ static bool unprivileged_refused(void)
 	return allowed == 0;
 }
 
-static void test_uffd_open_reports_eperm_without_privilege(void **state)
+/* Whether this process can become a user the sysctl refuses (root, the
+ * sysctl at 0, no /dev/userfaultfd that anyone may open, which would let
+ * anyone in). */
+static bool refused_user_available(void)
 {
 	struct stat st;
-	pid_t pid;
+
+	return geteuid() == 0 && unprivileged_refused() &&
+	       !(stat("/dev/userfaultfd", &st) == 0 && (st.st_mode & 0006));
+}
+
+/* Run check() in a child as nobody, with no capabilities left; it must
+ * return true. */
+static void as_nobody(bool (*check)(void))
+{
+	pid_t pid = fork();
 	int status;
 
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(3);
+		_exit(check() ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static bool plain_open_refused(void)
+{
+	int fd;
+
+	return vmmem_uffd_open(O_CLOEXEC, &fd) == -EPERM && fd == -1;
+}
+
+static void test_uffd_open_reports_eperm_without_privilege(void **state)
+{
 	(void)state;
 	if (no_syscall) {
 		print_message("uffd: no userfaultfd system call to refuse "
 			      "here: skipping\n");
 		skip();
 	}
-	/* A /dev/userfaultfd that anyone may open lets anyone in. */
-	if (geteuid() != 0 || !unprivileged_refused() ||
-	    (stat("/dev/userfaultfd", &st) == 0 && (st.st_mode & 0006))) {
+	if (!refused_user_available()) {
 		print_message("uffd: cannot drop to a user that is refused "
 			      "here: skipping\n");
 		skip();
 	}
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd, rc;
-
-		/* nobody, with no capabilities left. */
-		if (setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
-			_exit(3);
-		rc = vmmem_uffd_open(O_CLOEXEC, &fd);
-		_exit(rc == -EPERM && fd == -1 ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	as_nobody(plain_open_refused);
 }
 
 /* Where the SIGBUS handler of the test below returns to, and the address
@@ -455,37 +472,26 @@ static bool kernel_has_user_mode_only(void)
 	return major > 5 || (major == 5 && minor >= 11);
 }
 
+static bool sigbus_open_allowed(void)
+{
+	int fd;
+
+	return plain_open_refused() &&
+	       vmmem_uffd_open(O_CLOEXEC | VMMEM_UFFD_SIGBUS, &fd) == 0 &&
+	       fd >= 0;
+}
+
 /* Where a plain userfaultfd is refused to a user, a VMMEM_UFFD_SIGBUS one
  * is not: it handles no kernel faults. */
 static void test_uffd_open_sigbus_needs_no_privilege(void **state)
 {
-	struct stat st;
-	pid_t pid;
-	int status;
-
 	(void)need_uffd(state);
-	if (geteuid() != 0 || !unprivileged_refused() ||
-	    (stat("/dev/userfaultfd", &st) == 0 && (st.st_mode & 0006)) ||
-	    !kernel_has_user_mode_only()) {
+	if (!refused_user_available() || !kernel_has_user_mode_only()) {
 		print_message("uffd: no refused user or no Linux 5.11 here: "
 			      "skipping\n");
 		skip();
 	}
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd, rc, plain;
-
-		if (setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
-			_exit(3);
-		plain = vmmem_uffd_open(O_CLOEXEC, &fd);
-		rc = vmmem_uffd_open(O_CLOEXEC | VMMEM_UFFD_SIGBUS, &fd);
-		_exit(plain == -EPERM && rc == 0 && fd >= 0 ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	as_nobody(sigbus_open_allowed);
 }
 
 static void test_uffd_register_serves_faults_from_a_handler_thread(void **state)
