@@ -373,6 +373,7 @@ enum vcpu_stop vcpu_run(struct vcpu *v, struct bus *pio, struct bus *mmio,
 			pr_err("KVM_RUN: %s", strerror(errno));
 			return VCPU_FAILED;
 		}
+		pr_debug("exit %u", v->run->exit_reason);
 		why = vcpu_handle_exit(pio, mmio, v->run);
 		if (why == VCPU_FAILED)
 			vcpu_dump(v);
