@@ -66,7 +66,6 @@ static void start_cpuid(struct vm *vm)
 	if (pthread_create(&vm->cpuid_thread, NULL, cpuid_thread, job))
 		goto err;
 	vm->cpuid_job = job;
-	vm->cpuid_pending = true;
 	return;
 
 err:
@@ -79,10 +78,9 @@ static void finish_cpuid(struct vm *vm)
 {
 	struct vm_cpuid_job *job = vm->cpuid_job;
 
-	if (!vm->cpuid_pending)
+	if (!job)
 		return;
 	pthread_join(vm->cpuid_thread, NULL);
-	vm->cpuid_pending = false;
 	vm->cpuid_job = NULL;
 	if (job->err)
 		free(job->cpuid);	/* E2BIG or worse: asked again */

@@ -37,9 +37,8 @@ struct vm {
 	 * thread asks it while vm_init()'s caller goes on building the VM,
 	 * and vm_supported_cpuid() collects the answer once (job is private).
 	 */
-	struct vm_cpuid_job *cpuid_job;
+	struct vm_cpuid_job *cpuid_job;	/* set while the thread is not joined */
 	pthread_t cpuid_thread;
-	bool cpuid_pending;	/* the thread runs or is not joined yet */
 	struct kvm_cpuid2 *cpuid;	/* the answer, once collected */
 };
 
