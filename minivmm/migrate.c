@@ -17,11 +17,12 @@
  * the pages written since the last round (KVM's dirty log merged into
  * libvmmem's bitmaps, so the VMM's own writes count) until what is left
  * fits the downtime budget or the round limit is reached; then the guest is
- * paused, the rest and the state go out, and the destination, which built
- * its VM when the shape arrived, checks the checksum, restores, starts the
- * guest and acknowledges. Only then does the source stop; on any failure
- * before that it resumes the guest and keeps running. The destination
- * never runs a guest it did not receive whole.
+ * paused, the rest and the state go out, and the destination, which has
+ * built its VM on a thread of its own since the shape arrived, checks the
+ * checksum, restores, starts the guest and acknowledges. Only then does
+ * the source stop; on any failure before that it resumes the guest and
+ * keeps running. The destination never runs a guest it did not receive
+ * whole.
  *
  * Both sides reach guest memory through libvmmem: the source reads each
  * chunk into its own buffer before it checksums and sends it (the guest may
@@ -36,6 +37,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +133,10 @@ static double now_s(void)
 
 /*
  * Testing aids, for fault injection: with MINIVMM_MIGRATION_FAIL_AFTER=N
- * a side that has moved N stream bytes dies at once (as a killed process
- * would); MINIVMM_MIGRATION_CORRUPT=1 has the source change one byte of
- * its first page after checksumming it (as a bad link would);
+ * a side that has moved N stream bytes dies at once of SIGKILL (as a
+ * killed process would); MINIVMM_MIGRATION_CORRUPT=1 has the source
+ * change one byte of its first page after checksumming it (as a bad link
+ * would);
  * MINIVMM_MIGRATION_STRAY=1 (or 2) has the source send, before any RAM,
  * two pages at the first RAM offset past the end of RAM (or straddling
  * it), as a broken or hostile source would; MINIVMM_MIGRATION_TWICE=1
@@ -186,7 +189,7 @@ static int writev_all(struct link *l, struct iovec *iov, int n)
 			return -errno;
 		l->bytes += (uint64_t)k;
 		if (l->fail_at && l->bytes >= l->fail_at)
-			_exit(9);
+			raise(SIGKILL);
 		while (n && (size_t)k >= iov->iov_len) {
 			k -= (ssize_t)iov->iov_len;
 			iov++;
@@ -250,7 +253,7 @@ static int read_all(struct link *l, void *p, size_t len, int timeout_ms)
 		len -= (size_t)n;
 		l->bytes += (uint64_t)n;
 		if (l->fail_at && l->bytes >= l->fail_at)
-			_exit(9);
+			raise(SIGKILL);
 	}
 	return 0;
 }
@@ -776,7 +779,8 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		send_error(err, errlen, rc);
 		return rc;
 	}
-	/* The destination builds its VM now, or says why it will not. */
+	/* The destination takes the shape and makes guest memory, or says
+	 * why it will not; it builds the VM while the pages arrive. */
 	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);
 	if (rc)
 		return rc;
@@ -1104,9 +1108,57 @@ static int build_memory(struct machine *m, const struct machine_shape *sh)
 				 &m->mem);
 }
 
+/*
+ * The VM (KVM's VM, its memory slots, the devices and vCPUs) is built on a
+ * thread of its own while the first round arrives: installing the memory
+ * slot is mostly a wait inside KVM (0.6 to 8 ms here), which the source
+ * would otherwise spend waiting for the answer to HELLO. Nothing of it
+ * touches guest memory, which is all the receiving thread uses until it
+ * joins the builder before the state is applied. A build that fails is
+ * the destination's answer at the end of the stream.
+ */
+struct builder {
+	pthread_t thread;
+	bool running;		/* a thread to join */
+	struct machine *m;
+	const struct machine_shape *sh;
+	int rc;
+	char err[256];
+};
+
+static void *build_vm(void *opaque)
+{
+	struct builder *b = opaque;
+
+	b->rc = snap_build(b->m, b->sh, b->err, sizeof(b->err));
+	return NULL;
+}
+
+/* Start the build, on this thread if no other can be had. */
+static void build_start(struct builder *b, struct machine *m,
+			const struct machine_shape *sh)
+{
+	b->m = m;
+	b->sh = sh;
+	b->running = !pthread_create(&b->thread, NULL, build_vm, b);
+	if (!b->running)
+		build_vm(b);
+}
+
+/* Wait for the build (once started). Return: its result, err set. */
+static int build_join(struct builder *b, char *err, size_t errlen)
+{
+	if (b->running)
+		pthread_join(b->thread, NULL);
+	b->running = false;
+	if (b->rc)
+		snprintf(err, errlen, "%s", b->err);
+	return b->rc;
+}
+
 static int on_hello(struct machine *m, const struct rec *r,
-		    struct machine_shape *sh, struct fill *fill, char *err,
-		    size_t errlen)
+		    struct machine_shape *sh, struct fill *fill,
+		    struct builder *b, char *err, size_t errlen)
 {
 	struct state_rd rd;
 	char magic[MIG_MAGIC_LEN];
@@ -1144,7 +1196,8 @@ static int on_hello(struct machine *m, const struct rec *r,
 	/* Before anything could touch guest memory. */
 	fill_start(m, sh, fill);
 	m->dirty_log = m->opts->dirty_log;
-	return snap_build(m, sh, err, errlen);
+	build_start(b, m, sh);
+	return 0;
 }
 
 /*
@@ -1243,6 +1296,7 @@ static int receive(struct machine *m, struct link *l, char *err,
 	struct snap_file f = { 0 };
 	bool have_hello = false, have_state = false, round0 = true;
 	struct fill fill = { .uffd = -1 };
+	struct builder build = { .rc = 0 };
 	uint64_t want;
 	struct rec r;
 	int rc;
@@ -1291,12 +1345,13 @@ static int receive(struct machine *m, struct link *l, char *err,
 				 "stream");
 		} else if (r.type == MIG_HELLO) {
 			rc = have_hello ? -EPROTO :
-					  on_hello(m, &r, &sh, &fill, err,
-						   errlen);
+					  on_hello(m, &r, &sh, &fill, &build,
+						   err, errlen);
 			if (rc == -EPROTO && have_hello)
 				snprintf(err, errlen, "a second HELLO");
 			have_hello = true;
-			/* The source waits for this answer before RAM. */
+			/* The source waits for this answer before RAM;
+			 * the VM is still being built. */
 			if (send_reply(l, rc, err) && !rc)
 				rc = -EPIPE;
 		} else if (r.type == MIG_ZERO) {
@@ -1334,8 +1389,12 @@ static int receive(struct machine *m, struct link *l, char *err,
 			goto out;
 	}
 	dump_memory(m, "dest.mem");
-	rc = snap_apply(m, &f, true, err, errlen);
+	rc = build_join(&build, err, errlen);
+	if (!rc)
+		rc = snap_apply(m, &f, true, err, errlen);
 out:
+	if (build.running)	/* an error before the end */
+		pthread_join(build.thread, NULL);
 	fill_end(m, &fill);
 	snap_file_fini(&f);
 	return rc;

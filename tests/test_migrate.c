@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vmproc.h"
@@ -370,7 +371,7 @@ static void test_migrate_destination_dying_leaves_the_source_running(void **stat
 	start_dest(&dst, f->url, NULL, NULL, env);
 	vmproc_wait_socket(&dst, f->mig);
 	assert_refused(f, &src, f->url, "the destination closed");
-	assert_int_equal(vmproc_wait(&dst), 9);
+	assert_int_equal(vmproc_wait(&dst), 128 + SIGKILL);
 	vmproc_free(&src);
 	vmproc_free(&dst);
 }
@@ -392,6 +393,78 @@ static void test_migrate_refused_by_a_destination_of_another_shape(void **state)
 	err = vmproc_stderr(&dst);
 	assert_contains(err, "nothing was run");
 	assert_null(strchr(strchr(err, '\n') + 1, '\n'));
+	free(err);
+	vmproc_free(&src);
+	vmproc_free(&dst);
+}
+
+/*
+ * Whether a destination started as `nobody` (through setpriv) is one that
+ * cannot open /dev/kvm: this process is root, nobody may run minivmm, and
+ * nobody may not open /dev/kvm (some hosts let everyone).
+ */
+static bool nobody_lacks_kvm(void)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK))
+		return false;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(3);
+		if (access(minivmm, X_OK))
+			_exit(4);
+		_exit(open("/dev/kvm", O_RDWR) < 0 ? 0 : 5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * The destination builds its VM while the first round arrives. One that
+ * cannot (here: no access to /dev/kvm) says so at the end of the stream:
+ * the request fails with its reason, the guest keeps running on the
+ * source, and the destination runs nothing.
+ */
+static void test_migrate_destination_that_cannot_build_its_vm(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534",
+			       "--regid=65534", "--clear-groups", minivmm,
+			       "--incoming", NULL, NULL };
+	struct vmproc src, dst;
+	char url[64], *body, *err;
+	int code;
+
+	NEED_KVM();
+	if (!nobody_lacks_kvm()) {
+		print_message("migrate: cannot start minivmm as a user "
+			      "without /dev/kvm here: skipping\n");
+		skip();
+	}
+	snprintf(url, sizeof(url), "tcp:127.0.0.1:%d", free_port());
+	argv[6] = url;
+	start_source(f, &src, NULL);
+	vmproc_start(&dst, argv, NULL);
+	while ((code = migrate(f, url, &body)) == 400 &&
+	       strstr(body, "Connection refused")) {
+		free(body);
+		assert_true(vmproc_read(&dst, 10));
+	}
+	assert_int_equal(code, 400);
+	assert_contains(body, "setting up the VM");
+	free(body);
+	body = progress(f);
+	assert_contains(body, "\"state\":\"failed\"");
+	free(body);
+	vmproc_echo(&src, "still on the source\n");
+	assert_int_equal(vmproc_wait(&dst), 2);
+	err = vmproc_stderr(&dst);
+	assert_contains(err, "no permission to open /dev/kvm");
 	free(err);
 	vmproc_free(&src);
 	vmproc_free(&dst);
@@ -467,7 +540,7 @@ static void test_migrate_source_dying_runs_nothing_on_the_destination(void **sta
 	vmproc_start(&c, curl_put, NULL);
 	vmproc_wait(&c);
 	vmproc_free(&c);
-	assert_int_equal(vmproc_wait(&src), 9);
+	assert_int_equal(vmproc_wait(&src), 128 + SIGKILL);
 	assert_int_equal(vmproc_wait(&dst), 2);
 	assert_int_equal(dst.len, 0);
 	err = vmproc_stderr(&dst);
@@ -681,6 +754,7 @@ int main(void)
 		T(test_migrate_churning_guest_loses_no_page),
 		T(test_migrate_destination_dying_leaves_the_source_running),
 		T(test_migrate_refused_by_a_destination_of_another_shape),
+		T(test_migrate_destination_that_cannot_build_its_vm),
 		T(test_migrate_corrupted_stream_is_refused),
 		T(test_migrate_pages_outside_ram_are_refused),
 		T(test_migrate_source_dying_runs_nothing_on_the_destination),
