@@ -8,7 +8,8 @@
  *   HELLO   magic, stream version, the machine's shape   -> READY or NAK
  *   PAGES   u64 RAM offset, then whole pages of data
  *   ZERO    u64 RAM offset, u64 page count: pages that are zero now
- *   ROUND   aux = the pre-copy round that ended
+ *   ROUND   aux = the pre-copy round that ended    (the first: -> BUILT or
+ *           NAK, once the destination's VM is built; read before pausing)
  *   STATE   the bytes of a state file (snap.c), taken while paused
  *   END     XXH3-64 of every byte sent before it           -> ACK or NAK
  *
@@ -72,7 +73,7 @@
 
 #define MIG_MAGIC "MVMMIGR"
 #define MIG_MAGIC_LEN 8
-#define MIG_VERSION 2
+#define MIG_VERSION 3
 
 enum mig_type {
 	MIG_HELLO = 1,
@@ -822,8 +823,11 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		if (round + 1 >= MAX_ROUNDS || (uint64_t)left <= MIN_LEFT ||
 		    (double)left * PAGE <= s->bw * DOWNTIME_BUDGET_S ||
 		    stalled >= STALLED_ROUNDS) {
-			/* What is left goes out while paused. */
-			return 0;
+			/* What is left goes out while paused, once the
+			 * destination's VM is built (its answer to the first
+			 * ROUND, mostly waiting in the socket by now). */
+			return wait_reply(&s->l, IDLE_TIMEOUT_MS, err,
+					  errlen);
 		}
 		t = now_s();
 		b0 = s->l.bytes;
@@ -1114,8 +1118,9 @@ static int build_memory(struct machine *m, const struct machine_shape *sh)
  * slot is mostly a wait inside KVM (0.6 to 8 ms here), which the source
  * would otherwise spend waiting for the answer to HELLO. Nothing of it
  * touches guest memory, which is all the receiving thread uses until it
- * joins the builder before the state is applied. A build that fails is
- * the destination's answer at the end of the stream.
+ * joins the builder at the first ROUND and answers: built, or why not.
+ * The source reads that answer before it pauses the guest, so the build
+ * is never downtime.
  */
 struct builder {
 	pthread_t thread;
@@ -1361,6 +1366,16 @@ static int receive(struct machine *m, struct link *l, char *err,
 					 "guest memory");
 		} else if (r.type == MIG_ROUND) {
 			pr_debug("migration: round %u received", r.aux);
+			/* The source waits for this answer before it pauses
+			 * the guest: the rest of the build is not downtime. */
+			if (round0) {
+				rc = build_join(&build, err, errlen);
+				if (!rc && send_reply(l, 0, err)) {
+					rc = -EPIPE;
+					snprintf(err, errlen, "the source "
+						 "closed the connection");
+				}
+			}
 			round0 = false;
 		} else if (r.type == MIG_STATE && !have_state) {
 			rc = snap_parse("migrated state", r.data, r.len, &f,
