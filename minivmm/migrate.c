@@ -102,6 +102,9 @@ enum mig_type {
 #define MAX_REPLY 1024u
 /* The destination gives up on a silent source after this long. */
 #define IDLE_TIMEOUT_MS 30000
+/* A source whose send failed waits this long for the destination's
+ * reason (which a closed connection has queued already). */
+#define REASON_WAIT_MS 100
 /* Pre-copy: at most this many rounds, then the guest is paused anyway;
  * and no more once this many rounds in a row did not shrink what is left
  * by a tenth. */
@@ -388,16 +391,6 @@ static int send_reply(struct link *l, int rc, const char *msg)
 	return send_rec(l, MIG_REPLY, rc ? 1 : 0, msg, len, NULL, 0);
 }
 
-/* Why sending or receiving failed, the way a user reads it. */
-static void send_error(char *err, size_t errlen, int rc)
-{
-	if (rc == -EPIPE || rc == -ECONNRESET)
-		snprintf(err, errlen, "the destination closed the connection");
-	else
-		snprintf(err, errlen, "sending to the destination: %s",
-			 strerror(-rc));
-}
-
 /* Wait for the other side's reply: 0, or an error with its reason. */
 static int wait_reply(struct link *l, int timeout_ms, char *err,
 		      size_t errlen)
@@ -430,6 +423,28 @@ static int wait_reply(struct link *l, int timeout_ms, char *err,
 	}
 	free(r.data);
 	return rc;
+}
+
+/*
+ * Why sending failed, the way a user reads it. A destination that refused
+ * (a record outside guest memory, a VM it could not build) answered with
+ * its reason before it closed the connection: that answer may still wait
+ * in the socket, behind the one to the first ROUND.
+ */
+static void send_error(struct link *l, char *err, size_t errlen, int rc)
+{
+	unsigned i;
+
+	if (rc != -EPIPE && rc != -ECONNRESET) {
+		snprintf(err, errlen, "sending to the destination: %s",
+			 strerror(-rc));
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		if (wait_reply(l, REASON_WAIT_MS, err, errlen) ==
+		    -ECONNREFUSED)
+			return;
+	snprintf(err, errlen, "the destination closed the connection");
 }
 
 /* unix:PATH or tcp:HOST:PORT. Return: its family, or -EINVAL. */
@@ -777,7 +792,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 				  NULL, 0);
 	state_buf_fini(&hello);
 	if (rc) {
-		send_error(err, errlen, rc);
+		send_error(&s->l, err, errlen, rc);
 		return rc;
 	}
 	/* The destination takes the shape and makes guest memory, or says
@@ -787,7 +802,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		return rc;
 	rc = send_stray(s);
 	if (rc) {
-		send_error(err, errlen, rc);
+		send_error(&s->l, err, errlen, rc);
 		return rc;
 	}
 	rc = vm_set_dirty_log(&s->m->vm, true);
@@ -833,7 +848,7 @@ static int precopy(struct source *s, char *err, size_t errlen)
 		b0 = s->l.bytes;
 		rc = send_dirty(s);
 	}
-	send_error(err, errlen, rc);
+	send_error(&s->l, err, errlen, rc);
 	return rc;
 }
 
@@ -854,7 +869,7 @@ static int finish(struct source *s, char *err, size_t errlen)
 		rc = more < 0 ? (int)more : send_dirty(s);
 	}
 	if (rc) {
-		send_error(err, errlen, rc);
+		send_error(&s->l, err, errlen, rc);
 		goto out;
 	}
 	dump_memory(s->m, "source.mem");
@@ -866,7 +881,7 @@ static int finish(struct source *s, char *err, size_t errlen)
 	if (!rc)
 		rc = send_rec(&s->l, MIG_END, 0, &sum, 8, NULL, 0);
 	if (rc) {
-		send_error(err, errlen, rc);
+		send_error(&s->l, err, errlen, rc);
 		goto out;
 	}
 	rc = wait_reply(&s->l, IDLE_TIMEOUT_MS, err, errlen);

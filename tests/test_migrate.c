@@ -426,9 +426,10 @@ static bool nobody_lacks_kvm(void)
 
 /*
  * The destination builds its VM while the first round arrives. One that
- * cannot (here: no access to /dev/kvm) says so at the end of the stream:
- * the request fails with its reason, the guest keeps running on the
- * source, and the destination runs nothing.
+ * cannot (here: no access to /dev/kvm) says so when that round ends,
+ * before the source would pause the guest: the request fails with its
+ * reason, the guest keeps running on the source, and the destination
+ * runs nothing.
  */
 static void test_migrate_destination_that_cannot_build_its_vm(void **state)
 {
@@ -506,7 +507,9 @@ static void test_migrate_pages_outside_ram_are_refused(void **state)
 		start_source(f, &src, envs[i]);
 		start_dest(&dst, f->url, NULL, NULL, NULL);
 		vmproc_wait_socket(&dst, f->mig);
-		assert_refused(f, &src, f->url, "the destination");
+		assert_refused(f, &src, f->url,
+			       "the destination refused: a page record "
+			       "outside guest memory");
 		assert_int_equal(vmproc_wait(&dst), 2);
 		assert_int_equal(dst.len, 0);
 		err = vmproc_stderr(&dst);
@@ -517,6 +520,33 @@ static void test_migrate_pages_outside_ram_are_refused(void **state)
 		/* The next source binds the same API socket path. */
 		unlink(f->api);
 	}
+}
+
+/* The same refusal while the source is still sending its first round (64
+ * MiB, far more than the sockets hold): its send fails, and it still
+ * reports the destination's reason, which waits in the socket. */
+static void test_migrate_refusal_reaches_a_source_still_sending(void **state)
+{
+	struct fixture *f = *state;
+	const char *env[] = { "MINIVMM_MIGRATION_STRAY=1", NULL };
+	struct vmproc src, dst;
+	char *body;
+	size_t mark;
+
+	NEED_KVM();
+	start_churn_source(f, &src, env);
+	start_dest(&dst, f->url, NULL, NULL, NULL);
+	vmproc_wait_socket(&dst, f->mig);
+	assert_int_equal(migrate(f, f->url, &body), 400);
+	assert_contains(body, "the destination refused: a page record "
+			      "outside guest memory");
+	free(body);
+	assert_int_equal(vmproc_wait(&dst), 2);
+	/* The guest churns on at the source, without an error. */
+	mark = src.len;
+	vmproc_wait_text(&src, mark, " passes, 0 errors\n");
+	vmproc_free(&src);
+	vmproc_free(&dst);
 }
 
 static void test_migrate_source_dying_runs_nothing_on_the_destination(void **state)
@@ -757,6 +787,7 @@ int main(void)
 		T(test_migrate_destination_that_cannot_build_its_vm),
 		T(test_migrate_corrupted_stream_is_refused),
 		T(test_migrate_pages_outside_ram_are_refused),
+		T(test_migrate_refusal_reaches_a_source_still_sending),
 		T(test_migrate_source_dying_runs_nothing_on_the_destination),
 		T(test_migrate_failed_one_keeps_diff_snapshots_whole),
 		T(test_migrate_second_request_while_one_runs_is_refused),
