@@ -483,20 +483,6 @@ struct vmmem_pm_scan_arg {
 /* Ranges asked for at a time. */
 #define SCAN_RANGES 256
 
-/* Set bits [from, to) of bits. */
-static void set_bit_range(uint64_t *bits, uint64_t from, uint64_t to)
-{
-	while (from < to) {
-		uint64_t k = 64 - from % 64;
-
-		if (k > to - from)
-			k = to - from;
-		bits[from / 64] |= (k == 64 ? ~0ull : ((1ull << k) - 1))
-				   << (from % 64);
-		from += k;
-	}
-}
-
 /*
  * The pages in memory or swapped out among the n pages from host address
  * start, with PAGEMAP_SCAN; bits are clear on entry. Return: 0, or -ENOTSUP
@@ -533,8 +519,10 @@ static int resident_scan(int fd, uint64_t start, uint64_t n, uint64_t page,
 			if (vec[i].start < at || vec[i].end > a.walk_end ||
 			    vec[i].start >= vec[i].end)
 				return -ENOTSUP;
-			set_bit_range(bits, (vec[i].start - start) / page,
-				      (vec[i].end - start) / page);
+			/* The page size is the bitmaps' (checked by the
+			 * caller): the dirty bitmaps' marker sets the bits. */
+			vmmem__dirty_mark(bits, vec[i].start - start,
+					  vec[i].end - vec[i].start);
 		}
 		at = a.walk_end;
 	}
