@@ -10,7 +10,8 @@
  * Faults are injected with the VMM's testing aids (migrate.c):
  * MINIVMM_MIGRATION_FAIL_AFTER, MINIVMM_MIGRATION_CORRUPT,
  * MINIVMM_MIGRATION_STRAY, MINIVMM_MIGRATION_TWICE,
- * MINIVMM_MIGRATION_NO_UFFD and MINIVMM_MIGRATION_DUMP.
+ * MINIVMM_MIGRATION_NO_UFFD, MINIVMM_MIGRATION_NO_RING,
+ * MINIVMM_MIGRATION_RING_UNSEALED and MINIVMM_MIGRATION_DUMP.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,11 +261,26 @@ static long placed_pages(const char *err)
 	return strtol(p, NULL, 10);
 }
 
+/* How many pages the destination (-v) says came through the shared ring;
+ * -1 when it does not say (no ring). */
+static long shared_pages(const char *err)
+{
+	const char *p = strstr(err, " pages came through shared memory");
+
+	if (!p)
+		return -1;
+	while (p > err && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtol(p, NULL, 10);
+}
+
 /* An echo guest migrated with the environments given (each with the dump
  * aid first); RAM at the source's pause must equal RAM at the
- * destination's resume. Return: placed_pages() of the destination. */
+ * destination's resume. Return: placed_pages() of the destination, and
+ * its shared_pages() in *shared; its stderr must contain dst_says. */
 static long migrate_and_compare(struct fixture *f, const char *src_aid,
-				const char *dst_aid)
+				const char *dst_aid, long *shared,
+				const char *dst_says)
 {
 	const char *src_env[] = { f->env_dump, src_aid, NULL };
 	const char *dst_env[] = { f->env_dump, dst_aid, NULL };
@@ -285,6 +301,8 @@ static long migrate_and_compare(struct fixture *f, const char *src_aid,
 	assert_same_content(a, b);
 	err = vmproc_stderr(&dst);
 	placed = placed_pages(err);
+	*shared = shared_pages(err);
+	assert_contains(err, dst_says);
 	free(err);
 	vmproc_free(&src);
 	vmproc_free(&dst);
@@ -292,29 +310,68 @@ static long migrate_and_compare(struct fixture *f, const char *src_aid,
 }
 
 /* The destination places the first round's pages through a userfaultfd
- * (none waits on it: any other touch would fail, not hang). */
+ * (none waits on it: any other touch would fail, not hang), from the
+ * shared ring: over a Unix socket the page data does not go through it. */
 static void test_migrate_destination_ram_equals_the_source_ram(void **state)
 {
+	long shared;
+
 	NEED_KVM();
-	assert_true(migrate_and_compare(*state, NULL, NULL) > 0);
+	assert_true(migrate_and_compare(*state, NULL, NULL, &shared, "") > 0);
+	assert_true(shared > 0);
 }
 
 /* A page that comes twice in the first round, the second copy right: the
- * destination copies it over the placed one. */
+ * destination copies it over the placed one. (The inverted copy comes
+ * through the socket, the right one through the ring.) */
 static void test_migrate_page_sent_twice_keeps_the_last_copy(void **state)
 {
+	long shared;
+
 	NEED_KVM();
 	assert_true(migrate_and_compare(*state, "MINIVMM_MIGRATION_TWICE=1",
-					NULL) > 0);
+					NULL, &shared, "") > 0);
+	assert_true(shared > 0);
 }
 
 /* Without a userfaultfd the destination faults its pages in instead. */
 static void test_migrate_destination_without_userfaultfd(void **state)
 {
+	long shared;
+
 	NEED_KVM();
 	assert_int_equal(migrate_and_compare(*state, NULL,
-					     "MINIVMM_MIGRATION_NO_UFFD=1"),
+					     "MINIVMM_MIGRATION_NO_UFFD=1",
+					     &shared, ""),
 			 -1);
+	assert_true(shared > 0);
+}
+
+/* Without the ring every page goes through the socket, as over TCP. */
+static void test_migrate_without_shared_memory(void **state)
+{
+	long shared;
+
+	NEED_KVM();
+	assert_true(migrate_and_compare(*state, "MINIVMM_MIGRATION_NO_RING=1",
+					NULL, &shared, "") > 0);
+	assert_int_equal(shared, -1);
+}
+
+/* A ring the source could still shrink (which would turn the
+ * destination's reads into SIGBUS) is declined: the pages come through
+ * the socket instead. */
+static void test_migrate_unsealed_shared_memory_is_declined(void **state)
+{
+	long shared;
+
+	NEED_KVM();
+	assert_true(migrate_and_compare(*state,
+					"MINIVMM_MIGRATION_RING_UNSEALED=1",
+					NULL, &shared,
+					"the source's shared memory is not a "
+					"memfd sealed against shrinking") > 0);
+	assert_int_equal(shared, -1);
 }
 
 /* A churning guest: 64 MiB rewritten pass after pass, every page checked. */
@@ -471,49 +528,65 @@ static void test_migrate_destination_that_cannot_build_its_vm(void **state)
 	vmproc_free(&dst);
 }
 
+/* A byte changed after the checksum, in the ring or in the socket. */
 static void test_migrate_corrupted_stream_is_refused(void **state)
 {
-	struct fixture *f = *state;
-	const char *env[] = { "MINIVMM_MIGRATION_CORRUPT=1", NULL };
-	struct vmproc src, dst;
-
-	NEED_KVM();
-	start_source(f, &src, env);
-	start_dest(&dst, f->url, NULL, NULL, NULL);
-	vmproc_wait_socket(&dst, f->mig);
-	assert_refused(f, &src, f->url, "checksum");
-	assert_int_equal(vmproc_wait(&dst), 2);
-	assert_int_equal(dst.len, 0);
-	vmproc_free(&src);
-	vmproc_free(&dst);
-}
-
-/* Pages past the end of RAM, or straddling it: the destination checks
- * each PAGES record against the shape before it receives into guest
- * memory, refuses, and runs nothing; the source keeps the guest. */
-static void test_migrate_pages_outside_ram_are_refused(void **state)
-{
-	static const char *const envs[][2] = {
-		{ "MINIVMM_MIGRATION_STRAY=1", NULL },
-		{ "MINIVMM_MIGRATION_STRAY=2", NULL },
+	static const char *const envs[][3] = {
+		{ "MINIVMM_MIGRATION_CORRUPT=1", NULL, NULL },
+		{ "MINIVMM_MIGRATION_CORRUPT=1", "MINIVMM_MIGRATION_NO_RING=1",
+		  NULL },
 	};
 	struct fixture *f = *state;
 	struct vmproc src, dst;
 	unsigned i;
-	char *err;
 
 	NEED_KVM();
 	for (i = 0; i < 2; i++) {
 		start_source(f, &src, envs[i]);
 		start_dest(&dst, f->url, NULL, NULL, NULL);
 		vmproc_wait_socket(&dst, f->mig);
-		assert_refused(f, &src, f->url,
-			       "the destination refused: a page record "
-			       "outside guest memory");
+		assert_refused(f, &src, f->url, "checksum");
+		assert_int_equal(vmproc_wait(&dst), 2);
+		assert_int_equal(dst.len, 0);
+		vmproc_free(&src);
+		vmproc_free(&dst);
+		unlink(f->api);
+	}
+}
+
+/* Pages past the end of RAM, or straddling it, or a range past the end
+ * of a slot of the shared ring: the destination checks each PAGES and
+ * SHARED record against the shape (and the slot) before it touches guest
+ * memory, refuses, and runs nothing; the source keeps the guest. */
+static void test_migrate_pages_outside_ram_are_refused(void **state)
+{
+	static const char *const envs[][2] = {
+		{ "MINIVMM_MIGRATION_STRAY=1", NULL },
+		{ "MINIVMM_MIGRATION_STRAY=2", NULL },
+		{ "MINIVMM_MIGRATION_STRAY=3", NULL },
+	};
+	static const char *const reason[] = {
+		"a page record outside guest memory",
+		"a page record outside guest memory",
+		"a shared-memory page record outside its slot",
+	};
+	struct fixture *f = *state;
+	struct vmproc src, dst;
+	char *err, want[128];
+	unsigned i;
+
+	NEED_KVM();
+	for (i = 0; i < 3; i++) {
+		start_source(f, &src, envs[i]);
+		start_dest(&dst, f->url, NULL, NULL, NULL);
+		vmproc_wait_socket(&dst, f->mig);
+		snprintf(want, sizeof(want), "the destination refused: %s",
+			 reason[i]);
+		assert_refused(f, &src, f->url, want);
 		assert_int_equal(vmproc_wait(&dst), 2);
 		assert_int_equal(dst.len, 0);
 		err = vmproc_stderr(&dst);
-		assert_contains(err, "a page record outside guest memory");
+		assert_contains(err, reason[i]);
 		free(err);
 		vmproc_free(&src);
 		vmproc_free(&dst);
@@ -781,6 +854,8 @@ int main(void)
 		T(test_migrate_destination_ram_equals_the_source_ram),
 		T(test_migrate_page_sent_twice_keeps_the_last_copy),
 		T(test_migrate_destination_without_userfaultfd),
+		T(test_migrate_without_shared_memory),
+		T(test_migrate_unsealed_shared_memory_is_declined),
 		T(test_migrate_churning_guest_loses_no_page),
 		T(test_migrate_destination_dying_leaves_the_source_running),
 		T(test_migrate_refused_by_a_destination_of_another_shape),
