@@ -258,8 +258,7 @@ static int writev_all(struct link *l, struct iovec *iov, int n)
 		}
 		k = sendmsg(l->fd, &mh, MSG_NOSIGNAL);
 		if (k > 0)
-			l->pass_fd = -1;
-
+			l->pass_fd = -1;	/* it went with the first byte */
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -319,9 +318,8 @@ static ssize_t recv_fd(struct link *l, void *p, size_t len)
 			     .msg_control = c.b, .msg_controllen = sizeof(c.b) };
 	struct cmsghdr *h;
 	ssize_t n = recvmsg(l->fd, &mh, MSG_CMSG_CLOEXEC);
-	int fd;
-
 	size_t i;
+	int fd;
 
 	for (h = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; h;
 	     h = CMSG_NXTHDR(&mh, h)) {
@@ -364,8 +362,7 @@ static int read_all(struct link *l, void *p, size_t len, int timeout_ms)
 	return 0;
 }
 
-/* Send one record: header, a, b (either may be empty) in one sendmsg();
- * the checksum covers it unless it is a reply. */
+/* A record's header, little-endian. */
 static void put_hdr(uint8_t *hdr, uint32_t type, uint32_t aux, uint64_t len)
 {
 	uint32_t t = htole32(type), x = htole32(aux);
@@ -376,6 +373,8 @@ static void put_hdr(uint8_t *hdr, uint32_t type, uint32_t aux, uint64_t len)
 	memcpy(hdr + 8, &len, 8);
 }
 
+/* Send one record: header, a, b (either may be empty) in one sendmsg();
+ * the checksum covers it unless it is a reply. */
 static int send_rec(struct link *l, uint32_t type, uint32_t aux,
 		    const void *a, size_t alen, const void *b, size_t blen)
 {
