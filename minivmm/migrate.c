@@ -546,6 +546,16 @@ static void send_error(struct link *l, char *err, size_t errlen, int rc)
 {
 	unsigned i;
 
+	if (rc == -EPROTO) {	/* ring_wait() */
+		snprintf(err, errlen, "the destination counts more shared "
+			 "memory slots freed than were filled");
+		return;
+	}
+	if (rc == -ETIMEDOUT) {	/* ring_wait() too */
+		snprintf(err, errlen, "the destination freed no shared memory "
+			 "slot within %d s", IDLE_TIMEOUT_MS / 1000);
+		return;
+	}
 	if (rc != -EPIPE && rc != -ECONNRESET) {
 		snprintf(err, errlen, "sending to the destination: %s",
 			 strerror(-rc));

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -779,6 +780,75 @@ static void test_migrate_second_request_while_one_runs_is_refused(void **state)
 	vmproc_free(&src);
 }
 
+/* A destination that takes the shared ring and then claims more slots
+ * freed than the source filled (testing the source, not minivmm's
+ * destination): it answers HELLO as a destination with the ring would,
+ * writes a wrong count into the ring's header, and reads what comes until
+ * the source closes the connection. */
+static void *lying_destination(void *opaque)
+{
+	struct silent *s = opaque;
+	uint8_t hdr[16], reply[16] = { 7, 0, 0, 0, 2 }, buf[4096];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct iovec iov = { hdr, sizeof(hdr) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = c.b, .msg_controllen = sizeof(c.b) };
+	uint64_t len;
+	struct stat st;
+	int ring = -1;
+	void *p;
+
+	s->fd = accept(s->lfd, NULL, NULL);
+	if (s->fd < 0 || recvmsg(s->fd, &mh, MSG_WAITALL) != sizeof(hdr))
+		return NULL;
+	if (CMSG_FIRSTHDR(&mh))
+		memcpy(&ring, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+	memcpy(&len, hdr + 8, 8);
+	if (ring < 0 || len > sizeof(buf) ||
+	    recv(s->fd, buf, len, MSG_WAITALL) != (ssize_t)len ||
+	    fstat(ring, &st))
+		return NULL;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 ring, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*(volatile uint32_t *)p = 1000;	/* slots freed: none were filled */
+	if (send(s->fd, reply, sizeof(reply), MSG_NOSIGNAL) == sizeof(reply))
+		while (read(s->fd, buf, sizeof(buf)) > 0)
+			;
+	munmap(p, (size_t)st.st_size);
+	close(ring);
+	return NULL;
+}
+
+static void test_migrate_destination_lying_about_the_ring_is_left(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct silent s = { .fd = -1 };
+	struct vmproc src;
+
+	NEED_KVM();
+	start_source(f, &src, NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->mig);
+	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s.lfd, 1), 0);
+	assert_int_equal(pthread_create(&s.thread, NULL, lying_destination,
+					&s),
+			 0);
+	assert_refused(f, &src, f->url,
+		       "the destination counts more shared memory slots freed "
+		       "than were filled");
+	assert_int_equal(pthread_join(s.thread, NULL), 0);
+	close(s.fd);
+	close(s.lfd);
+	vmproc_free(&src);
+}
+
 static void test_migrate_refuses_bad_urls_and_a_missing_destination(void **state)
 {
 	struct fixture *f = *state;
@@ -853,6 +923,7 @@ int main(void)
 		T(test_migrate_source_dying_runs_nothing_on_the_destination),
 		T(test_migrate_failed_one_keeps_diff_snapshots_whole),
 		T(test_migrate_second_request_while_one_runs_is_refused),
+		T(test_migrate_destination_lying_about_the_ring_is_left),
 		T(test_migrate_refuses_bad_urls_and_a_missing_destination),
 		T(test_migrate_refuses_a_vm_that_has_not_started),
 		T(test_migrate_incoming_refuses_bad_options),
