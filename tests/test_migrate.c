@@ -248,31 +248,22 @@ static void assert_same_content(const char *a, const char *b)
 	close(fb);
 }
 
-/* How many pages the destination (-v) says it placed through its
- * userfaultfd in the first round; -1 when it does not say. */
-static long placed_pages(const char *err)
+/* The destination (-v) must give a count of pages before `what` ("N
+ * pages of the first round placed through userfaultfd", "N pages came
+ * through shared memory"), and more than none, if `yes`; else say nothing
+ * of it. */
+static void assert_pages_said(const char *err, const char *what, bool yes)
 {
-	const char *p = strstr(err, " pages of the first round placed "
-				    "through userfaultfd");
+	const char *p = strstr(err, what);
 
-	if (!p)
-		return -1;
+	if (!yes) {
+		assert_null(p);
+		return;
+	}
+	assert_non_null(p);
 	while (p > err && p[-1] >= '0' && p[-1] <= '9')
 		p--;
-	return strtol(p, NULL, 10);
-}
-
-/* How many pages the destination (-v) says came through the shared ring;
- * -1 when it does not say (no ring). */
-static long shared_pages(const char *err)
-{
-	const char *p = strstr(err, " pages came through shared memory");
-
-	if (!p)
-		return -1;
-	while (p > err && p[-1] >= '0' && p[-1] <= '9')
-		p--;
-	return strtol(p, NULL, 10);
+	assert_true(strtol(p, NULL, 10) > 0);
 }
 
 /* An echo guest migrated with the environments given (each with the dump
@@ -301,14 +292,9 @@ static void migrate_and_compare(struct fixture *f, const char *src_aid,
 	/* RAM at the source's pause = RAM at the destination's resume. */
 	assert_same_content(a, b);
 	err = vmproc_stderr(&dst);
-	if (placed)
-		assert_true(placed_pages(err) > 0);
-	else
-		assert_int_equal(placed_pages(err), -1);
-	if (shared)
-		assert_true(shared_pages(err) > 0);
-	else
-		assert_int_equal(shared_pages(err), -1);
+	assert_pages_said(err, " pages of the first round placed through "
+			       "userfaultfd", placed);
+	assert_pages_said(err, " pages came through shared memory", shared);
 	assert_contains(err, dst_says);
 	free(err);
 	vmproc_free(&src);
@@ -656,6 +642,19 @@ static void *silent_accept(void *arg)
 	return NULL;
 }
 
+/* A destination of the test's own at f->mig, run by fn on a thread. */
+static void fake_destination(struct fixture *f, struct silent *s,
+			     void *(*fn)(void *))
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->mig);
+	s->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 1), 0);
+	assert_int_equal(pthread_create(&s->thread, NULL, fn, s), 0);
+}
+
 struct put {
 	struct fixture *f;
 	int code;
@@ -738,7 +737,6 @@ static void test_migrate_failed_one_keeps_diff_snapshots_whole(void **state)
 static void test_migrate_second_request_while_one_runs_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct silent s = { .fd = -1 };
 	struct put p = { .f = f };
 	struct vmproc src;
@@ -747,12 +745,7 @@ static void test_migrate_second_request_while_one_runs_is_refused(void **state)
 
 	NEED_KVM();
 	start_source(f, &src, NULL);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->mig);
-	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s.lfd, 1), 0);
-	assert_int_equal(pthread_create(&s.thread, NULL, silent_accept, &s),
-			 0);
+	fake_destination(f, &s, silent_accept);
 	assert_int_equal(pthread_create(&p.thread, NULL, put_migrate, &p), 0);
 	/* Once the first has connected, it is in progress. */
 	assert_int_equal(pthread_join(s.thread, NULL), 0);
@@ -827,19 +820,12 @@ static void *lying_destination(void *opaque)
 static void test_migrate_destination_lying_about_the_ring_is_left(void **state)
 {
 	struct fixture *f = *state;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct silent s = { .fd = -1 };
 	struct vmproc src;
 
 	NEED_KVM();
 	start_source(f, &src, NULL);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->mig);
-	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(bind(s.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s.lfd, 1), 0);
-	assert_int_equal(pthread_create(&s.thread, NULL, lying_destination,
-					&s),
-			 0);
+	fake_destination(f, &s, lying_destination);
 	assert_refused(f, &src, f->url,
 		       "the destination counts more shared memory slots freed "
 		       "than were filled");
