@@ -15,6 +15,7 @@
 #define MINIVMM_MACHINE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -119,6 +120,10 @@ struct machine {
 	enum vcpu_stop why[VMM_MAX_CPUS];
 	pthread_t thread[VMM_MAX_CPUS];
 	unsigned nthreads;	/* threads started */
+	/* The CPUs the process may use: vCPU threads that started away from
+	 * the main thread's CPU take them all back (machine_start()). */
+	cpu_set_t cpus;
+	bool placed;
 	struct vcpu_arg {
 		struct machine *m;
 		unsigned i;

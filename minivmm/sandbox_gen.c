@@ -39,22 +39,24 @@
  * control requests it serves (snapshots: files; a restore: a new VM, its
  * memory and eventfds), the control API's threads (libmicrohttpd: accept,
  * receive, send; jansson), a migration (a socket, the stream), a lazy
- * restore's watchdog, and the C library's thread start and exit.
+ * restore's watchdog, the C library's thread start and exit, and where
+ * vCPU threads start (machine_start(): the CPU set, sched_getcpu()).
  */
 static const char *const process_calls[] = {
 	"accept4", "brk", "clock_gettime", "clock_nanosleep", "clone",
 	"clone3", "close", "connect", "epoll_create1", "epoll_ctl",
 	"epoll_pwait", "epoll_wait", "eventfd2", "exit", "exit_group",
-	"fchmod", "fcntl", "fdatasync", "fstat", "fsync", "ftruncate",
-	"futex", "getpid", "getrandom", "getsockopt", "gettid", "ioctl",
+	"fchmod", "fcntl", "fdatasync", "fstat", "fsync", "ftruncate", "futex",
+	"getcpu", "getpid", "getrandom", "getsockopt", "gettid", "ioctl",
 	"lseek", "madvise", "membarrier", "memfd_create", "mmap", "mprotect",
 	"mremap", "munmap", "nanosleep", "newfstatat", "openat", "pipe2",
 	"poll", "ppoll", "prctl", "pread64", "preadv", "pwrite64", "pwritev",
 	"read", "readv", "recvfrom", "recvmsg", "rename", "restart_syscall",
 	"rseq", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
-	"sched_yield", "seccomp", "sendmsg", "sendto", "set_robust_list",
-	"setsockopt", "shutdown", "socket", "tgkill", "timerfd_create",
-	"timerfd_settime", "unlink", "userfaultfd", "write", "writev",
+	"sched_getaffinity", "sched_setaffinity", "sched_yield", "seccomp",
+	"sendmsg", "sendto", "set_robust_list", "setsockopt", "shutdown",
+	"socket", "tgkill", "timerfd_create", "timerfd_settime", "unlink",
+	"userfaultfd", "write", "writev",
 };
 
 /*

@@ -171,6 +171,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* Started away from the main thread: every CPU allowed again. */
+	if (m->placed && sched_setaffinity(0, sizeof(m->cpus), &m->cpus))
+		pr_debug("vCPU %u: affinity: %s", a->i, strerror(errno));
 	if (m->opts->seccomp) {
 		if (sandbox_vcpu()) {
 			machine_stop(m, VMM_EXIT_SETUP);
@@ -211,18 +214,54 @@ out:
 	return NULL;
 }
 
+/*
+ * Where the vCPU threads start: on the CPUs the process may use but the
+ * one this (the main) thread is on, when there is another. Left alone,
+ * the scheduler may start a new thread beside its creator and keep it
+ * there while another CPU idles; a vCPU that spins (a guest that polls
+ * its queues) then holds off the event loop it has just notified until
+ * the next tick, 4 ms at HZ=250. Only the start is placed: each thread
+ * allows itself every CPU again before it runs the guest (vcpu_thread()).
+ * Return: attr set up, or NULL when there is no other CPU (or no
+ * affinity to read).
+ */
+static pthread_attr_t *start_away(struct machine *m, pthread_attr_t *attr)
+{
+	int here = sched_getcpu();
+	cpu_set_t away;
+
+	if (here < 0 || sched_getaffinity(0, sizeof(m->cpus), &m->cpus))
+		return NULL;
+	away = m->cpus;
+	CPU_CLR(here, &away);
+	if (CPU_COUNT(&away) == 0 || pthread_attr_init(attr))
+		return NULL;
+	if (pthread_attr_setaffinity_np(attr, sizeof(away), &away)) {
+		pthread_attr_destroy(attr);
+		return NULL;
+	}
+	m->placed = true;
+	return attr;
+}
+
 int machine_start(struct machine *m)
 {
+	pthread_attr_t attr_buf, *attr;
 	unsigned i;
 	int rc = 0;
 
 	/* Under the lock: a vCPU that stops the machine at once kicks the
 	 * threads started so far, and reads their count. */
 	pthread_mutex_lock(&m->lock);
+	attr = start_away(m, &attr_buf);
 	for (i = 0; i < m->ncpus; i++) {
 		m->arg[i] = (struct vcpu_arg){ m, i };
-		rc = pthread_create(&m->thread[i], NULL, vcpu_thread,
+		rc = pthread_create(&m->thread[i], attr, vcpu_thread,
 				    &m->arg[i]);
+		/* The place is a preference, not a condition. */
+		if (rc && attr)
+			rc = pthread_create(&m->thread[i], NULL, vcpu_thread,
+					    &m->arg[i]);
 		if (rc) {
 			pr_err("cannot start vCPU thread %u: %s", i,
 			       strerror(rc));
@@ -230,6 +269,8 @@ int machine_start(struct machine *m)
 		}
 		m->nthreads++;
 	}
+	if (attr)
+		pthread_attr_destroy(attr);
 	pthread_mutex_unlock(&m->lock);
 	return -rc;
 }
